@@ -1,0 +1,307 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Result is one backward pass through time, measured.
+type Result struct {
+	Settings Settings
+	Params   *Params
+	Inputs   []float64 // T×D, row t−1 is x_t
+	Targets  []int     // y_1 … y_T
+
+	// Loss is E: E_T for loss=last, Σ_t E_t for loss=sum.
+	Loss float64
+	// GradNorm is ‖∂E/∂θ‖₂ over all parameters with no clipping at all.
+	GradNorm float64
+	// GradNormClipped is the norm of the gradient an update would apply
+	// under the clipping mode: min(θ, GradNorm) for global-norm, the norm
+	// of the gradient built from clipped δ_k for the step modes, and
+	// GradNorm for none.
+	GradNormClipped float64
+
+	Profile  Profile
+	Spectrum *Spectrum // rnn only; nil for gated cells
+	Overflow Overflow
+	Elapsed  time.Duration
+}
+
+// Profile holds the per-step series, index k−1 for step k.
+type Profile struct {
+	// DEds is ‖∂E/∂s_k‖₂ with the step clipping mode applied (the norm of
+	// δ_k after it was clipped); DEdsRaw is the same run with clipping
+	// off. They are equal when the mode is not a step mode.
+	DEds, DEdsRaw []float64
+	// DEdc and DEdcRaw are ‖∂E/∂c_k‖₂ for the LSTM.
+	DEdc, DEdcRaw []float64
+	// DEdsRev and DEdsRevRaw are the reverse chain's ‖∂E/∂s'_k‖₂ for a
+	// bidirectional model.
+	DEdsRev, DEdsRevRaw []float64
+	// JacobianNorm is ‖diag(f′(a_k)) Wh‖₂ and Bound Pascanu et al.'s bound
+	// on ‖∂E/∂s_k‖ (see Spectrum.Bound); rnn only.
+	JacobianNorm, Bound []float64
+}
+
+// Overflow says where a run stopped being finite. Zero means it did not.
+type Overflow struct {
+	// Forward is the first step t whose state s_t has an Inf or NaN.
+	Forward int
+	// Backward is the first step k, going back from T, whose δ_k (after
+	// clipping) has an Inf or NaN.
+	Backward int
+	// Loss reports a non-finite E.
+	Loss bool
+}
+
+// Any reports whether anything overflowed.
+func (o Overflow) Any() bool { return o.Forward != 0 || o.Backward != 0 || o.Loss }
+
+// sequence draws the inputs x_t ~ N(0, I) and targets y_t ~ U{0..K−1}
+// of the profile run. Each has its own stream, so a longer T extends the
+// same sequence.
+func sequence(s Settings) (inputs []float64, targets []int) {
+	inputs = make([]float64, s.T*s.D)
+	fillNormal(inputs, 1, stream(s.Seed, "inputs"))
+	targets = make([]int, s.T)
+	rng := stream(s.Seed, "targets")
+	for i := range targets {
+		targets[i] = rng.IntN(s.K)
+	}
+	return inputs, targets
+}
+
+// BackpropProfile runs the model that s describes over one seeded
+// sequence and measures ‖∂E/∂s_k‖ at every step, with and without
+// clipping, together with the theory. Settings are validated against no
+// limits (callers apply theirs first). The only errors are invalid
+// settings and ctx's; an overflow is reported in Result.Overflow.
+func BackpropProfile(ctx context.Context, s Settings) (*Result, error) {
+	return new(Runner).Profile(ctx, s)
+}
+
+// Runner runs profiles and remembers the spectra of recurrent matrices,
+// which depend only on the seed, H and the scheme: the gain scales them.
+// Dragging Sequence length, Gain or Clipping therefore never repeats an
+// eigen-decomposition. The zero value caches nothing; a Runner is safe
+// for concurrent use.
+type Runner struct {
+	mu      sync.Mutex
+	size    int
+	spectra map[spectrumKey]*Spectrum
+	order   []spectrumKey // oldest first
+}
+
+type spectrumKey struct {
+	seed uint64
+	h    int
+	init InitScheme
+}
+
+// NewRunner returns a Runner that keeps up to size spectra.
+func NewRunner(size int) *Runner {
+	return &Runner{size: size, spectra: make(map[spectrumKey]*Spectrum)}
+}
+
+// Profile is BackpropProfile with the Runner's cache.
+func (r *Runner) Profile(ctx context.Context, s Settings) (*Result, error) {
+	start := time.Now()
+	if err := s.Validate(Limits{MaxT: 1 << 30, MaxH: 1 << 15, MaxD: 1 << 15, MaxK: 1 << 15}); err != nil {
+		return nil, fmt.Errorf("profile: %w", err)
+	}
+	p := InitParams(s)
+	inputs, targets := sequence(s)
+	var spectrum func() *Spectrum
+	if s.Cell == CellRNN {
+		spectrum = func() *Spectrum { return r.spectrum(s).scaled(s.Gain, s.Act) }
+	}
+	res, err := profileOf(ctx, s, p, inputs, targets, spectrum)
+	if err != nil {
+		return nil, err
+	}
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+// spectrum returns the spectrum of the gain-1 recurrent matrix for s.
+func (r *Runner) spectrum(s Settings) *Spectrum {
+	key := spectrumKey{s.Seed, s.H, s.Init}
+	r.mu.Lock()
+	sp, ok := r.spectra[key]
+	r.mu.Unlock()
+	if ok {
+		return sp
+	}
+	base := make([]float64, s.H*s.H)
+	initMatrix(base, s.H, s.H, s.Init, 1, stream(s.Seed, "Wh"+chainTag(0)))
+	sp = NewSpectrum(base, s.H, s.Act)
+	if r.size <= 0 {
+		return sp
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.spectra[key]; !ok {
+		if len(r.order) >= r.size {
+			delete(r.spectra, r.order[0])
+			r.order = r.order[1:]
+		}
+		r.spectra[key] = sp
+		r.order = append(r.order, key)
+	}
+	return sp
+}
+
+// ProfileWith measures the profile of given parameters on given data, as
+// training does to look at the current model. s must agree with p's
+// shape; its Gain and Init are ignored.
+func ProfileWith(ctx context.Context, s Settings, p *Params, inputs []float64, targets []int) (*Result, error) {
+	var spectrum func() *Spectrum
+	if s.Cell == CellRNN {
+		spectrum = func() *Spectrum { return NewSpectrum(p.Chain[0].Wh, p.H, s.Act) }
+	}
+	return profileOf(ctx, s, p, inputs, targets, spectrum)
+}
+
+// profileOf does the work of a profile. spectrum, nil for gated cells,
+// supplies the spectrum of Wh; it runs concurrently with the passes.
+//
+// The critical path is forward → backward; the spectrum needs only the
+// weights and the Jacobian norms only the forward states, so both run on
+// other goroutines, and the main goroutine joins the Jacobian work once
+// its backward passes are done. On two cores this takes the profile from
+// the sum of the parts to roughly half of it.
+func profileOf(ctx context.Context, s Settings, p *Params, inputs []float64, targets []int, spectrum func() *Spectrum) (*Result, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	T := s.T
+	var wg sync.WaitGroup
+	defer wg.Wait()
+
+	var sp *Spectrum
+	if spectrum != nil {
+		wg.Add(1)
+		// Exits when the decomposition is done; it takes no context
+		// because gonum's factorisations cannot be interrupted.
+		go func() {
+			defer wg.Done()
+			sp = spectrum()
+		}()
+	}
+
+	b := &batch{T: T, B: 1, D: s.D, X: inputs, classes: targets, mask: make([]bool, T), weight: 1}
+	if s.Loss == LossSum {
+		for i := range b.mask {
+			b.mask[i] = true
+		}
+	} else {
+		b.mask[T-1] = true
+	}
+	tp, err := forward(ctx, p, s.Act, b, nil)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Settings: s, Params: p, Inputs: inputs, Targets: targets, Loss: tp.loss}
+	res.Overflow.Forward = tp.overflowStep
+	res.Overflow.Loss = !allFinite([]float64{tp.loss})
+
+	var job *jacobianJob
+	var jobErr error
+	if spectrum != nil {
+		job = newJacobianJob(p.Chain[0].Wh, p.H, s.Act, tp.chain[0].s[p.H:(T+1)*p.H])
+		wg.Add(1)
+		// Exits when every step is claimed or ctx is cancelled.
+		go func() {
+			defer wg.Done()
+			if err := job.work(ctx); err != nil {
+				jobErr = err
+			}
+		}()
+	}
+
+	raw := backwardOptions{}
+	newSeries(&raw, s, p.Dirs)
+	rawGrads := NewParams(p.Cell, p.H, p.D, p.K, p.Dirs)
+	if err := backward(ctx, tp, rawGrads, &raw); err != nil {
+		return nil, err
+	}
+	res.GradNorm = norm2(rawGrads.Data)
+	res.Profile.DEdsRaw, res.Profile.DEdcRaw, res.Profile.DEdsRevRaw = raw.dhNorm[0], raw.dcNorm[0], raw.dhNorm[1]
+	res.Overflow.Backward = raw.overflowStep
+
+	switch {
+	case s.Clip.IsStep():
+		clipped := backwardOptions{clip: s.Clip, threshold: s.Threshold}
+		newSeries(&clipped, s, p.Dirs)
+		grads := NewParams(p.Cell, p.H, p.D, p.K, p.Dirs)
+		if err := backward(ctx, tp, grads, &clipped); err != nil {
+			return nil, err
+		}
+		res.GradNormClipped = norm2(grads.Data)
+		res.Profile.DEds, res.Profile.DEdc, res.Profile.DEdsRev = clipped.dhNorm[0], clipped.dcNorm[0], clipped.dhNorm[1]
+		res.Overflow.Backward = clipped.overflowStep
+	default:
+		res.Profile.DEds = slices.Clone(raw.dhNorm[0])
+		res.Profile.DEdc = slices.Clone(raw.dcNorm[0])
+		res.Profile.DEdsRev = slices.Clone(raw.dhNorm[1])
+		res.GradNormClipped = res.GradNorm
+		if s.Clip == ClipGlobalNorm {
+			_, res.GradNormClipped = ClipByGlobalNorm(rawGrads.Data, s.Threshold)
+		}
+	}
+
+	if job != nil {
+		if err := job.work(ctx); err != nil {
+			return nil, err
+		}
+	}
+	wg.Wait()
+	if jobErr != nil {
+		return nil, jobErr
+	}
+	if sp != nil {
+		res.Spectrum = sp
+		res.Profile.JacobianNorm = job.out
+		res.Profile.Bound = sp.Bound(directNorms(tp))
+	}
+	return res, nil
+}
+
+// newSeries allocates the per-step norm series a profile records.
+func newSeries(o *backwardOptions, s Settings, dirs int) {
+	for d := range dirs {
+		o.dhNorm[d] = make([]float64, s.T)
+	}
+	if s.Cell == CellLSTM {
+		o.dcNorm[0] = make([]float64, s.T)
+	}
+}
+
+// directNorms returns ‖Vᵀ ∂E/∂o_t‖ for each step of a one-sequence tape,
+// the output layer's direct share of δ_t in the forward chain.
+func directNorms(tp *tape) []float64 {
+	p, b := tp.p, tp.batch
+	H, K := p.H, p.K
+	out := make([]float64, b.T)
+	v := make([]float64, H)
+	dO := make([]float64, K)
+	for t := range b.T {
+		if !b.mask[t] {
+			continue
+		}
+		copy(dO, tp.out[t*K:(t+1)*K])
+		dO[b.classes[t]]--
+		clear(v)
+		for k, g := range dO {
+			row := p.V[k*p.Dirs*H:][:H]
+			for j, w := range row {
+				v[j] += g * w
+			}
+		}
+		out[t] = norm2(v)
+	}
+	return out
+}
