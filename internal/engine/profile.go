@@ -42,6 +42,10 @@ type Profile struct {
 	// DEdsRev and DEdsRevRaw are the reverse chain's ‖∂E/∂s'_k‖₂ for a
 	// bidirectional model.
 	DEdsRev, DEdsRevRaw []float64
+	// StateNorm is ‖s_k‖₂ from the forward pass (the forward chain's for a
+	// bidirectional model): where a run overflows, it shows the states
+	// growing until they become Inf.
+	StateNorm []float64
 	// JacobianNorm is ‖diag(f′(a_k)) Wh‖₂ and Bound Pascanu et al.'s bound
 	// on ‖∂E/∂s_k‖ (see Spectrum.Bound); rnn only.
 	JacobianNorm, Bound []float64
@@ -205,6 +209,10 @@ func profileOf(ctx context.Context, s Settings, p *Params, inputs []float64, tar
 		return nil, err
 	}
 	res := &Result{Settings: s, Params: p, Inputs: inputs, Targets: targets, Loss: tp.loss}
+	res.Profile.StateNorm = make([]float64, T)
+	for t := range T {
+		res.Profile.StateNorm[t] = norm2(tp.chain[0].s[(t+1)*p.H : (t+2)*p.H])
+	}
 	res.Overflow.Forward = tp.overflowStep
 	res.Overflow.Loss = !allFinite([]float64{tp.loss})
 

@@ -1,0 +1,274 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gradviz/internal/engine"
+)
+
+// settingKind is how a setting's text is read.
+type settingKind int
+
+const (
+	kindEnum settingKind = iota
+	kindInt
+	kindUint
+	kindFloat
+	kindBool
+)
+
+// setting describes one name of the shared vocabulary: query strings,
+// websocket messages, the page's URL and the export all use it.
+type setting struct {
+	name string
+	kind settingKind
+	set  func(s *engine.Settings, text string, n int64, u uint64, f float64, b bool)
+}
+
+var settingTable = []setting{
+	{"cell", kindEnum, func(s *engine.Settings, t string, _ int64, _ uint64, _ float64, _ bool) { s.Cell = engine.Cell(t) }},
+	{"act", kindEnum, func(s *engine.Settings, t string, _ int64, _ uint64, _ float64, _ bool) { s.Act = engine.Activation(t) }},
+	{"T", kindInt, func(s *engine.Settings, _ string, n int64, _ uint64, _ float64, _ bool) { s.T = int(n) }},
+	{"H", kindInt, func(s *engine.Settings, _ string, n int64, _ uint64, _ float64, _ bool) { s.H = int(n) }},
+	{"D", kindInt, func(s *engine.Settings, _ string, n int64, _ uint64, _ float64, _ bool) { s.D = int(n) }},
+	{"K", kindInt, func(s *engine.Settings, _ string, n int64, _ uint64, _ float64, _ bool) { s.K = int(n) }},
+	{"init", kindEnum, func(s *engine.Settings, t string, _ int64, _ uint64, _ float64, _ bool) {
+		s.Init = engine.InitScheme(t)
+	}},
+	{"gain", kindFloat, func(s *engine.Settings, _ string, _ int64, _ uint64, f float64, _ bool) { s.Gain = f }},
+	{"forgetBias", kindFloat, func(s *engine.Settings, _ string, _ int64, _ uint64, f float64, _ bool) { s.ForgetBias = f }},
+	{"clip", kindEnum, func(s *engine.Settings, t string, _ int64, _ uint64, _ float64, _ bool) { s.Clip = engine.ClipMode(t) }},
+	{"threshold", kindFloat, func(s *engine.Settings, _ string, _ int64, _ uint64, f float64, _ bool) { s.Threshold = f }},
+	{"loss", kindEnum, func(s *engine.Settings, t string, _ int64, _ uint64, _ float64, _ bool) { s.Loss = engine.LossMode(t) }},
+	{"seed", kindUint, func(s *engine.Settings, _ string, _ int64, u uint64, _ float64, _ bool) { s.Seed = u }},
+	{"bidir", kindBool, func(s *engine.Settings, _ string, _ int64, _ uint64, _ float64, b bool) { s.Bidir = b }},
+}
+
+// isSetting reports whether name is one of the settings.
+func isSetting(name string) bool {
+	for _, st := range settingTable {
+		if st.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// FieldError is a request error that names the field at fault, so the
+// page can show the message next to the control.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Message }
+
+func fieldErrorf(field, format string, args ...any) *FieldError {
+	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// rawValue is a setting's text as it arrived. Query values are untyped
+// text; JSON values carry their type, which must match the setting's.
+type rawValue struct {
+	text   string
+	json   bool // from a JSON object
+	quoted bool // a JSON string
+}
+
+// parseSettings reads the settings in values over the defaults and
+// validates them against lim. Missing names keep their defaults. This is
+// the one reader of settings: query strings and websocket messages both
+// come through it.
+func parseSettings(values map[string]rawValue, lim engine.Limits) (engine.Settings, error) {
+	s := engine.Defaults()
+	for _, st := range settingTable {
+		raw, ok := values[st.name]
+		if !ok {
+			continue
+		}
+		if err := st.parse(&s, raw); err != nil {
+			return s, err
+		}
+	}
+	if err := s.Validate(lim); err != nil {
+		if fe, ok := err.(*engine.FieldError); ok {
+			return s, &FieldError{Field: fe.Field, Message: fe.Message}
+		}
+		return s, err
+	}
+	return s, nil
+}
+
+func (st setting) parse(s *engine.Settings, raw rawValue) error {
+	text := strings.TrimSpace(raw.text)
+	show := text
+	if len(show) > 40 {
+		show = show[:40] + "…"
+	}
+	switch st.kind {
+	case kindEnum:
+		if raw.json && !raw.quoted {
+			return fieldErrorf(st.name, "%s must be a string, got %s", st.name, show)
+		}
+		st.set(s, text, 0, 0, 0, false)
+		return nil
+	case kindBool:
+		b, err := strconv.ParseBool(text)
+		if err != nil || raw.quoted {
+			return fieldErrorf(st.name, "%s must be true or false, got %q", st.name, show)
+		}
+		st.set(s, "", 0, 0, 0, b)
+		return nil
+	}
+	if raw.quoted {
+		return fieldErrorf(st.name, "%s must be a number, got the string %q", st.name, show)
+	}
+	switch st.kind {
+	case kindInt:
+		n, err := strconv.ParseInt(text, 10, 32)
+		if err != nil {
+			return fieldErrorf(st.name, "%s must be a whole number, got %q", st.name, show)
+		}
+		st.set(s, "", n, 0, 0, false)
+	case kindUint:
+		u, err := strconv.ParseUint(text, 10, 64)
+		if err != nil {
+			return fieldErrorf(st.name, "%s must be a whole number from 0 to %d, got %q", st.name, uint64(engine.MaxSeed), show)
+		}
+		st.set(s, "", 0, u, 0, false)
+	case kindFloat:
+		f, err := strconv.ParseFloat(text, 64)
+		if err != nil && !isRangeError(err) {
+			return fieldErrorf(st.name, "%s must be a number, got %q", st.name, show)
+		}
+		st.set(s, "", 0, 0, f, false)
+	}
+	return nil
+}
+
+func isRangeError(err error) bool {
+	ne, ok := err.(*strconv.NumError)
+	return ok && ne.Err == strconv.ErrRange
+}
+
+// settingsFromQuery reads settings from a query string. Names outside the
+// settings and extra (a handler's own parameters) are an error, so a typo
+// such as "t=500" does not silently give the default.
+func settingsFromQuery(q url.Values, lim engine.Limits, extra ...string) (engine.Settings, error) {
+	values := make(map[string]rawValue, len(q))
+	for _, name := range sortedKeys(q) {
+		if !isSetting(name) {
+			if !contains(extra, name) {
+				return engine.Settings{}, fieldErrorf(name, "unknown setting %q; the settings are %s", shorten(name), settingNames())
+			}
+			continue
+		}
+		vs := q[name]
+		if len(vs) > 1 {
+			return engine.Settings{}, fieldErrorf(name, "%s is given %d times", name, len(vs))
+		}
+		values[name] = rawValue{text: vs[0]}
+	}
+	return parseSettings(values, lim)
+}
+
+func lookupSetting(name string) setting {
+	for _, st := range settingTable {
+		if st.name == name {
+			return st
+		}
+	}
+	panic("api: unknown setting " + name)
+}
+
+// settingsFromJSON reads settings from the fields of a JSON object; names
+// outside the settings and extra are an error.
+func settingsFromJSON(fields map[string]json.RawMessage, lim engine.Limits, extra ...string) (engine.Settings, error) {
+	values := make(map[string]rawValue, len(fields))
+	for _, name := range sortedKeys(fields) {
+		raw := fields[name]
+		if !isSetting(name) {
+			if !contains(extra, name) {
+				return engine.Settings{}, fieldErrorf(name, "unknown field %q; the settings are %s", shorten(name), settingNames())
+			}
+			continue
+		}
+		var v any
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber() // 1e400 is a number out of range, not bad JSON
+		if err := dec.Decode(&v); err != nil {
+			return engine.Settings{}, fieldErrorf(name, "%s is not valid JSON", name)
+		}
+		switch v := v.(type) {
+		case string:
+			values[name] = rawValue{text: v, json: true, quoted: true}
+		case json.Number, bool:
+			values[name] = rawValue{text: string(raw), json: true}
+		case nil:
+			return engine.Settings{}, fieldErrorf(name, "%s must not be null", name)
+		default:
+			return engine.Settings{}, fieldErrorf(name, "%s must be a %s, got %s", name, lookupSetting(name).kindName(), jsonKind(v))
+		}
+	}
+	return parseSettings(values, lim)
+}
+
+func (st setting) kindName() string {
+	switch st.kind {
+	case kindEnum:
+		return "string"
+	case kindBool:
+		return "boolean"
+	}
+	return "number"
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func settingNames() string {
+	names := make([]string, len(settingTable))
+	for i, st := range settingTable {
+		names[i] = st.name
+	}
+	return strings.Join(names, ", ")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// shorten keeps hostile names out of error messages in full.
+func shorten(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
