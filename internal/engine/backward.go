@@ -43,10 +43,7 @@ func backward(ctx context.Context, tp *tape, grads *Params, opts *backwardOption
 			d[0] = 2 * b.weight * (o[0] - b.values[r])
 			continue
 		}
-		for j, v := range o {
-			d[j] = b.weight * v
-		}
-		d[b.classes[r]] -= b.weight
+		softmaxGrad(d, o, b.classes[r], b.weight)
 	}
 	direct := make([]float64, T*B*dirsH)
 	mulAB(direct, dO, p.V, T*B, K, dirsH, 0)

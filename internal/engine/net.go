@@ -245,8 +245,8 @@ func (tp *tape) outputs() {
 			continue
 		}
 		y := b.classes[r]
+		tp.loss += b.weight * crossEntropy(o, y)
 		lse, best := logSumExp(o)
-		tp.loss += b.weight * (lse - o[y])
 		if best == y {
 			tp.correct++
 		}
@@ -268,6 +268,38 @@ func (tp *tape) outputs() {
 			o[j] = math.Exp(o[j] - lse)
 		}
 	}
+}
+
+// crossEntropy returns −log softmax(o)[y]. When y is the most likely
+// class, lse − o_y would cancel to zero for a confident model, so it is
+// computed as log1p(Σ_{j≠y} exp(o_j − o_y)), exact to the last digit.
+func crossEntropy(o []float64, y int) float64 {
+	lse, best := logSumExp(o)
+	if best != y || math.IsNaN(lse) {
+		return lse - o[y]
+	}
+	rest := 0.0
+	for j, v := range o {
+		if j != y {
+			rest += math.Exp(v - o[y])
+		}
+	}
+	return math.Log1p(rest)
+}
+
+// softmaxGrad sets d = weight·(ŷ − e_y), the gradient of the cross-entropy
+// with respect to the logits, given the probabilities p. The target's
+// entry is −Σ_{j≠y} ŷ_j rather than ŷ_y − 1, which for a confident model
+// rounds away every digit.
+func softmaxGrad(d, p []float64, y int, weight float64) {
+	rest := 0.0
+	for j, v := range p {
+		d[j] = weight * v
+		if j != y {
+			rest += v
+		}
+	}
+	d[y] = -weight * rest
 }
 
 // logSumExp returns log Σ exp(o_j) computed stably, and the index of the

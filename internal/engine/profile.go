@@ -300,8 +300,7 @@ func directNorms(tp *tape) []float64 {
 		if !b.mask[t] {
 			continue
 		}
-		copy(dO, tp.out[t*K:(t+1)*K])
-		dO[b.classes[t]]--
+		softmaxGrad(dO, tp.out[t*K:(t+1)*K], b.classes[t], 1)
 		clear(v)
 		for k, g := range dO {
 			row := p.V[k*p.Dirs*H:][:H]
