@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -45,6 +46,9 @@ func handleProfile(logger *slog.Logger, runner *engine.Runner, lim engine.Limits
 			writeError(w, logger, err)
 			return
 		}
+		// The run time is not part of the export, so that the same
+		// settings always give the same bytes.
+		w.Header().Set("Server-Timing", fmt.Sprintf("run;dur=%.3f", elapsedMs(res)))
 		writeJSON(w, http.StatusOK, newExport(res, withData))
 	}
 }
@@ -110,3 +114,6 @@ func queryKeys(r *http.Request) string {
 	}
 	return strings.Join(keys, ",")
 }
+
+// elapsedMs returns a run's time in milliseconds, to the microsecond.
+func elapsedMs(r *engine.Result) float64 { return float64(r.Elapsed.Microseconds()) / 1000 }

@@ -88,7 +88,6 @@ func newResult(r *engine.Result) Result {
 			StateNorm:    r.Profile.StateNorm,
 			JacobianNorm: r.Profile.JacobianNorm, Bound: r.Profile.Bound,
 		},
-		ElapsedMs: float64(r.Elapsed.Microseconds()) / 1000,
 	}
 	if sp := r.Spectrum; sp != nil {
 		t := &Theory{
