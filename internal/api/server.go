@@ -6,29 +6,55 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"runtime"
+	"sync"
 
 	"gradviz/internal/engine"
 )
 
 // Config is the server's policy: how much work one request may ask for
-// and how clients are treated. Zero fields take the defaults of
-// DefaultConfig.
+// and how clients are treated.
 type Config struct {
 	Limits engine.Limits
+	// AllowedOrigins lists origins ("https://class.example.org") that may
+	// open the websocket besides the page's own, for deployments behind a
+	// proxy that rewrites the host.
+	AllowedOrigins []string
+	// MaxConnections bounds open websockets.
+	MaxConnections int
+	// MaxMessageBytes bounds one client message.
+	MaxMessageBytes int64
+	// MessagesPerSecond and MessageBurst bound how fast one client may
+	// send.
+	MessagesPerSecond float64
+	MessageBurst      int
+	// Workers bounds the runs computed at once across all clients; more
+	// wait their turn in arrival order, so one heavy run cannot starve the
+	// others.
+	Workers int
 }
 
 // DefaultConfig returns the configuration the server starts with when no
 // flag says otherwise.
 func DefaultConfig() Config {
-	return Config{Limits: engine.DefaultLimits()}
+	return Config{
+		Limits:            engine.DefaultLimits(),
+		MaxConnections:    1000,
+		MaxMessageBytes:   64 << 10,
+		MessagesPerSecond: 60,
+		MessageBurst:      60,
+		Workers:           runtime.GOMAXPROCS(0),
+	}
 }
 
 // Server is the gradviz HTTP handler.
 type Server struct {
-	logger  *slog.Logger
-	cfg     Config
-	runner  *engine.Runner
-	handler http.Handler
+	logger   *slog.Logger
+	cfg      Config
+	runner   *engine.Runner
+	slots    chan struct{} // one token per run that may compute now
+	sessions sessions
+	handler  http.Handler
 }
 
 // spectrumCacheSize is how many recurrent-matrix spectra the server keeps:
@@ -37,10 +63,15 @@ const spectrumCacheSize = 256
 
 // NewServer returns the server for cfg.
 func NewServer(logger *slog.Logger, cfg Config) *Server {
+	if cfg.Workers < 1 {
+		cfg.Workers = 1
+	}
 	s := &Server{
-		logger: logger,
-		cfg:    cfg,
-		runner: engine.NewRunner(spectrumCacheSize),
+		logger:   logger,
+		cfg:      cfg,
+		runner:   engine.NewRunner(spectrumCacheSize),
+		slots:    make(chan struct{}, cfg.Workers),
+		sessions: sessions{all: map[*session]struct{}{}},
 	}
 	s.handler = s.routes()
 	return s
@@ -49,7 +80,90 @@ func NewServer(logger *slog.Logger, cfg Config) *Server {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// Close ends every websocket session with a close frame and waits for
-// their goroutines, or for ctx. http.Server.Shutdown does not wait for
-// hijacked connections, so the caller runs both.
-func (s *Server) Close(ctx context.Context) {}
+// compute runs a profile once a worker slot is free. Goroutines blocked
+// on a channel are served in arrival order, which makes the wait fair.
+func (s *Server) compute(ctx context.Context, st engine.Settings) (*engine.Result, error) {
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-s.slots }()
+	return s.runner.Profile(ctx, st)
+}
+
+// Close ends every websocket session with a close frame ("going away")
+// and waits for their goroutines, or for ctx. http.Server.Shutdown does
+// not wait for hijacked connections, so the caller runs both.
+func (s *Server) Close(ctx context.Context) {
+	s.sessions.mu.Lock()
+	s.sessions.closed = true
+	for sess := range s.sessions.all {
+		sess.closeWith(1001, "server shutting down")
+	}
+	s.sessions.mu.Unlock()
+	done := make(chan struct{})
+	// Exits when every session goroutine has returned.
+	go func() {
+		s.sessions.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.logger.Warn("websocket sessions still open at shutdown")
+	}
+}
+
+// sessions is the registry of open websockets.
+type sessions struct {
+	mu       sync.Mutex
+	all      map[*session]struct{}
+	reserved int
+	closed   bool
+	wg       sync.WaitGroup
+}
+
+// reserve claims a place for a new connection, or reports that the
+// server is full or closing.
+func (ss *sessions) reserve(max int) bool {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.closed || (max > 0 && len(ss.all)+ss.reserved >= max) {
+		return false
+	}
+	ss.reserved++
+	return true
+}
+
+func (ss *sessions) unreserve() {
+	ss.mu.Lock()
+	ss.reserved--
+	ss.mu.Unlock()
+}
+
+// add turns a reservation into a session. A session arriving after Close
+// is closed at once.
+func (ss *sessions) add(sess *session) {
+	ss.mu.Lock()
+	ss.reserved--
+	ss.all[sess] = struct{}{}
+	closed := ss.closed
+	ss.mu.Unlock()
+	if closed {
+		sess.closeWith(1001, "server shutting down")
+	}
+}
+
+func (ss *sessions) remove(sess *session) {
+	ss.mu.Lock()
+	delete(ss.all, sess)
+	ss.mu.Unlock()
+}
+
+// count returns the number of open sessions.
+func (ss *sessions) count() int {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return len(ss.all)
+}

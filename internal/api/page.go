@@ -1,0 +1,70 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"gradviz/internal/engine"
+	"gradviz/web"
+)
+
+// pageData is what the page template receives.
+type pageData struct {
+	// Version is appended to static URLs to defeat stale caches.
+	Version string
+	// Bootstrap is JSON for a <script type="application/json"> block: the
+	// defaults and limits the controls start from, before the websocket
+	// says hello. A data block is not executed, so the page keeps a
+	// Content-Security-Policy without inline scripts.
+	Bootstrap template.JS
+}
+
+// handlePage serves the single page. The template is rendered once at
+// start: it depends only on the configuration.
+func handlePage(logger *slog.Logger, cfg Config) http.HandlerFunc {
+	tmpl := web.Templates()
+	boot, err := json.Marshal(map[string]any{
+		"defaults": engine.Defaults(),
+		"limits": map[string]any{
+			"T": cfg.Limits.MaxT, "H": cfg.Limits.MaxH, "D": cfg.Limits.MaxD, "K": cfg.Limits.MaxK, "work": cfg.Limits.MaxWork,
+		},
+		"options": map[string]any{
+			"cell": engine.Cells, "act": engine.Activations, "init": engine.InitSchemes,
+			"clip": engine.ClipModes, "loss": engine.LossModes,
+		},
+	})
+	if err != nil {
+		panic(err) // fixed types above
+	}
+	var buf bytes.Buffer
+	if err := tmpl.ExecuteTemplate(&buf, "index.html", pageData{Version: web.Version(), Bootstrap: template.JS(boot)}); err != nil {
+		panic(err) // a broken embedded template is a build defect
+	}
+	page := buf.Bytes()
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Write(page)
+	}
+}
+
+// handleStatic serves the embedded static files, without directory
+// listings. Files are named with the version in their URL, so they may be
+// cached for long.
+func handleStatic() http.Handler {
+	files := http.StripPrefix("/static/", http.FileServerFS(web.Static()))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") {
+			writeJSON(w, http.StatusNotFound, errorBody{Message: "no such file"})
+			return
+		}
+		if r.URL.Query().Get("v") != "" {
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		}
+		files.ServeHTTP(w, r)
+	})
+}
