@@ -24,7 +24,7 @@ func handleHealth() http.HandlerFunc {
 
 // handleProfile serves GET /api/profile?<settings>[&include=weights]: the
 // version-1 run export.
-func handleProfile(logger *slog.Logger, runner *engine.Runner, lim engine.Limits) http.HandlerFunc {
+func handleProfile(logger *slog.Logger, compute computeFunc, lim engine.Limits) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		s, err := settingsFromQuery(q, lim, "include")
@@ -41,7 +41,7 @@ func handleProfile(logger *slog.Logger, runner *engine.Runner, lim engine.Limits
 			writeError(w, logger, fieldErrorf("include", "include must be weights, got %q", shorten(inc)))
 			return
 		}
-		res, err := runner.Profile(r.Context(), s)
+		res, err := compute(r.Context(), s)
 		if err != nil {
 			writeError(w, logger, err)
 			return

@@ -80,6 +80,10 @@ func NewServer(logger *slog.Logger, cfg Config) *Server {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
+// computeFunc runs one profile; handlers take it rather than the Runner
+// so that every run goes through the worker slots.
+type computeFunc func(context.Context, engine.Settings) (*engine.Result, error)
+
 // compute runs a profile once a worker slot is free. Goroutines blocked
 // on a channel are served in arrival order, which makes the wait fair.
 func (s *Server) compute(ctx context.Context, st engine.Settings) (*engine.Result, error) {

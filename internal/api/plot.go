@@ -1,0 +1,200 @@
+package api
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"unicode/utf8"
+
+	"gradviz/internal/engine"
+	"gradviz/internal/render"
+)
+
+// plotParams are the names a plot request takes besides the settings.
+var plotParams = []string{"pin", "x", "w", "h", "lang", "label"}
+
+// plotContentTypes maps each plot format to its media type.
+var plotContentTypes = map[string]string{
+	"png": "image/png",
+	"svg": "image/svg+xml",
+	"csv": "text/csv; charset=utf-8",
+}
+
+// handlePlot serves GET /api/plot.{png,svg,csv}: the profile figure of
+// the run the settings describe, as an attachment for slides.
+//
+//	?<settings>&pin=<query string of another run>&pin=…
+//	&x=step|back&w=1200&h=700&lang=en|es&label=<legend name>
+//
+// Each pin is a url-encoded query string of settings (and optionally its
+// own label), at most render.MaxPins of them. Runs are computed one after
+// another, so a plot costs one worker at a time like any other request.
+func handlePlot(logger *slog.Logger, compute computeFunc, lim engine.Limits, format string) http.HandlerFunc {
+	contentType, ok := plotContentTypes[format]
+	if !ok {
+		panic("api: unknown plot format " + format)
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		req, err := plotRequestFromQuery(r.URL.Query(), lim)
+		if err != nil {
+			writeError(w, logger, err)
+			return
+		}
+		fig := req.figure
+		res, err := compute(r.Context(), req.current)
+		if err != nil {
+			writeError(w, logger, err)
+			return
+		}
+		fig.Current.Result = res
+		for i, s := range req.pins {
+			res, err := compute(r.Context(), s)
+			if err != nil {
+				writeError(w, logger, fmt.Errorf("pin %d: %w", i+1, err))
+				return
+			}
+			fig.Pins[i].Result = res
+		}
+
+		// Render to memory first: a failure then becomes a proper error
+		// response instead of half an image.
+		var body bytes.Buffer
+		if format == "csv" {
+			err = render.WriteCSV(&body, fig)
+		} else {
+			err = render.WriteImage(&body, fig, render.Format(format))
+		}
+		if err != nil {
+			writeError(w, logger, fmt.Errorf("plot %s: %w", format, err))
+			return
+		}
+		w.Header().Set("Content-Type", contentType)
+		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": fig.FileName(format)}))
+		w.Header().Set("Content-Length", strconv.Itoa(body.Len()))
+		w.Write(body.Bytes())
+	}
+}
+
+// plotRequest is a validated plot request, before any run is computed.
+type plotRequest struct {
+	current engine.Settings
+	pins    []engine.Settings
+	// figure has everything but the results.
+	figure render.Figure
+}
+
+// plotRequestFromQuery reads and validates a plot request. Every error is
+// a *FieldError; a pin's error names the field "pin" and says which pin
+// and which of its settings is at fault.
+func plotRequestFromQuery(q url.Values, lim engine.Limits) (*plotRequest, error) {
+	s, err := settingsFromQuery(q, lim, plotParams...)
+	if err != nil {
+		return nil, err
+	}
+	req := &plotRequest{current: s}
+	fig := &req.figure
+	for _, name := range plotParams[1:] {
+		if vs := q[name]; len(vs) > 1 {
+			return nil, fieldErrorf(name, "%s is given %d times", name, len(vs))
+		}
+	}
+	if fig.X, err = oneOfQuery(q, "x", render.XStep, render.XAxes); err != nil {
+		return nil, err
+	}
+	if fig.Lang, err = oneOfQuery(q, "lang", render.English, render.Langs); err != nil {
+		return nil, err
+	}
+	if fig.Width, err = pixelsFromQuery(q, "w", render.DefaultWidth, render.MinWidth, render.MaxWidth); err != nil {
+		return nil, err
+	}
+	if fig.Height, err = pixelsFromQuery(q, "h", render.DefaultHeight, render.MinHeight, render.MaxHeight); err != nil {
+		return nil, err
+	}
+	if fig.Current.Label, err = labelFromQuery(q, "label"); err != nil {
+		return nil, err
+	}
+
+	pins := q["pin"]
+	if len(pins) > render.MaxPins {
+		return nil, fieldErrorf("pin", "at most %d pins, got %d", render.MaxPins, len(pins))
+	}
+	for i, raw := range pins {
+		pq, err := url.ParseQuery(raw)
+		if err != nil {
+			return nil, fieldErrorf("pin", "pin %d: not a query string of settings: %q", i+1, shorten(raw))
+		}
+		ps, err := settingsFromQuery(pq, lim, "label")
+		if err != nil {
+			return nil, pinError(i, err)
+		}
+		if n := len(pq["label"]); n > 1 {
+			return nil, fieldErrorf("pin", "pin %d: label is given %d times", i+1, n)
+		}
+		label, err := labelFromQuery(pq, "label")
+		if err != nil {
+			return nil, pinError(i, err)
+		}
+		req.pins = append(req.pins, ps)
+		fig.Pins = append(fig.Pins, render.Run{Label: label})
+	}
+	return req, nil
+}
+
+// pinError moves a pin's error to the field "pin", keeping the message
+// and the pin's own field name in it.
+func pinError(i int, err error) error {
+	if fe, ok := err.(*FieldError); ok {
+		return fieldErrorf("pin", "pin %d: %s", i+1, fe.Message)
+	}
+	return fmt.Errorf("pin %d: %w", i+1, err)
+}
+
+// oneOfQuery reads an optional name that takes one of allowed.
+func oneOfQuery[V ~string](q url.Values, name string, def V, allowed []V) (V, error) {
+	if !q.Has(name) {
+		return def, nil
+	}
+	got := V(q.Get(name))
+	for _, a := range allowed {
+		if got == a {
+			return got, nil
+		}
+	}
+	list := ""
+	for i, a := range allowed {
+		if i > 0 {
+			list += " or "
+		}
+		list += string(a)
+	}
+	return def, fieldErrorf(name, "%s must be %s, got %q", name, list, shorten(string(got)))
+}
+
+// pixelsFromQuery reads an optional image dimension in pixels.
+func pixelsFromQuery(q url.Values, name string, def, lo, hi int) (int, error) {
+	if !q.Has(name) {
+		return def, nil
+	}
+	text := q.Get(name)
+	n, err := strconv.Atoi(text)
+	if err != nil || n < lo || n > hi {
+		return def, fieldErrorf(name, "%s must be a whole number of pixels %d..%d, got %q", name, lo, hi, shorten(text))
+	}
+	return n, nil
+}
+
+// labelFromQuery reads an optional legend name.
+func labelFromQuery(q url.Values, name string) (string, error) {
+	label := q.Get(name)
+	if !utf8.ValidString(label) {
+		return "", fieldErrorf(name, "%s must be UTF-8 text", name)
+	}
+	if n := utf8.RuneCountInString(label); n > render.MaxLabelLen {
+		return "", fieldErrorf(name, "%s must be at most %d characters, got %d", name, render.MaxLabelLen, n)
+	}
+	return label, nil
+}

@@ -1,0 +1,180 @@
+package api
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"image"
+	"image/png"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"gradviz/internal/engine"
+)
+
+// plotHandlers returns the three plot handlers as the router will mount
+// them, sharing one runner.
+func plotHandlers() map[string]http.HandlerFunc {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	runner := engine.NewRunner(16)
+	lim := engine.DefaultLimits()
+	return map[string]http.HandlerFunc{
+		"png": handlePlot(logger, runner.Profile, lim, "png"),
+		"svg": handlePlot(logger, runner.Profile, lim, "svg"),
+		"csv": handlePlot(logger, runner.Profile, lim, "csv"),
+	}
+}
+
+// servePlot answers GET /api/plot.<format>?query.
+func servePlot(t *testing.T, h http.HandlerFunc, format, query string) *httptest.ResponseRecorder {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h(rec, httptest.NewRequest(http.MethodGet, "/api/plot."+format+"?"+query, nil))
+	return rec
+}
+
+// pin encodes settings as one pin value.
+func pin(settings string) string { return "pin=" + url.QueryEscape(settings) }
+
+func TestPlotGoodRequests(t *testing.T) {
+	handlers := plotHandlers()
+	tests := []struct {
+		name, format, query string
+		contentType, file   string
+		check               func(t *testing.T, body []byte)
+	}{
+		{
+			name: "default png", format: "png", query: "",
+			contentType: "image/png", file: "gradviz-rnn-tanh-T100.png",
+			check: wantPNG(1200, 700),
+		},
+		{
+			name: "sized png with pins", format: "png",
+			query:       "T=50&" + pin("act=sigmoid&T=50") + "&" + pin("cell=lstm&T=50") + "&w=800&h=500&x=back&lang=es",
+			contentType: "image/png", file: "gradviz-rnn-tanh-T50.png",
+			check: wantPNG(800, 500),
+		},
+		{
+			name: "overflowing run", format: "png", query: "act=linear&gain=6&T=2000&H=8&seed=1",
+			contentType: "image/png", file: "gradviz-rnn-linear-T2000.png",
+			check: wantPNG(1200, 700),
+		},
+		{
+			name: "svg names the pins", format: "svg",
+			query:       pin("act=sigmoid") + "&" + pin("cell=lstm&label=long memory") + "&label=baseline",
+			contentType: "image/svg+xml", file: "gradviz-rnn-tanh-T100.svg",
+			check: func(t *testing.T, body []byte) {
+				for _, want := range []string{"<svg", ">sigmoid<", ">long memory<", ">baseline<"} {
+					if !bytes.Contains(body, []byte(want)) {
+						t.Errorf("svg does not contain %q", want)
+					}
+				}
+			},
+		},
+		{
+			name: "csv", format: "csv", query: "cell=lstm&T=30&" + pin("cell=lstm&T=30&forgetBias=2"),
+			contentType: "text/csv; charset=utf-8", file: "gradviz-lstm-T30.csv",
+			check: func(t *testing.T, body []byte) {
+				records, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
+				if err != nil {
+					t.Fatalf("read csv: %v", err)
+				}
+				if got := len(records); got != 31 {
+					t.Errorf("got %d records, want 30 steps plus a header", got)
+				}
+				want := "k|steps_back|forgetBias=0:dE_ds|forgetBias=0:dE_ds_raw|forgetBias=0:dE_dc|forgetBias=0:stateNorm|" +
+					"forgetBias=2:dE_ds|forgetBias=2:dE_ds_raw|forgetBias=2:dE_dc|forgetBias=2:stateNorm"
+				if got := strings.Join(records[0], "|"); got != want {
+					t.Errorf("got header %q, want %q", got, want)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := servePlot(t, handlers[tt.format], tt.format, tt.query)
+			if rec.Code != http.StatusOK {
+				t.Fatalf("got status %d, want 200; body %s", rec.Code, rec.Body)
+			}
+			if got := rec.Header().Get("Content-Type"); got != tt.contentType {
+				t.Errorf("got Content-Type %q, want %q", got, tt.contentType)
+			}
+			if got, want := rec.Header().Get("Content-Disposition"), "attachment; filename="+tt.file; got != want {
+				t.Errorf("got Content-Disposition %q, want %q", got, want)
+			}
+			tt.check(t, rec.Body.Bytes())
+		})
+	}
+}
+
+// wantPNG checks that a body is a PNG of the given size.
+func wantPNG(w, h int) func(t *testing.T, body []byte) {
+	return func(t *testing.T, body []byte) {
+		img, err := png.Decode(bytes.NewReader(body))
+		if err != nil {
+			t.Fatalf("decode png: %v", err)
+		}
+		if got := img.Bounds().Size(); got != (image.Point{w, h}) {
+			t.Errorf("got size %v, want %dx%d", got, w, h)
+		}
+	}
+}
+
+func TestPlotBadRequests(t *testing.T) {
+	h := plotHandlers()["png"]
+	eightPins := strings.Repeat(pin("T=10")+"&", 8)
+	tests := []struct {
+		name, query string
+		field, msg  string
+	}{
+		{"narrow", "w=100", "w", "w must be a whole number of pixels 800..4000, got \"100\""},
+		{"wide", "w=4001", "w", "800..4000"},
+		{"width not a number", "w=big", "w", "got \"big\""},
+		{"short", "h=499", "h", "h must be a whole number of pixels 500..3000, got \"499\""},
+		{"tall", "h=3001", "h", "500..3000"},
+		{"two widths", "w=900&w=1000", "w", "w is given 2 times"},
+		{"x axis", "x=time", "x", "x must be step or back, got \"time\""},
+		{"language", "lang=fr", "lang", "lang must be en or es, got \"fr\""},
+		{"label too long", "label=" + strings.Repeat("a", 41), "label", "label must be at most 40 characters, got 41"},
+		{"setting of the current run", "T=0", "T", "T must be 1..2000, got 0"},
+		{"unknown name", "t=5", "t", "unknown setting"},
+		{"pin setting out of range", pin("T=10") + "&" + pin("T=0"), "pin", "pin 2: T must be 1..2000, got 0"},
+		{"pin with unknown name", pin("colour=red"), "pin", "pin 1: unknown setting \"colour\""},
+		{"pin inside a pin", pin("pin=T%3D5"), "pin", "pin 1: unknown setting \"pin\""},
+		{"pin not a query", "pin=" + url.QueryEscape("T=%zz"), "pin", "pin 1: not a query string"},
+		{"pin label too long", pin("label=" + strings.Repeat("b", 41)), "pin", "pin 1: label must be at most 40 characters"},
+		{"too many pins", strings.TrimSuffix(eightPins, "&"), "pin", "at most 7 pins, got 8"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := servePlot(t, h, "png", tt.query)
+			if rec.Code != http.StatusBadRequest {
+				t.Fatalf("got status %d, want 400; body %s", rec.Code, rec.Body)
+			}
+			var body errorBody
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Fatalf("error body is not JSON: %s", rec.Body)
+			}
+			if body.Field != tt.field {
+				t.Errorf("got field %q, want %q (message %q)", body.Field, tt.field, body.Message)
+			}
+			if !strings.Contains(body.Message, tt.msg) {
+				t.Errorf("got message %q, want it to contain %q", body.Message, tt.msg)
+			}
+		})
+	}
+}
+
+func TestPlotUnknownFormatPanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Errorf("got no panic for format \"gif\", want one: it is a programming error")
+		}
+	}()
+	handlePlot(slog.New(slog.NewTextHandler(io.Discard, nil)), engine.NewRunner(0).Profile, engine.DefaultLimits(), "gif")
+}

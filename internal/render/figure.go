@@ -1,0 +1,367 @@
+// Package render draws gradviz's figures server-side with gonum/plot:
+// the profile ‖∂E/∂s_k‖ of a run on a log axis, with pinned runs for
+// comparison, as PNG or SVG for teachers' slides, and the same numbers as
+// CSV.
+//
+// A figure is self-explaining: its caption lists every setting of the
+// current run and, for the vanilla RNN, Pascanu et al.'s quantities
+// σ_max(Wh), γ and γ·σ_max. Values a log axis cannot show (0, NaN, ±Inf)
+// cut the curves, and where a run overflowed a labelled vertical line
+// marks the step, so an exploding run is never silently empty.
+//
+// The package imports the engine and gonum/plot only; request parsing is
+// the api package's.
+package render
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+
+	"gradviz/internal/engine"
+)
+
+// XAxis says what the horizontal axis counts.
+type XAxis string
+
+// The x-axis modes. XBack aligns runs of different lengths at their
+// last step, which is where the error signal starts its way back.
+const (
+	XStep XAxis = "step" // x = k, the step index 1..T
+	XBack XAxis = "back" // x = T−k, steps back from the end
+)
+
+// XAxes lists every XAxis, for validation and documentation.
+var XAxes = []XAxis{XStep, XBack}
+
+// Lang is the language of a figure's text.
+type Lang string
+
+// The languages of axis titles, legend and caption.
+const (
+	English Lang = "en"
+	Spanish Lang = "es"
+)
+
+// Langs lists every Lang.
+var Langs = []Lang{English, Spanish}
+
+// Figure sizes in pixels, and how many runs one figure may compare. The
+// minimum keeps the caption and legend readable; the maximum bounds the
+// memory of one PNG (4000×3000 RGBA is 48 MB).
+const (
+	DefaultWidth  = 1200
+	DefaultHeight = 700
+	MinWidth      = 800
+	MinHeight     = 500
+	MaxWidth      = 4000
+	MaxHeight     = 3000
+	MaxPins       = 7
+	// MaxLabelLen bounds a run label in runes; longer labels are cut.
+	MaxLabelLen = 40
+)
+
+// Run is one measured run and its name in the legend.
+type Run struct {
+	Result *engine.Result
+	// Label names the run in the legend and the CSV header. Empty means
+	// derived from the settings in which the runs differ, such as
+	// "sigmoid" or "lstm, T=500".
+	Label string
+}
+
+// Figure describes one profile figure: the current run, the runs pinned
+// next to it, and how to draw them. The zero values of X, Width, Height
+// and Lang mean XStep, DefaultWidth, DefaultHeight and English.
+type Figure struct {
+	Current Run
+	// Pins are earlier runs kept on the plot for comparison, at most
+	// MaxPins. Only their ‖∂E/∂s_k‖ (and, when step clipping changed it,
+	// the unclipped profile) is drawn; the theory belongs to Current.
+	Pins   []Run
+	X      XAxis
+	Width  int // pixels
+	Height int // pixels
+	Lang   Lang
+}
+
+// withDefaults returns f with its zero fields set and checks it.
+func (f Figure) withDefaults() (Figure, error) {
+	if f.X == "" {
+		f.X = XStep
+	}
+	if f.Width == 0 {
+		f.Width = DefaultWidth
+	}
+	if f.Height == 0 {
+		f.Height = DefaultHeight
+	}
+	if f.Lang == "" {
+		f.Lang = English
+	}
+	return f, f.check()
+}
+
+// check reports the first thing wrong with a figure whose defaults are
+// filled in.
+func (f Figure) check() error {
+	if !isOneOf(f.X, XAxes) {
+		return fmt.Errorf("render: x axis must be step or back, got %q", f.X)
+	}
+	if !isOneOf(f.Lang, Langs) {
+		return fmt.Errorf("render: language must be en or es, got %q", f.Lang)
+	}
+	if f.Width < MinWidth || f.Width > MaxWidth {
+		return fmt.Errorf("render: width must be %d..%d pixels, got %d", MinWidth, MaxWidth, f.Width)
+	}
+	if f.Height < MinHeight || f.Height > MaxHeight {
+		return fmt.Errorf("render: height must be %d..%d pixels, got %d", MinHeight, MaxHeight, f.Height)
+	}
+	if len(f.Pins) > MaxPins {
+		return fmt.Errorf("render: at most %d pinned runs, got %d", MaxPins, len(f.Pins))
+	}
+	for i, run := range f.runs() {
+		if err := checkResult(run.Result); err != nil {
+			return fmt.Errorf("render: %s: %w", runName(i), err)
+		}
+	}
+	return nil
+}
+
+// checkResult verifies that every series has one value per step, so the
+// drawing code can index them without checks.
+func checkResult(r *engine.Result) error {
+	if r == nil {
+		return fmt.Errorf("no result")
+	}
+	T := r.Settings.T
+	p := r.Profile
+	for _, s := range []struct {
+		name     string
+		values   []float64
+		optional bool
+	}{
+		{"dE_ds", p.DEds, false},
+		{"dE_ds_raw", p.DEdsRaw, false},
+		{"stateNorm", p.StateNorm, false},
+		{"dE_dc", p.DEdc, true},
+		{"dE_ds_rev", p.DEdsRev, true},
+		{"bound", p.Bound, true},
+		{"jacobianNorm", p.JacobianNorm, true},
+	} {
+		if s.optional && s.values == nil {
+			continue
+		}
+		if len(s.values) != T {
+			return fmt.Errorf("%s has %d values for T=%d", s.name, len(s.values), T)
+		}
+	}
+	return nil
+}
+
+func runName(i int) string {
+	if i == 0 {
+		return "current run"
+	}
+	return fmt.Sprintf("pin %d", i)
+}
+
+// runs returns the current run followed by the pins.
+func (f Figure) runs() []Run {
+	return append([]Run{f.Current}, f.Pins...)
+}
+
+// FileName returns the name under which a figure is saved, such as
+// "gradviz-rnn-tanh-T100.png"; ext is the extension without its dot.
+func (f Figure) FileName(ext string) string {
+	name := "gradviz"
+	if r := f.Current.Result; r != nil {
+		s := r.Settings
+		name += "-" + string(s.Cell)
+		if s.Cell == engine.CellRNN {
+			name += "-" + string(s.Act)
+		}
+		name += fmt.Sprintf("-T%d", s.T)
+	}
+	return name + "." + ext
+}
+
+// runLabels returns the legend name of every run, current first. A run
+// without a Label is named by the settings in which the runs differ, so
+// a sigmoid pin next to a tanh run reads "sigmoid" and the current run
+// "tanh". With no pins and no Label the current run needs no name and
+// gets "".
+func (f Figure) runLabels() []string {
+	runs := f.runs()
+	labels := make([]string, len(runs))
+	cur := runs[0].Result.Settings
+	var union []settingField
+	for i, run := range runs[1:] {
+		diff := differences(cur, run.Result.Settings)
+		union = mergeFields(union, diff)
+		labels[i+1] = describe(run.Result.Settings, diff)
+		if labels[i+1] == "" {
+			labels[i+1] = fmt.Sprintf("pin %d", i+1)
+		}
+	}
+	if len(runs) > 1 {
+		labels[0] = describe(cur, union)
+		if labels[0] == "" {
+			labels[0] = "current"
+		}
+	}
+	for i, run := range runs {
+		if run.Label != "" {
+			labels[i] = run.Label
+		}
+		labels[i] = cleanLabel(labels[i])
+	}
+	return labels
+}
+
+// settingField is a setting a label may mention, in the order labels
+// mention them.
+type settingField int
+
+const (
+	fieldCell settingField = iota
+	fieldAct
+	fieldT
+	fieldH
+	fieldD
+	fieldK
+	fieldInit
+	fieldGain
+	fieldForgetBias
+	fieldClip
+	fieldThreshold
+	fieldLoss
+	fieldSeed
+	fieldBidir
+)
+
+// differences lists the settings of pin that differ from cur and matter
+// to pin: the activation only for the vanilla RNN, the forget bias only
+// for the LSTM and the threshold only when something is clipped.
+func differences(cur, pin engine.Settings) []settingField {
+	var out []settingField
+	add := func(f settingField, differ bool) {
+		if differ {
+			out = append(out, f)
+		}
+	}
+	add(fieldCell, cur.Cell != pin.Cell)
+	add(fieldAct, pin.Cell == engine.CellRNN && cur.Act != pin.Act)
+	add(fieldT, cur.T != pin.T)
+	add(fieldH, cur.H != pin.H)
+	add(fieldD, cur.D != pin.D)
+	add(fieldK, cur.K != pin.K)
+	add(fieldInit, cur.Init != pin.Init)
+	add(fieldGain, cur.Gain != pin.Gain)
+	add(fieldForgetBias, pin.Cell == engine.CellLSTM && cur.ForgetBias != pin.ForgetBias)
+	add(fieldClip, cur.Clip != pin.Clip)
+	add(fieldThreshold, pin.Clip != engine.ClipNone && cur.Threshold != pin.Threshold)
+	add(fieldLoss, cur.Loss != pin.Loss)
+	add(fieldSeed, cur.Seed != pin.Seed)
+	add(fieldBidir, cur.Bidir != pin.Bidir)
+	return out
+}
+
+// mergeFields returns the sorted union of two sorted field lists.
+func mergeFields(a, b []settingField) []settingField {
+	out := make([]settingField, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || (i < len(a) && a[i] < b[j]):
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j] < a[i]:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i, j = i+1, j+1
+		}
+	}
+	return out
+}
+
+// describe names s by the given fields. Values that name themselves
+// (lstm, sigmoid, orthogonal, step-norm) appear bare; numbers carry
+// their setting's name.
+func describe(s engine.Settings, fields []settingField) string {
+	parts := make([]string, 0, len(fields))
+	for _, f := range fields {
+		var p string
+		switch f {
+		case fieldCell:
+			p = string(s.Cell)
+		case fieldAct:
+			if s.Cell != engine.CellRNN {
+				continue
+			}
+			p = string(s.Act)
+		case fieldT:
+			p = fmt.Sprintf("T=%d", s.T)
+		case fieldH:
+			p = fmt.Sprintf("H=%d", s.H)
+		case fieldD:
+			p = fmt.Sprintf("D=%d", s.D)
+		case fieldK:
+			p = fmt.Sprintf("K=%d", s.K)
+		case fieldInit:
+			p = string(s.Init)
+		case fieldGain:
+			p = "gain=" + formatSetting(s.Gain)
+		case fieldForgetBias:
+			if s.Cell != engine.CellLSTM {
+				continue
+			}
+			p = "forgetBias=" + formatSetting(s.ForgetBias)
+		case fieldClip:
+			p = "clip=" + string(s.Clip)
+		case fieldThreshold:
+			if s.Clip == engine.ClipNone {
+				continue
+			}
+			p = "θ=" + formatSetting(s.Threshold)
+		case fieldLoss:
+			p = "loss=" + string(s.Loss)
+		case fieldSeed:
+			p = fmt.Sprintf("seed=%d", s.Seed)
+		case fieldBidir:
+			p = "unidirectional"
+			if s.Bidir {
+				p = "bidirectional"
+			}
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// cleanLabel keeps a label on one line and short enough for the legend:
+// it comes from a query string.
+func cleanLabel(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if r := []rune(s); len(r) > MaxLabelLen {
+		s = string(r[:MaxLabelLen-1]) + "…"
+	}
+	return s
+}
+
+func isOneOf[V comparable](v V, list []V) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,176 @@
+package render
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"gradviz/internal/engine"
+)
+
+// phrases is every piece of figure text that depends on the language.
+// Setting names and values (cell=rnn, clip=step-norm) stay as they are:
+// they are the names of the page's URL and the export in both languages.
+type phrases struct {
+	heading        string
+	xStep, xBack   string
+	yAxis          string
+	profile        string // ‖∂E/∂s_k‖
+	clipped        string
+	unclipped      string
+	cellState      string
+	reverse        string
+	bound          string
+	threshold      string // format: θ
+	thresholdNorm  string // legend suffix for step-norm
+	thresholdValue string // legend suffix for step-value
+	allNaN         string
+	becauseForward string // format: step
+	zeroAt         string // legend suffix: format: zeros, T
+	boundIs        string // caption: format: formula
+	allZero        string
+	notDrawn       string // legend suffix: format: "NaN" or "0"
+	stateOverflow  string // format: kind, step
+	deltaOverflow  string // format: kind, step
+	rawOverflow    string // format: kind, step
+	underflow      string // format: step
+	exactZero      string // format: step
+	regime         map[engine.Regime]string
+}
+
+// phrasesFor returns the figure text in lang.
+func phrasesFor(lang Lang) phrases {
+	if lang == Spanish {
+		return phrases{
+			heading:        "Cómo cambia la norma del gradiente ‖∂E/∂s_k‖ hacia atrás en el tiempo",
+			xStep:          "paso k",
+			xBack:          "pasos hacia atrás T − k",
+			yAxis:          "‖∂E/∂s_k‖ (escala logarítmica)",
+			profile:        "‖∂E/∂s_k‖",
+			clipped:        "recortado",
+			unclipped:      "sin recortar",
+			cellState:      "‖∂E/∂c_k‖ (estado de celda)",
+			reverse:        "‖∂E/∂s′_k‖ (cadena inversa)",
+			bound:          "cota de Pascanu",
+			threshold:      "umbral θ = %s",
+			thresholdNorm:  " (cota de ‖δ_k‖)",
+			thresholdValue: " (cada componente de δ_k)",
+			allNaN:         "sin curva: todos los ‖∂E/∂s_k‖ son NaN",
+			becauseForward: "(el paso hacia delante desbordó en el paso %d, así que E es NaN)",
+			zeroAt:         " (0 en %d de %d pasos)",
+			boundIs:        "cota de Pascanu = %s",
+			allZero:        "sin curva: todos los ‖∂E/∂s_k‖ son 0",
+			notDrawn:       " (todo %s, no se dibuja)",
+			stateOverflow:  "‖s_t‖ desborda (%s) en el paso %d",
+			deltaOverflow:  "‖δ_k‖ desborda (%s) en el paso %d",
+			rawOverflow:    "‖δ_k‖ sin recortar desborda (%s) en el paso %d",
+			underflow:      "‖δ_k‖ subdesborda a 0 (bajo 4.9e−324) en el paso %d",
+			exactZero:      "‖δ_k‖ = 0 en el paso %d",
+			regime: map[engine.Regime]string{
+				engine.RegimeVanishing:  "< 1: el gradiente se desvanece",
+				engine.RegimeMayExplode: "≥ 1: el gradiente puede explotar",
+				engine.RegimeUnknown:    "desconocido: Wh no es finita",
+			},
+		}
+	}
+	return phrases{
+		heading:        "How the gradient norm ‖∂E/∂s_k‖ changes going back through time",
+		xStep:          "step k",
+		xBack:          "steps back T − k",
+		yAxis:          "‖∂E/∂s_k‖ (log scale)",
+		profile:        "‖∂E/∂s_k‖",
+		clipped:        "clipped",
+		unclipped:      "unclipped",
+		cellState:      "‖∂E/∂c_k‖ (cell state)",
+		reverse:        "‖∂E/∂s′_k‖ (reverse chain)",
+		bound:          "Pascanu bound",
+		threshold:      "threshold θ = %s",
+		thresholdNorm:  " (bound on ‖δ_k‖)",
+		thresholdValue: " (each component of δ_k)",
+		allNaN:         "no curve: every ‖∂E/∂s_k‖ is NaN",
+		becauseForward: "(the forward pass overflowed at step %d, so E is NaN)",
+		zeroAt:         " (0 at %d of %d steps)",
+		boundIs:        "Pascanu bound = %s",
+		allZero:        "no curve: every ‖∂E/∂s_k‖ is 0",
+		notDrawn:       " (all %s, not drawn)",
+		stateOverflow:  "‖s_t‖ overflows (%s) at step %d",
+		deltaOverflow:  "‖δ_k‖ overflows (%s) at step %d",
+		rawOverflow:    "unclipped ‖δ_k‖ overflows (%s) at step %d",
+		underflow:      "‖δ_k‖ underflows to 0 (below 4.9e−324) at step %d",
+		exactZero:      "‖δ_k‖ = 0 at step %d",
+		regime: map[engine.Regime]string{
+			engine.RegimeVanishing:  "< 1: the gradient vanishes",
+			engine.RegimeMayExplode: "≥ 1: the gradient may explode",
+			engine.RegimeUnknown:    "unknown: Wh is not finite",
+		},
+	}
+}
+
+// settingsCaption lists every setting of s that affects the run, in the
+// shared vocabulary of the query string, so a slide can be reproduced
+// from its caption. The activation is left out for gated cells, which do
+// not use it, the forget bias for all but the LSTM and the threshold
+// when nothing is clipped.
+func settingsCaption(s engine.Settings) []string {
+	items := []string{"cell=" + string(s.Cell)}
+	if s.Cell == engine.CellRNN {
+		items = append(items, "act="+string(s.Act))
+	}
+	items = append(items,
+		fmt.Sprintf("T=%d", s.T), fmt.Sprintf("H=%d", s.H),
+		fmt.Sprintf("D=%d", s.D), fmt.Sprintf("K=%d", s.K),
+		"init="+string(s.Init), "gain="+formatSetting(s.Gain))
+	if s.Cell == engine.CellLSTM {
+		items = append(items, "forgetBias="+formatSetting(s.ForgetBias))
+	}
+	clip := "clip=" + string(s.Clip)
+	if s.Clip != engine.ClipNone {
+		clip += " (threshold=" + formatSetting(s.Threshold) + ")"
+	}
+	items = append(items, clip, "loss="+string(s.Loss),
+		"seed="+strconv.FormatUint(s.Seed, 10), "bidir="+strconv.FormatBool(s.Bidir))
+	return items
+}
+
+// theoryCaption states Pascanu et al.'s condition for the vanilla RNN
+// and the formula of the bound drawn.
+func theoryCaption(sp *engine.Spectrum, loss engine.LossMode, tr phrases) []string {
+	formula := "‖δ_T‖·(γ·σ_max)^(T−k)"
+	if loss == engine.LossSum {
+		formula = "Σ_t≥k ‖Vᵀ∂E_t/∂o_t‖·(γ·σ_max)^(t−k)"
+	}
+	return []string{
+		"σ_max(Wh) = " + formatValue(sp.SigmaMax),
+		"γ = " + formatValue(sp.Gamma),
+		"γ·σ_max = " + formatValue(sp.Gamma*sp.SigmaMax) + " " + tr.regime[sp.Regime()],
+		fmt.Sprintf(tr.boundIs, formula),
+	}
+}
+
+// formatSetting prints a setting as a query string would carry it.
+func formatSetting(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// formatValue prints a measured number with four significant digits.
+func formatValue(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "NaN"
+	case math.IsInf(v, 1):
+		return "Inf"
+	case math.IsInf(v, -1):
+		return "−Inf"
+	}
+	return strings.Replace(strconv.FormatFloat(v, 'g', 4, 64), "e-", "e−", 1)
+}
+
+// nonFiniteKind names a value for an overflow label.
+func nonFiniteKind(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "NaN"
+	case math.IsInf(v, 0):
+		return "Inf"
+	}
+	return "Inf/NaN"
+}

@@ -1,0 +1,181 @@
+package render
+
+import (
+	"encoding/csv"
+	"fmt"
+	"image/color"
+	"io"
+	"math"
+	"strconv"
+
+	"gonum.org/v1/plot/vg/draw"
+	_ "gonum.org/v1/plot/vg/vgimg" // registers the "png" format
+	_ "gonum.org/v1/plot/vg/vgsvg" // registers the "svg" format
+)
+
+// Format is an image format WriteImage can produce.
+type Format string
+
+// The image formats. Both come from the same plot, so a PNG for a slide
+// and an SVG for print show the same figure.
+const (
+	PNG Format = "png"
+	SVG Format = "svg"
+)
+
+// WriteImage draws the profile figure in format to w. A PNG has exactly
+// fig.Width×fig.Height pixels. SVG text names the Liberation fonts, which
+// viewers without them replace by the metric-compatible Arial or
+// Helvetica; the PNG needs no system fonts at all.
+func WriteImage(w io.Writer, fig Figure, format Format) error {
+	if format != PNG && format != SVG {
+		return fmt.Errorf("render: image format must be png or svg, got %q", format)
+	}
+	fig, err := fig.withDefaults()
+	if err != nil {
+		return err
+	}
+	p, err := ProfilePlot(fig)
+	if err != nil {
+		return err
+	}
+	width, height := fig.Size()
+	c, err := draw.NewFormattedCanvas(width, height, string(format))
+	if err != nil {
+		return fmt.Errorf("render: %w", err)
+	}
+	dc := draw.New(c)
+	// gonum/plot draws to the canvas' edges; the margin keeps the caption
+	// and the axis title off the border of the slide. The plot paints its
+	// background inside the margin only, and an SVG canvas starts
+	// transparent, so the margin is painted here.
+	dc.SetColor(color.White)
+	dc.Fill(dc.Rectangle.Path())
+	m := pixels(margin * newStyle(fig).scale)
+	p.Draw(draw.Crop(dc, m, -m, m, -m))
+	if _, err := c.WriteTo(w); err != nil {
+		return fmt.Errorf("render: write %s: %w", format, err)
+	}
+	return nil
+}
+
+// WriteCSV writes the numbers behind the figure: one row per step, the
+// columns k and steps_back (T−k) of the current run, then for each run,
+// in legend order, its series with the run's label as prefix:
+// dE_ds, dE_ds_raw, dE_dc (lstm), dE_ds_rev (bidirectional), bound and
+// jacobianNorm (rnn), stateNorm. Rows are aligned as the plot aligns
+// them: by k for x=step, by steps back for x=back. A run with fewer steps
+// has empty cells; non-finite values are written NaN, Inf and -Inf.
+func WriteCSV(w io.Writer, fig Figure) error {
+	fig, err := fig.withDefaults()
+	if err != nil {
+		return err
+	}
+	runs := fig.runs()
+	labels := uniqueLabels(fig.runLabels())
+	if !fig.hasPins() && labels[0] == "" {
+		labels[0] = "run"
+	}
+
+	type column struct {
+		values []float64
+		T      int
+	}
+	header := []string{"k", "steps_back"}
+	var cols []column
+	rows := 0
+	for i, run := range runs {
+		r := run.Result
+		p := r.Profile
+		T := r.Settings.T
+		rows = max(rows, T)
+		for _, s := range []struct {
+			name   string
+			values []float64
+		}{
+			{"dE_ds", p.DEds},
+			{"dE_ds_raw", p.DEdsRaw},
+			{"dE_dc", p.DEdc},
+			{"dE_ds_rev", p.DEdsRev},
+			{"bound", p.Bound},
+			{"jacobianNorm", p.JacobianNorm},
+			{"stateNorm", p.StateNorm},
+		} {
+			if s.values == nil {
+				continue
+			}
+			header = append(header, labels[i]+":"+s.name)
+			cols = append(cols, column{s.values, T})
+		}
+	}
+
+	cw := csv.NewWriter(w)
+	if err := cw.Write(header); err != nil {
+		return fmt.Errorf("render: write csv: %w", err)
+	}
+	curT := runs[0].Result.Settings.T
+	record := make([]string, len(header))
+	for row := range rows {
+		// pos is the row's position on the x axis: k, or steps back.
+		pos := row + 1
+		if fig.X == XBack {
+			pos = row
+		}
+		stepOf := func(T int) int {
+			if fig.X == XBack {
+				return T - pos
+			}
+			return pos
+		}
+		record[0], record[1] = "", ""
+		if k := stepOf(curT); k >= 1 && k <= curT {
+			record[0], record[1] = strconv.Itoa(k), strconv.Itoa(curT-k)
+		}
+		for j, c := range cols {
+			record[2+j] = ""
+			if k := stepOf(c.T); k >= 1 && k <= c.T {
+				record[2+j] = formatCSV(c.values[k-1])
+			}
+		}
+		if err := cw.Write(record); err != nil {
+			return fmt.Errorf("render: write csv: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("render: write csv: %w", err)
+	}
+	return nil
+}
+
+// hasPins reports whether the figure compares runs.
+func (f Figure) hasPins() bool { return len(f.Pins) > 0 }
+
+// uniqueLabels makes equal labels distinct, "x", "x (2)", so every CSV
+// column has its own name.
+func uniqueLabels(labels []string) []string {
+	out := make([]string, len(labels))
+	seen := make(map[string]int, len(labels))
+	for i, l := range labels {
+		seen[l]++
+		out[i] = l
+		if n := seen[l]; n > 1 {
+			out[i] = fmt.Sprintf("%s (%d)", l, n)
+		}
+	}
+	return out
+}
+
+// formatCSV writes a value exactly, and non-finite values as NaN, Inf
+// and -Inf, which NumPy, pandas and spreadsheets read back.
+func formatCSV(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "NaN"
+	case math.IsInf(v, 1):
+		return "Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
