@@ -17,6 +17,8 @@ type backwardOptions struct {
 	dhNorm, dcNorm [2][]float64
 	// Per chain, the vectors themselves, T·B·H, time-major. Nil skips.
 	dh, dc [2][]float64
+	// dx, if not nil, receives ∂E/∂x_t, T·B·D, summed over chains.
+	dx []float64
 
 	// Outputs.
 	clipped      int // steps at which step clipping changed δ
@@ -164,6 +166,10 @@ func backward(ctx context.Context, tp *tape, grads *Params, opts *backwardOption
 		}
 		if grads != nil {
 			mulAtB(grads.V[d*H:], dO, ct.s[B*H:(T+1)*B*H], T*B, K, H, dirsH)
+		}
+		if opts.dx != nil {
+			// x_t enters every gate through Wx: ∂E/∂x_t = Wxᵀ dA_t.
+			mulAB(opts.dx, dAx, ct.w.Wx, T*B, gh, p.D, 1)
 		}
 	}
 	if grads != nil {

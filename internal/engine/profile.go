@@ -42,6 +42,11 @@ type Profile struct {
 	// DEdsRev and DEdsRevRaw are the reverse chain's ‖∂E/∂s'_k‖₂ for a
 	// bidirectional model.
 	DEdsRev, DEdsRevRaw []float64
+	// CellPath is, for the LSTM, the mean over units of Π_{j=k+1}^{T} f_j:
+	// the share of c_k that reaches c_T along the cell path. ForgetPrediction
+	// is σ(b_f)^(T−k), what it would be with every forget gate at its bias:
+	// forgetBias 0 gives 0.5^(T−k), forgetBias 1 gives 0.73^(T−k).
+	CellPath, ForgetPrediction []float64
 	// StateNorm is ‖s_k‖₂ from the forward pass (the forward chain's for a
 	// bidirectional model): where a run overflows, it shows the states
 	// growing until they become Inf.
@@ -215,6 +220,9 @@ func profileOf(ctx context.Context, s Settings, p *Params, inputs []float64, tar
 	}
 	res.Overflow.Forward = tp.overflowStep
 	res.Overflow.Loss = !allFinite([]float64{tp.loss})
+	if s.Cell == CellLSTM {
+		res.Profile.CellPath, res.Profile.ForgetPrediction = cellPath(tp)
+	}
 
 	var job *jacobianJob
 	var jobErr error
