@@ -32,6 +32,8 @@ type Config struct {
 	// wait their turn in arrival order, so one heavy run cannot starve the
 	// others.
 	Workers int
+	// Train bounds training runs.
+	Train engine.TrainLimits
 }
 
 // DefaultConfig returns the configuration the server starts with when no
@@ -44,6 +46,7 @@ func DefaultConfig() Config {
 		MessagesPerSecond: 60,
 		MessageBurst:      60,
 		Workers:           runtime.GOMAXPROCS(0),
+		Train:             engine.DefaultTrainLimits(),
 	}
 }
 
@@ -84,16 +87,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // so that every run goes through the worker slots.
 type computeFunc func(context.Context, engine.Settings) (*engine.Result, error)
 
-// compute runs a profile once a worker slot is free. Goroutines blocked
-// on a channel are served in arrival order, which makes the wait fair.
+// compute runs a profile once a worker slot is free.
 func (s *Server) compute(ctx context.Context, st engine.Settings) (*engine.Result, error) {
+	var res *engine.Result
+	err := s.withSlot(ctx, func() (err error) {
+		res, err = s.runner.Profile(ctx, st)
+		return err
+	})
+	return res, err
+}
+
+// withSlot runs work once a worker slot is free. Goroutines blocked on a
+// channel are served in arrival order, which makes the wait fair; a
+// training run takes a slot per iteration, so it shares the CPUs with the
+// profiles other students ask for instead of holding them.
+func (s *Server) withSlot(ctx context.Context, work func() error) error {
 	select {
 	case s.slots <- struct{}{}:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
 	defer func() { <-s.slots }()
-	return s.runner.Profile(ctx, st)
+	return work()
 }
 
 // Close ends every websocket session with a close frame ("going away")

@@ -56,8 +56,9 @@ type session struct {
 	ctx    context.Context // done when the session ends
 	cancel context.CancelFunc
 
-	profile latest // config and animate requests: the newest wins
-	train   latest // train requests: one at a time, replaced by a newer one
+	profile  latest // config and animate requests: the newest wins
+	analysis latest // sensitivity and map requests
+	train    latest // train requests: one at a time, replaced by a newer one
 
 	rate      tokenBucket
 	lastLimit time.Time // when the last rate-limit error was sent
@@ -151,7 +152,7 @@ func (s *Server) handleWebsocket() http.HandlerFunc {
 		sess := &session{
 			srv: s, conn: conn, send: make(chan outMsg, sendQueue),
 			log: s.logger.With("remote", r.RemoteAddr), ctx: ctx, cancel: cancel,
-			profile: newLatest(), train: newLatest(),
+			profile: newLatest(), analysis: newLatest(), train: newLatest(),
 			rate: newTokenBucket(s.cfg.MessagesPerSecond, s.cfg.MessageBurst),
 		}
 		s.sessions.add(sess)
@@ -163,7 +164,7 @@ func (s *Server) handleWebsocket() http.HandlerFunc {
 // removes itself from the server when its reader ends.
 func (sess *session) run() {
 	srv := sess.srv
-	srv.sessions.wg.Add(4)
+	srv.sessions.wg.Add(5)
 	// The writer exits when the session context ends (after sending a
 	// close frame) or a write fails.
 	go func() {
@@ -174,6 +175,10 @@ func (sess *session) run() {
 	go func() {
 		defer srv.sessions.wg.Done()
 		sess.profile.serve(sess.ctx)
+	}()
+	go func() {
+		defer srv.sessions.wg.Done()
+		sess.analysis.serve(sess.ctx)
 	}()
 	go func() {
 		defer srv.sessions.wg.Done()
@@ -339,12 +344,47 @@ func (sess *session) handle(data []byte) {
 			return
 		}
 		sess.profile.stop()
+		sess.analysis.stop()
 		sess.train.stop()
 		sess.sendJSON(map[string]any{"type": "stopped", "id": msg.id}, false)
+	case "train":
+		req, err := parseTrainRequest(msg.fields, cfg)
+		if err != nil {
+			sess.sendErr(msg.id, err)
+			return
+		}
+		sess.train.submit(func(ctx context.Context) { sess.runTraining(ctx, msg.id, req) })
+	case "sensitivity":
+		s, err := settingsFromJSON(msg.fields, cfg.Limits, "type", "id", "outputStep")
+		if err != nil {
+			sess.sendErr(msg.id, err)
+			return
+		}
+		step, err := numberField(msg.fields, "outputStep", float64((s.T+1)/2), 1, float64(s.T))
+		if err != nil {
+			sess.sendErr(msg.id, err)
+			return
+		}
+		sess.analysis.submit(func(ctx context.Context) { sess.runSensitivity(ctx, msg.id, s, int(step)) })
+	case "map":
+		s, err := settingsFromJSON(msg.fields, cfg.Limits, "type", "id", "rows")
+		if err != nil {
+			sess.sendErr(msg.id, err)
+			return
+		}
+		rows, err := numberField(msg.fields, "rows", 64, 1, engine.MaxMapRows)
+		if err != nil {
+			sess.sendErr(msg.id, err)
+			return
+		}
+		sess.analysis.submit(func(ctx context.Context) { sess.runMap(ctx, msg.id, s, int(rows)) })
 	default:
-		sess.sendError(msg.id, "type", fmt.Sprintf("unknown message type %q; the types are config, animate, train and stop", shorten(msg.kind)))
+		sess.sendError(msg.id, "type", fmt.Sprintf("unknown message type %q; the types are %s", shorten(msg.kind), messageTypes))
 	}
 }
+
+// messageTypes lists the client message types for error messages.
+const messageTypes = "config, animate, sensitivity, map, train and stop"
 
 // message is a decoded client message.
 type message struct {
@@ -382,7 +422,7 @@ func decodeMessage(data []byte) (message, error) {
 	}
 	raw, ok := msg.fields["type"]
 	if !ok {
-		return msg, fieldErrorf("type", "a message needs a \"type\": config, animate, train or stop")
+		return msg, fieldErrorf("type", "a message needs a \"type\": "+messageTypes)
 	}
 	if err := json.Unmarshal(raw, &msg.kind); err != nil {
 		return msg, fieldErrorf("type", "type must be a string, got %s", shorten(string(raw)))

@@ -1,0 +1,365 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"time"
+
+	"gradviz/internal/engine"
+)
+
+// trainRequest is a parsed "train" message.
+type trainRequest struct {
+	base  engine.TrainSettings
+	cells []engine.Cell // one run per cell, side by side on the same data
+	every int           // iterations per progress message
+}
+
+// trainFields are the names a "train" message may carry besides the
+// settings.
+var trainFields = []string{"type", "id", "task", "optimizer", "lr", "momentum", "batch", "iterations", "every", "cells"}
+
+// maxCompared bounds the runs of one training request.
+const maxCompared = 3
+
+func parseTrainRequest(fields map[string]json.RawMessage, cfg Config) (trainRequest, error) {
+	req := trainRequest{base: engine.DefaultTrainSettings(), every: 10}
+	model, err := settingsFromJSON(mergeDefaults(fields, req.base.Model), cfg.Limits, trainFields...)
+	if err != nil {
+		return req, err
+	}
+	req.base.Model = model
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"task", (*string)(&req.base.Task)}, {"optimizer", (*string)(&req.base.Optimizer)}} {
+		if raw, ok := fields[f.name]; ok {
+			if err := json.Unmarshal(raw, f.dst); err != nil {
+				return req, fieldErrorf(f.name, "%s must be a string, got %s", f.name, shorten(string(raw)))
+			}
+		}
+	}
+	for _, f := range []struct {
+		name     string
+		dst      *float64
+		min, max float64
+	}{{"lr", &req.base.LR, 0, 10}, {"momentum", &req.base.Momentum, 0, 1}} {
+		if *f.dst, err = numberField(fields, f.name, *f.dst, f.min, f.max); err != nil {
+			return req, err
+		}
+	}
+	for _, f := range []struct {
+		name     string
+		dst      *int
+		min, max int
+	}{
+		{"batch", &req.base.Batch, 1, cfg.Train.MaxBatch},
+		{"iterations", &req.base.Iterations, 1, cfg.Train.MaxIterations},
+		{"every", &req.every, 1, 1000},
+	} {
+		v, err := numberField(fields, f.name, float64(*f.dst), float64(f.min), float64(f.max))
+		if err != nil {
+			return req, err
+		}
+		if v != math.Trunc(v) {
+			return req, fieldErrorf(f.name, "%s must be a whole number, got %g", f.name, v)
+		}
+		*f.dst = int(v)
+	}
+	req.cells = []engine.Cell{model.Cell}
+	if raw, ok := fields["cells"]; ok {
+		var names []string
+		if err := json.Unmarshal(raw, &names); err != nil || len(names) == 0 || len(names) > maxCompared {
+			return req, fieldErrorf("cells", "cells must be a list of 1 to %d of rnn, lstm, gru, got %s", maxCompared, shorten(string(raw)))
+		}
+		req.cells = req.cells[:0]
+		for _, n := range names {
+			c := engine.Cell(n)
+			if !contains([]string{"rnn", "lstm", "gru"}, n) || containsCell(req.cells, c) {
+				return req, fieldErrorf("cells", "cells must be distinct names among rnn, lstm, gru, got %q", shorten(n))
+			}
+			req.cells = append(req.cells, c)
+		}
+	}
+	for _, c := range req.cells {
+		ts := req.base
+		ts.Model.Cell = c
+		if err := ts.Validate(cfg.Train); err != nil {
+			if fe, ok := err.(*engine.FieldError); ok {
+				return req, &FieldError{Field: fe.Field, Message: "training: " + fe.Message}
+			}
+			return req, err
+		}
+	}
+	return req, nil
+}
+
+// mergeDefaults fills the settings a train message leaves out from the
+// training defaults (T=30, K=8, gain 0.8) rather than the profile's.
+func mergeDefaults(fields map[string]json.RawMessage, def engine.Settings) map[string]json.RawMessage {
+	out := make(map[string]json.RawMessage, len(fields)+4)
+	for k, v := range fields {
+		out[k] = v
+	}
+	for name, v := range map[string]any{"T": def.T, "K": def.K, "gain": def.Gain} {
+		if _, ok := out[name]; !ok {
+			out[name], _ = json.Marshal(v)
+		}
+	}
+	return out
+}
+
+func containsCell(cells []engine.Cell, c engine.Cell) bool {
+	for _, x := range cells {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// trainStartMessage opens a training stream.
+type trainStartMessage struct {
+	Type           string          `json:"type"`
+	ID             int64           `json:"id"`
+	Task           engine.Task     `json:"task"`
+	Config         engine.Settings `json:"config"` // the model of run 0, as the task shapes it
+	Iterations     int             `json:"iterations"`
+	Every          int             `json:"every"`
+	Baseline       Float           `json:"baseline"`
+	ChanceAccuracy Float           `json:"chanceAccuracy"`
+	Runs           []trainRun      `json:"runs"`
+}
+
+type trainRun struct {
+	Run  int         `json:"run"`
+	Cell engine.Cell `json:"cell"`
+}
+
+// progressMessage reports a window of iterations of one run.
+type progressMessage struct {
+	Type      string `json:"type"`
+	ID        int64  `json:"id"`
+	Run       int    `json:"run"`
+	Iteration int    `json:"iter"`
+	// Means over the iterations since the last message.
+	Loss            Float `json:"loss"`
+	Accuracy        Float `json:"accuracy"`
+	GradNorm        Float `json:"gradNorm"`
+	GradNormClipped Float `json:"gradNormClipped"`
+	// ClipRate is the fraction of those iterations at which clipping
+	// changed the gradient; NonFinite counts those with Inf or NaN.
+	ClipRate  Float `json:"clipRate"`
+	NonFinite int   `json:"nonFinite"`
+	// Horizon is how many steps back ‖∂E/∂s_k‖/‖∂E/∂s_T‖ stays above 1e-3
+	// on the probe sequence; Profile is that ‖∂E/∂s_k‖.
+	Horizon        int     `json:"horizon"`
+	Profile        Floats  `json:"profile"`
+	ItersPerSecond float64 `json:"itersPerSecond"`
+}
+
+// trainDoneMessage ends one run: "finished", "diverged" (the weights are
+// no longer finite) or "stopped".
+type trainDoneMessage struct {
+	Type      string `json:"type"`
+	ID        int64  `json:"id"`
+	Run       int    `json:"run"`
+	Reason    string `json:"reason"`
+	Iteration int    `json:"iter"`
+}
+
+// window accumulates the iterations between two progress messages.
+type window struct {
+	n, clipped, nonFinite     int
+	loss, acc, norm, clipped2 float64
+}
+
+func (w *window) add(st engine.StepStats) {
+	w.n++
+	w.loss += st.Loss
+	w.acc += st.Accuracy
+	w.norm += st.GradNorm
+	w.clipped2 += st.GradNormClipped
+	if st.Clipped {
+		w.clipped++
+	}
+	if st.NonFinite {
+		w.nonFinite++
+	}
+}
+
+// labRun is one model being trained.
+type labRun struct {
+	tr        *engine.Trainer
+	win       window
+	done      bool
+	since     time.Time // start of the current window
+	sinceIter int
+}
+
+// runTraining trains one model per requested cell, interleaved an
+// iteration at a time so the curves advance together, and streams
+// progress until the iterations are done, every run has diverged, or ctx
+// is cancelled (a stop, a newer train, the client leaving).
+func (sess *session) runTraining(ctx context.Context, id int64, req trainRequest) {
+	runs := make([]*labRun, len(req.cells))
+	start := trainStartMessage{
+		Type: "trainStart", ID: id, Task: req.base.Task, Iterations: req.base.Iterations, Every: req.every,
+		Baseline:       Float(engine.Baseline(req.base.Task, req.base.Model.T, req.base.Model.K)),
+		ChanceAccuracy: Float(engine.ChanceAccuracy(req.base.Task, req.base.Model.K)),
+	}
+	for i, c := range req.cells {
+		ts := req.base
+		ts.Model.Cell = c
+		runs[i] = &labRun{tr: engine.NewTrainer(ts), since: time.Now()}
+		start.Runs = append(start.Runs, trainRun{Run: i, Cell: c})
+	}
+	start.Config = runs[0].tr.Model()
+	sess.sendJSON(start, false)
+	sess.log.Info("training started", "runs", len(runs), "task", req.base.Task, "T", req.base.Model.T, "H", req.base.Model.H)
+
+	finish := func(i int, reason string, iter int) {
+		runs[i].done = true
+		sess.sendJSON(trainDoneMessage{Type: "trainDone", ID: id, Run: i, Reason: reason, Iteration: iter}, false)
+	}
+	for iter := 1; iter <= req.base.Iterations; iter++ {
+		active := 0
+		for i, r := range runs {
+			if r.done {
+				continue
+			}
+			active++
+			var st engine.StepStats
+			err := sess.srv.withSlot(ctx, func() (err error) {
+				st, err = r.tr.Step(ctx)
+				return err
+			})
+			if err != nil {
+				if ctx.Err() == nil {
+					sess.sendErr(id, err)
+				}
+				if sess.ctx.Err() == nil {
+					for j, r := range runs {
+						if !r.done {
+							finish(j, "stopped", iter)
+						}
+					}
+				}
+				return
+			}
+			r.win.add(st)
+			diverged := r.tr.Diverged()
+			if iter%req.every == 0 || iter == req.base.Iterations || diverged {
+				sess.sendProgress(ctx, id, i, iter, r.tr, &r.win, r.since, iter-r.sinceIter)
+				r.win, r.since, r.sinceIter = window{}, time.Now(), iter
+			}
+			if diverged {
+				finish(i, "diverged", iter)
+			}
+		}
+		if active == 0 {
+			break
+		}
+	}
+	for i, r := range runs {
+		if !r.done {
+			finish(i, "finished", req.base.Iterations)
+		}
+	}
+	sess.sendJSON(map[string]any{"type": "done", "id": id}, false)
+}
+
+func (sess *session) sendProgress(ctx context.Context, id int64, run, iter int, tr *engine.Trainer, w *window, since time.Time, iters int) {
+	var profile []float64
+	sess.srv.withSlot(ctx, func() (err error) {
+		profile, err = tr.Probe(ctx)
+		return err
+	})
+	n := float64(max(w.n, 1))
+	msg := progressMessage{
+		Type: "progress", ID: id, Run: run, Iteration: iter,
+		Loss: Float(w.loss / n), Accuracy: Float(w.acc / n),
+		GradNorm: Float(w.norm / n), GradNormClipped: Float(w.clipped2 / n),
+		ClipRate: Float(float64(w.clipped) / n), NonFinite: w.nonFinite,
+		Horizon: engine.Horizon(profile, 1e-3), Profile: profile,
+	}
+	if d := time.Since(since).Seconds(); d > 0 {
+		msg.ItersPerSecond = math.Round(float64(iters)/d*10) / 10
+	}
+	// Progress is droppable: the next message carries newer numbers.
+	sess.sendJSON(msg, true)
+}
+
+// sensitivityMessage answers "sensitivity": ‖∂E_t/∂x_k‖ of the
+// unidirectional model and of its bidirectional version.
+type sensitivityMessage struct {
+	Type           string          `json:"type"`
+	ID             int64           `json:"id"`
+	Config         engine.Settings `json:"config"`
+	OutputStep     int             `json:"outputStep"`
+	Unidirectional Floats          `json:"unidirectional"`
+	Bidirectional  Floats          `json:"bidirectional"`
+}
+
+func (sess *session) runSensitivity(ctx context.Context, id int64, s engine.Settings, step int) {
+	msg := sensitivityMessage{Type: "sensitivity", ID: id, OutputStep: step}
+	err := sess.srv.withSlot(ctx, func() error {
+		for _, bidir := range []bool{false, true} {
+			st := s
+			st.Bidir = bidir
+			if err := st.Validate(sess.srv.cfg.Limits); err != nil {
+				return &FieldError{Field: "bidir", Message: "bidirectional: " + err.Error()}
+			}
+			res, err := engine.InputSensitivity(ctx, st, step)
+			if err != nil {
+				return err
+			}
+			if bidir {
+				msg.Bidirectional = res.DEtDx
+			} else {
+				msg.Unidirectional = res.DEtDx
+			}
+		}
+		return nil
+	})
+	if ctx.Err() != nil {
+		return
+	}
+	if err != nil {
+		sess.sendErr(id, err)
+		return
+	}
+	msg.Config = s
+	sess.sendJSON(msg, false)
+}
+
+// mapMessage answers "map": ‖∂E_t/∂s_k‖ for output steps t (rows) and
+// states k (columns), the terms loss=sum adds up.
+type mapMessage struct {
+	Type   string          `json:"type"`
+	ID     int64           `json:"id"`
+	Config engine.Settings `json:"config"`
+	Steps  []int           `json:"steps"`
+	Values []Floats        `json:"values"`
+}
+
+func (sess *session) runMap(ctx context.Context, id int64, s engine.Settings, rows int) {
+	var m *engine.GradientMap
+	err := sess.srv.withSlot(ctx, func() (err error) {
+		m, err = engine.FullGradientMap(ctx, s, rows)
+		return err
+	})
+	if ctx.Err() != nil {
+		return
+	}
+	if err != nil {
+		sess.sendErr(id, err)
+		return
+	}
+	msg := mapMessage{Type: "map", ID: id, Config: s, Steps: m.Steps, Values: make([]Floats, len(m.Values))}
+	for i, v := range m.Values {
+		msg.Values[i] = v
+	}
+	sess.sendJSON(msg, false)
+}

@@ -1,0 +1,164 @@
+package api
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestWebsocketTrainingStreamsAndStops(t *testing.T) {
+	ts, _ := newTestServer(t, DefaultConfig())
+	conn := dial(t, ts, nil)
+	send(t, conn, `{"type":"train","id":3,"task":"recall","T":12,"H":8,"iterations":40,"every":10,"cells":["rnn","lstm"]}`)
+	start := readMsg(t, conn)
+	if start["type"] != "trainStart" || len(start["runs"].([]any)) != 2 {
+		t.Fatalf("got %v, want trainStart with 2 runs", start)
+	}
+	if b := start["baseline"].(float64); b < 2.07 || b > 2.08 {
+		t.Errorf("recall baseline got %v, want ln 8 ≈ 2.079", b)
+	}
+	progress := map[float64]int{}
+	finished := 0
+	for finished < 2 {
+		m := readMsg(t, conn)
+		switch m["type"] {
+		case "progress":
+			progress[m["run"].(float64)]++
+			if got := len(m["profile"].([]any)); got != 12 {
+				t.Fatalf("progress profile has %d steps, want 12", got)
+			}
+			if _, ok := m["loss"].(float64); !ok {
+				t.Fatalf("progress loss got %v, want a number", m["loss"])
+			}
+		case "trainDone":
+			if m["reason"] != "finished" {
+				t.Fatalf("trainDone reason got %v, want finished", m["reason"])
+			}
+			finished++
+		default:
+			t.Fatalf("unexpected message %v", m)
+		}
+	}
+	if progress[0] != 4 || progress[1] != 4 {
+		t.Errorf("progress messages per run got %v, want 4 each", progress)
+	}
+	if m := readMsg(t, conn); m["type"] != "done" {
+		t.Fatalf("got %v, want done", m)
+	}
+
+	// A long run is stopped by stop, and the connection carries on.
+	send(t, conn, `{"type":"train","id":4,"T":30,"iterations":20000,"every":1}`)
+	if m := readMsg(t, conn); m["type"] != "trainStart" {
+		t.Fatalf("got %v, want trainStart", m)
+	}
+	send(t, conn, `{"type":"stop","id":5}`)
+	sawStopped, sawDone := false, false
+	for !(sawStopped && sawDone) {
+		m := readMsg(t, conn)
+		switch m["type"] {
+		case "stopped":
+			sawStopped = true
+		case "trainDone":
+			if m["reason"] != "stopped" {
+				t.Fatalf("trainDone reason got %v, want stopped", m["reason"])
+			}
+			sawDone = true
+		case "progress":
+		default:
+			t.Fatalf("unexpected message %v while stopping", m)
+		}
+	}
+}
+
+func TestWebsocketTrainingDiverges(t *testing.T) {
+	ts, _ := newTestServer(t, DefaultConfig())
+	conn := dial(t, ts, nil)
+	send(t, conn, `{"type":"train","id":1,"task":"adding","act":"relu","gain":1.5,"T":50,"optimizer":"sgd","lr":0.05,"iterations":50,"every":10}`)
+	readMsg(t, conn) // trainStart
+	for {
+		m := readMsg(t, conn)
+		if m["type"] == "progress" && m["nonFinite"].(float64) > 0 {
+			continue
+		}
+		if m["type"] == "trainDone" {
+			if m["reason"] != "diverged" {
+				t.Fatalf("reason got %v, want diverged", m["reason"])
+			}
+			return
+		}
+	}
+}
+
+func TestWebsocketTrainingBadRequests(t *testing.T) {
+	ts, _ := newTestServer(t, DefaultConfig())
+	conn := dial(t, ts, nil)
+	for _, c := range []struct{ msg, field, contains string }{
+		{`{"type":"train","task":"poetry"}`, "task", "task must be one of recall, adding, copy"},
+		{`{"type":"train","optimizer":"rmsprop"}`, "optimizer", "optimizer must be one of"},
+		{`{"type":"train","lr":0}`, "lr", "lr must be"},
+		{`{"type":"train","batch":0}`, "batch", "batch must be 1..128"},
+		{`{"type":"train","iterations":1e9}`, "iterations", "iterations must be 1..20000"},
+		{`{"type":"train","every":2.5}`, "every", "whole number"},
+		{`{"type":"train","cells":["rnn","rnn"]}`, "cells", "distinct"},
+		{`{"type":"train","cells":"lstm"}`, "cells", "list"},
+		{`{"type":"train","T":1000}`, "T", "training: T must be 1..500"},
+		{`{"type":"train","H":200}`, "H", "training: H must be 1..128"},
+		{`{"type":"sensitivity","T":10,"outputStep":11}`, "outputStep", "outputStep must be 1..10"},
+		{`{"type":"map","rows":0}`, "rows", "rows must be 1..200"},
+	} {
+		send(t, conn, c.msg)
+		m := readMsg(t, conn)
+		if m["type"] != "error" || m["field"] != c.field || !strings.Contains(m["message"].(string), c.contains) {
+			t.Errorf("%s: got %v, want error on %s containing %q", c.msg, m, c.field, c.contains)
+		}
+	}
+}
+
+// TestWebsocketSensitivity checks the article's bidirectional point: the
+// unidirectional model's output at t cannot depend on inputs after t;
+// the bidirectional one's does.
+func TestWebsocketSensitivity(t *testing.T) {
+	ts, _ := newTestServer(t, DefaultConfig())
+	conn := dial(t, ts, nil)
+	send(t, conn, `{"type":"sensitivity","id":2,"cell":"lstm","T":20,"outputStep":8}`)
+	m := readMsg(t, conn)
+	if m["type"] != "sensitivity" || m["outputStep"] != float64(8) {
+		t.Fatalf("got %v, want sensitivity at step 8", m)
+	}
+	uni, bi := m["unidirectional"].([]any), m["bidirectional"].([]any)
+	for k := 1; k <= 20; k++ {
+		u, b := uni[k-1].(float64), bi[k-1].(float64)
+		if k > 8 && u != 0 {
+			t.Errorf("unidirectional ‖∂E_8/∂x_%d‖ got %g, want 0", k, u)
+		}
+		if k <= 8 && u == 0 {
+			t.Errorf("unidirectional ‖∂E_8/∂x_%d‖ got 0, want > 0", k)
+		}
+		if b == 0 {
+			t.Errorf("bidirectional ‖∂E_8/∂x_%d‖ got 0, want > 0 on both sides", k)
+		}
+	}
+}
+
+func TestWebsocketGradientMap(t *testing.T) {
+	ts, _ := newTestServer(t, DefaultConfig())
+	conn := dial(t, ts, nil)
+	send(t, conn, `{"type":"map","id":3,"T":30,"H":8,"rows":10}`)
+	m := readMsg(t, conn)
+	steps, values := m["steps"].([]any), m["values"].([]any)
+	if len(steps) != 10 || steps[9] != float64(30) {
+		t.Fatalf("steps got %v, want 10 rows ending at 30", steps)
+	}
+	for r, row := range values {
+		tStep := int(steps[r].(float64))
+		cols := row.([]any)
+		for k := 1; k <= 30; k++ {
+			v := cols[k-1].(float64)
+			if k > tStep && v != 0 {
+				t.Fatalf("‖∂E_%d/∂s_%d‖ got %g, want 0 (the future)", tStep, k, v)
+			}
+			if k <= tStep && v <= 0 {
+				t.Fatalf("‖∂E_%d/∂s_%d‖ got %g, want > 0", tStep, k, v)
+			}
+		}
+	}
+}
