@@ -27,3 +27,28 @@ func BenchmarkProfile(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkProfileWarm measures a profile whose model the Runner has seen
+// before, as when a user drags Sequence length back and forth or changes
+// Clipping: the spectrum and the per-step Jacobian norms come from the
+// cache, the passes are computed afresh.
+func BenchmarkProfileWarm(b *testing.B) {
+	for _, T := range []int{100, 1000} {
+		for _, H := range []int{32, 128} {
+			b.Run(fmt.Sprintf("cell=rnn/T=%d/H=%d", T, H), func(b *testing.B) {
+				r := NewRunner(4)
+				s := Defaults()
+				s.T, s.H = T, H
+				if _, err := r.Profile(context.Background(), s); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := r.Profile(context.Background(), s); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}

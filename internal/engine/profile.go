@@ -103,6 +103,22 @@ type Runner struct {
 	size    int
 	spectra map[spectrumKey]*Spectrum
 	order   []spectrumKey // oldest first
+	// jacobians keeps the per-step Jacobian norms of recent models. They
+	// depend only on the forward states, which a longer T extends and
+	// clipping, threshold and loss leave alone, so dragging those controls
+	// costs no Lanczos solves for the steps already known.
+	jacobians map[jacobianKey][]float64
+	jOrder    []jacobianKey
+}
+
+// jacobianKey identifies the forward states of an RNN profile up to T.
+type jacobianKey struct {
+	seed  uint64
+	h, d  int
+	init  InitScheme
+	gain  float64
+	act   Activation
+	bidir bool
 }
 
 type spectrumKey struct {
@@ -113,7 +129,7 @@ type spectrumKey struct {
 
 // NewRunner returns a Runner that keeps up to size spectra.
 func NewRunner(size int) *Runner {
-	return &Runner{size: size, spectra: make(map[spectrumKey]*Spectrum)}
+	return &Runner{size: size, spectra: make(map[spectrumKey]*Spectrum), jacobians: make(map[jacobianKey][]float64)}
 }
 
 // Profile is BackpropProfile with the Runner's cache.
@@ -124,16 +140,58 @@ func (r *Runner) Profile(ctx context.Context, s Settings) (*Result, error) {
 	}
 	p := InitParams(s)
 	inputs, targets := sequence(s)
-	var spectrum func() *Spectrum
+	var th *theorySource
 	if s.Cell == CellRNN {
-		spectrum = func() *Spectrum { return r.spectrum(s).scaled(s.Gain, s.Act) }
+		key := jacobianKey{s.Seed, s.H, s.D, s.Init, s.Gain, s.Act, s.Bidir}
+		th = &theorySource{
+			spectrum: func() *Spectrum { return r.spectrum(s).scaled(s.Gain, s.Act) },
+			known:    r.knownJacobians(key),
+			keep:     func(jn []float64) { r.keepJacobians(key, jn) },
+		}
 	}
-	res, err := profileOf(ctx, s, p, inputs, targets, spectrum)
+	res, err := profileOf(ctx, s, p, inputs, targets, th)
 	if err != nil {
 		return nil, err
 	}
 	res.Elapsed = time.Since(start)
 	return res, nil
+}
+
+// theorySource supplies profileOf with the spectrum of Wh and the
+// Jacobian norms already known for the first steps, and takes the new
+// ones back.
+type theorySource struct {
+	spectrum func() *Spectrum
+	known    []float64
+	keep     func([]float64)
+}
+
+func (r *Runner) knownJacobians(key jacobianKey) []float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.jacobians[key]
+}
+
+// keepJacobians remembers jn for key if it is longer than what is kept.
+// The slices are never modified once kept, so readers need no copy.
+func (r *Runner) keepJacobians(key jacobianKey, jn []float64) {
+	if r.size <= 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old, ok := r.jacobians[key]
+	if ok && len(old) >= len(jn) {
+		return
+	}
+	if !ok {
+		if len(r.jOrder) >= r.size {
+			delete(r.jacobians, r.jOrder[0])
+			r.jOrder = r.jOrder[1:]
+		}
+		r.jOrder = append(r.jOrder, key)
+	}
+	r.jacobians[key] = slices.Clone(jn)
 }
 
 // spectrum returns the spectrum of the gain-1 recurrent matrix for s.
@@ -168,22 +226,23 @@ func (r *Runner) spectrum(s Settings) *Spectrum {
 // training does to look at the current model. s must agree with p's
 // shape; its Gain and Init are ignored.
 func ProfileWith(ctx context.Context, s Settings, p *Params, inputs []float64, targets []int) (*Result, error) {
-	var spectrum func() *Spectrum
+	var th *theorySource
 	if s.Cell == CellRNN {
-		spectrum = func() *Spectrum { return NewSpectrum(p.Chain[0].Wh, p.H, s.Act) }
+		th = &theorySource{spectrum: func() *Spectrum { return NewSpectrum(p.Chain[0].Wh, p.H, s.Act) }}
 	}
-	return profileOf(ctx, s, p, inputs, targets, spectrum)
+	return profileOf(ctx, s, p, inputs, targets, th)
 }
 
-// profileOf does the work of a profile. spectrum, nil for gated cells,
-// supplies the spectrum of Wh; it runs concurrently with the passes.
+// profileOf does the work of a profile. th, nil for gated cells, supplies
+// the spectrum of Wh, which is computed concurrently with the passes, and
+// any Jacobian norms already known.
 //
 // The critical path is forward → backward; the spectrum needs only the
 // weights and the Jacobian norms only the forward states, so both run on
 // other goroutines, and the main goroutine joins the Jacobian work once
 // its backward passes are done. On two cores this takes the profile from
 // the sum of the parts to roughly half of it.
-func profileOf(ctx context.Context, s Settings, p *Params, inputs []float64, targets []int, spectrum func() *Spectrum) (*Result, error) {
+func profileOf(ctx context.Context, s Settings, p *Params, inputs []float64, targets []int, th *theorySource) (*Result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	T := s.T
@@ -191,13 +250,13 @@ func profileOf(ctx context.Context, s Settings, p *Params, inputs []float64, tar
 	defer wg.Wait()
 
 	var sp *Spectrum
-	if spectrum != nil {
+	if th != nil {
 		wg.Add(1)
 		// Exits when the decomposition is done; it takes no context
 		// because gonum's factorisations cannot be interrupted.
 		go func() {
 			defer wg.Done()
-			sp = spectrum()
+			sp = th.spectrum()
 		}()
 	}
 
@@ -226,8 +285,8 @@ func profileOf(ctx context.Context, s Settings, p *Params, inputs []float64, tar
 
 	var job *jacobianJob
 	var jobErr error
-	if spectrum != nil {
-		job = newJacobianJob(p.Chain[0].Wh, p.H, s.Act, tp.chain[0].s[p.H:(T+1)*p.H])
+	if th != nil {
+		job = newJacobianJob(p.Chain[0].Wh, p.H, s.Act, tp.chain[0].s[p.H:(T+1)*p.H], th.known)
 		wg.Add(1)
 		// Exits when every step is claimed or ctx is cancelled.
 		go func() {
@@ -281,6 +340,9 @@ func profileOf(ctx context.Context, s Settings, p *Params, inputs []float64, tar
 	if sp != nil {
 		res.Spectrum = sp
 		res.Profile.JacobianNorm = job.out
+		if th.keep != nil {
+			th.keep(job.out)
+		}
 		res.Profile.Bound = sp.Bound(directNorms(tp))
 	}
 	return res, nil

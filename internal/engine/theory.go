@@ -146,12 +146,19 @@ const jacobianTol = 1e-5
 // jacobianChunk is how many steps a worker claims at once.
 const jacobianChunk = 16
 
-func newJacobianJob(wh []float64, h int, act Activation, states []float64) *jacobianJob {
+// newJacobianJob prepares the norms for the given states; the first
+// len(known) of them (at most) are taken from known instead of computed.
+func newJacobianJob(wh []float64, h int, act Activation, states []float64, known []float64) *jacobianJob {
 	job := &jacobianJob{h: h, act: act, states: states, out: make([]float64, len(states)/h)}
+	done := copy(job.out, known)
+	job.next.Store(int64(done))
+	if done == len(job.out) {
+		return job
+	}
 	job.gram = make([]float64, h*h)
 	mulABt(job.gram, wh, wh, h, h, h, 0)
 	if !allFinite(job.gram) {
-		for i := range job.out {
+		for i := done; i < len(job.out); i++ {
 			job.out[i] = math.NaN()
 		}
 		job.next.Store(int64(len(job.out)))
