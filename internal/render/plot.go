@@ -66,7 +66,10 @@ var runColors = []color.NRGBA{
 var (
 	boundColor     = color.NRGBA{0x55, 0x55, 0x55, 0xFF}
 	thresholdColor = color.NRGBA{0x22, 0x22, 0x22, 0xFF}
-	gridColor      = color.NRGBA{0xE4, 0xE4, 0xE4, 0xFF}
+	// Brown and dark red, which no run colour comes near.
+	cellPathColor = color.NRGBA{0x8C, 0x56, 0x4B, 0xFF}
+	stateColor    = color.NRGBA{0xB2, 0x22, 0x22, 0xFF}
+	gridColor     = color.NRGBA{0xE4, 0xE4, 0xE4, 0xFF}
 )
 
 // style holds the fonts and line widths of one figure. Everything scales
@@ -260,6 +263,24 @@ func (b *builder) addTheory(r *engine.Result) {
 			Dashes: []vg.Length{b.st.pt(1.5), b.st.pt(3)},
 		})
 		b.addCurve(cv, b.tr.cellState, "", prof.DEdc)
+	}
+	if prof.CellPath != nil {
+		// The LSTM's second path: how much of c_k survives to c_T through
+		// the forget gates, beside what σ(b_f) alone predicts.
+		cv := b.series(prof.CellPath, T, draw.LineStyle{Color: cellPathColor, Width: b.st.other})
+		b.addCurve(cv, b.tr.cellPath, "", prof.CellPath)
+		pred := b.series(prof.ForgetPrediction, T, draw.LineStyle{
+			Color: cellPathColor, Width: b.st.other,
+			Dashes: []vg.Length{b.st.pt(2), b.st.pt(2)},
+		})
+		pred.theory = true
+		b.addCurve(pred, b.tr.forgetPredict, "", prof.ForgetPrediction)
+	}
+	if r.Overflow.Forward > 0 && prof.StateNorm != nil {
+		// Where the forward pass overflowed, every gradient is NaN; the
+		// states show how it came to that.
+		cv := b.series(prof.StateNorm, T, draw.LineStyle{Color: stateColor, Width: b.st.other})
+		b.addCurve(cv, b.tr.stateNorm, "", prof.StateNorm)
 	}
 	if prof.DEdsRev != nil {
 		cv := b.series(prof.DEdsRev, T, draw.LineStyle{

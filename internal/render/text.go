@@ -20,6 +20,9 @@ type phrases struct {
 	clipped        string
 	unclipped      string
 	cellState      string
+	cellPath       string
+	forgetPredict  string
+	stateNorm      string
 	reverse        string
 	bound          string
 	threshold      string // format: θ
@@ -51,6 +54,9 @@ func phrasesFor(lang Lang) phrases {
 			clipped:        "recortado",
 			unclipped:      "sin recortar",
 			cellState:      "‖∂E/∂c_k‖ (estado de celda)",
+			cellPath:       "camino de celda Π f_j (media)",
+			forgetPredict:  "predicción σ(b_f)^(T−k)",
+			stateNorm:      "‖s_t‖ hacia delante",
 			reverse:        "‖∂E/∂s′_k‖ (cadena inversa)",
 			bound:          "cota de Pascanu",
 			threshold:      "umbral θ = %s",
@@ -83,6 +89,9 @@ func phrasesFor(lang Lang) phrases {
 		clipped:        "clipped",
 		unclipped:      "unclipped",
 		cellState:      "‖∂E/∂c_k‖ (cell state)",
+		cellPath:       "cell path Π f_j (mean)",
+		forgetPredict:  "prediction σ(b_f)^(T−k)",
+		stateNorm:      "forward ‖s_t‖",
 		reverse:        "‖∂E/∂s′_k‖ (reverse chain)",
 		bound:          "Pascanu bound",
 		threshold:      "threshold θ = %s",
