@@ -50,3 +50,37 @@ func TestRunnerCachesAgreeWithColdRuns(t *testing.T) {
 		}
 	}
 }
+
+// TestNoAllocationPerStep checks that the forward and backward passes
+// allocate per run and per 128-step gradient chunk, never per step: a
+// run 20 times longer may allocate only what each chunk's three Gemm
+// calls allocate (gonum's parallel Gemm starts goroutines, ~4 objects a
+// call), which is under one object per ten steps.
+func TestNoAllocationPerStep(t *testing.T) {
+	for _, cell := range Cells {
+		allocs := func(T int) float64 {
+			s := Defaults()
+			s.Cell, s.T, s.H = cell, T, 16
+			p := InitParams(s)
+			inputs, targets := sequence(s)
+			b := &batch{T: T, B: 1, D: s.D, X: inputs, classes: targets, mask: make([]bool, T), weight: 1}
+			b.mask[T-1] = true
+			grads := NewParams(p.Cell, p.H, p.D, p.K, p.Dirs)
+			return testing.AllocsPerRun(5, func() {
+				tp, err := forward(context.Background(), p, s.Act, b, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				opts := backwardOptions{}
+				if err := backward(context.Background(), tp, grads, &opts); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+		short, long := allocs(100), allocs(2000)
+		chunks := 2000/gradChunkSteps + 1
+		if extra := long - short; extra > float64(16*chunks) {
+			t.Errorf("%s: T=100 allocates %.0f objects, T=2000 %.0f: %.0f more, want at most %d (16 per gradient chunk)", cell, short, long, extra, 16*chunks)
+		}
+	}
+}
