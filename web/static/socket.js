@@ -1,0 +1,242 @@
+// The websocket to /ws: reconnects with backoff, and schedules requests
+// so that dragging a slider stays smooth. The server runs one request per
+// socket and cancels the older one when a newer arrives, so:
+//   - the main plot's request goes out at most once per animation frame,
+//     and only when the previous one has been answered (or is slow, then
+//     the newer one supersedes it);
+//   - pinned runs go out one at a time while the main plot is idle, and
+//     are sent again if a main request cancelled them.
+
+const backoffMs = [500, 1000, 2000, 4000, 8000];
+// supersedeAfterMs: an answer slower than this, and than twice the last
+// round trip, is cancelled by a newer request instead of waited for.
+// Cancelling sooner would starve a slow run: while a slider moves, no
+// answer would ever arrive.
+const supersedeAfterMs = 250;
+// rateRetryMs: after the server's rate-limit error, resend the newest
+// request this much later.
+const rateRetryMs = 1000;
+
+export class Connection {
+  // handlers: onOpen(), onMessage(msg), onDown(retryInSeconds)
+  constructor(url, handlers) {
+    this.url = url;
+    this.h = handlers;
+    this.ws = null;
+    this.failures = 0;
+    this.open = false;
+    this.connect();
+  }
+
+  connect() {
+    const ws = new WebSocket(this.url);
+    this.ws = ws;
+    ws.addEventListener('open', () => {
+      this.open = true;
+      this.failures = 0;
+      this.h.onOpen();
+    });
+    ws.addEventListener('message', (ev) => {
+      let msg;
+      try {
+        msg = JSON.parse(ev.data);
+      } catch {
+        return;
+      }
+      this.h.onMessage(msg);
+    });
+    ws.addEventListener('close', () => {
+      this.open = false;
+      const delay = backoffMs[Math.min(this.failures, backoffMs.length - 1)];
+      this.failures++;
+      this.h.onDown(Math.ceil(delay / 1000));
+      setTimeout(() => this.connect(), delay);
+    });
+  }
+
+  send(obj) {
+    if (!this.open) return false;
+    this.ws.send(JSON.stringify(obj));
+    return true;
+  }
+}
+
+// Requests owns the ids. handlers: onMain(msg, meta) for answers to the
+// newest main request (profile, frame, done, error), onPin(key, msg) for
+// answers to pins, onBusy(bool) when the main answer takes long.
+export class Requests {
+  constructor(conn, handlers) {
+    this.conn = conn;
+    this.h = handlers;
+    this.nextId = 1;
+    this.want = null; // {msg, meta}: the main request not yet sent
+    this.last = null; // {msg, meta}: the newest main request sent
+    this.mainId = 0; // its id: answers to other main ids are dropped
+    this.waiting = false; // its first answer has not arrived
+    this.sentAt = 0;
+    this.animating = false;
+    this.pinQueue = []; // [{key, settings}]
+    this.pinInflight = null; // {id, key}
+    this.pinIds = new Map(); // id -> key, for every pin request not yet answered
+    this.frame = 0;
+    this.retryTimer = 0;
+    this.busyTimer = 0;
+    this.roundTrip = 0; // ms, of the last answered main request
+  }
+
+  // main asks for the plot of msg ({type:'config'|'animate', …settings});
+  // meta travels with its answers.
+  main(msg, meta) {
+    this.want = { msg, meta };
+    this.schedule();
+  }
+
+  stop() {
+    if (this.want && this.want.msg.type === 'animate') this.want = null;
+    this.animating = false;
+    if (this.waiting && this.last && !this.want) {
+      // The stop cancels a run not yet answered: ask for the plain plot.
+      const msg = { ...this.last.msg, type: 'config' };
+      delete msg.stepsPerSecond;
+      this.want = { msg, meta: this.last.meta };
+      this.waiting = false;
+    } else {
+      this.mainId = -1; // frames already on their way are dropped
+    }
+    const id = this.nextId++;
+    this.requeuePin();
+    this.conn.send({ type: 'stop', id });
+    this.schedule();
+  }
+
+  // pin asks for a pinned run; key names it in the answer.
+  pin(key, settings) {
+    this.pinQueue.push({ key, settings });
+    this.schedule();
+  }
+
+  clearPins() {
+    this.pinQueue = [];
+    this.pinInflight = null;
+    this.pinIds.clear();
+  }
+
+  // reconnected: the server forgot everything; send the newest again.
+  reconnected() {
+    this.requeuePin();
+    this.pinIds.clear();
+    if (this.last && (this.waiting || this.animating) && !this.want) {
+      // An animation cannot resume mid-way: ask for the plain plot.
+      this.want = { msg: { ...this.last.msg, type: 'config' }, meta: this.last.meta };
+      delete this.want.msg.stepsPerSecond;
+    }
+    this.animating = false;
+    this.waiting = false;
+    this.schedule();
+  }
+
+  schedule() {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.flush();
+    });
+  }
+
+  flush() {
+    if (!this.conn.open) return;
+    if (this.want) {
+      const waited = performance.now() - this.sentAt;
+      const patience = Math.max(supersedeAfterMs, 2 * this.roundTrip);
+      if (this.waiting && waited < patience) {
+        // The answer will come soon and call schedule; one later check
+        // catches a slow one.
+        if (!this.retryTimer) {
+          this.retryTimer = setTimeout(() => {
+            this.retryTimer = 0;
+            this.schedule();
+          }, patience - waited);
+        }
+        return;
+      }
+      const { msg, meta } = this.want;
+      this.want = null;
+      const id = this.nextId++;
+      this.requeuePin();
+      this.last = { msg, meta };
+      this.mainId = id;
+      this.waiting = true;
+      this.animating = msg.type === 'animate';
+      this.sentAt = performance.now();
+      this.conn.send({ ...msg, id });
+      clearTimeout(this.busyTimer);
+      this.busyTimer = setTimeout(() => this.h.onBusy(true), 150);
+      return;
+    }
+    if (this.waiting || this.animating || this.pinInflight || this.pinQueue.length === 0) return;
+    const { key, settings } = this.pinQueue.shift();
+    const id = this.nextId++;
+    this.pinInflight = { id, key };
+    this.pinIds.set(id, key);
+    this.conn.send({ type: 'config', id, ...settings });
+  }
+
+  // requeuePin puts the pin in flight back in the queue: a main request
+  // or a stop is about to cancel it. A late answer is still accepted.
+  requeuePin() {
+    if (!this.pinInflight) return;
+    const key = this.pinInflight.key;
+    this.pinInflight = null;
+    if (!this.pinQueue.some((p) => p.key === key)) {
+      const settings = this.h.pinSettings(key);
+      if (settings) this.pinQueue.unshift({ key, settings });
+    }
+  }
+
+  handle(msg) {
+    const id = msg.id;
+    if (this.pinIds.has(id) && (msg.type === 'profile' || msg.type === 'error')) {
+      const key = this.pinIds.get(id);
+      this.pinIds.delete(id);
+      if (this.pinInflight && this.pinInflight.id === id) this.pinInflight = null;
+      this.pinQueue = this.pinQueue.filter((p) => p.key !== key);
+      this.h.onPin(key, msg);
+      this.schedule();
+      return;
+    }
+    if (msg.type === 'error' && !id && this.waiting && /too many messages/.test(msg.message)) {
+      // Our request was dropped by the rate limit: send it again soon.
+      setTimeout(() => {
+        if (this.waiting && !this.want && this.last) {
+          this.want = this.last;
+          this.waiting = false;
+          this.schedule();
+        }
+      }, rateRetryMs);
+      return;
+    }
+    if (id !== this.mainId || !this.last) {
+      if (msg.type === 'error' && !id) this.h.onMain(msg, null);
+      return; // an answer to a superseded request
+    }
+    switch (msg.type) {
+      case 'profile':
+      case 'error':
+        if (this.waiting) this.roundTrip = performance.now() - this.sentAt;
+        this.waiting = false;
+        if (msg.type === 'error') this.animating = false;
+        clearTimeout(this.busyTimer);
+        this.h.onBusy(false);
+        break;
+      case 'done':
+        this.animating = false;
+        break;
+      case 'frame':
+        break;
+      default:
+        return;
+    }
+    this.h.onMain(msg, this.last.meta);
+    this.schedule();
+  }
+}

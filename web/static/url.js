@@ -1,0 +1,121 @@
+// The page's state in its URL: the settings by their protocol names, then
+// the page's own state (lang, x, view toggles, pins). Opening the URL
+// reproduces the view.
+
+// SETTINGS lists the protocol names and how their text is read.
+export const SETTINGS = {
+  cell: 'enum', act: 'enum', T: 'int', H: 'int', D: 'int', K: 'int', init: 'enum',
+  gain: 'float', forgetBias: 'float', clip: 'enum', threshold: 'float', loss: 'enum',
+  seed: 'int', bidir: 'bool',
+};
+
+export const MAX_PINS = 7;
+
+// parseValue reads one setting from query text, or returns undefined when
+// the text is not of the setting's kind (enumerations are checked against
+// options when given).
+export function parseValue(name, text, options) {
+  const kind = SETTINGS[name];
+  text = String(text).trim();
+  switch (kind) {
+    case 'enum':
+      if (options && options[name] && !options[name].includes(text)) return undefined;
+      return text;
+    case 'bool':
+      if (text === 'true' || text === '1') return true;
+      if (text === 'false' || text === '0') return false;
+      return undefined;
+    case 'int': {
+      if (!/^-?\d+$/.test(text)) return undefined;
+      return Number(text);
+    }
+    case 'float': {
+      if (text === '') return undefined;
+      const v = Number(text);
+      return Number.isFinite(v) ? v : undefined;
+    }
+  }
+  return undefined;
+}
+
+// settingsFromParams reads settings over defaults; names it does not know
+// are ignored.
+export function settingsFromParams(params, defaults, options) {
+  const s = { ...defaults };
+  for (const name of Object.keys(SETTINGS)) {
+    if (!params.has(name)) continue;
+    const v = parseValue(name, params.get(name), options);
+    if (v !== undefined) s[name] = v;
+  }
+  return s;
+}
+
+// settingsQuery writes the settings that differ from defaults, in the
+// protocol's order. always names settings written even at their default.
+export function settingsQuery(s, defaults, always = []) {
+  const p = new URLSearchParams();
+  for (const name of Object.keys(SETTINGS)) {
+    if (s[name] === undefined) continue;
+    if (s[name] === defaults[name] && !always.includes(name)) continue;
+    p.set(name, String(s[name]));
+  }
+  return p;
+}
+
+// pinQuery is a pin's settings as the query text carried by pin=…; it
+// always names the cell, so it is never empty.
+export function pinQuery(s, defaults) {
+  return settingsQuery(s, defaults, ['cell']).toString();
+}
+
+// readPage reads the whole page state from a query string.
+export function readPage(search, defaults, options) {
+  const params = new URLSearchParams(search);
+  const view = {
+    lang: params.get('lang') === 'es' ? 'es' : 'en',
+    x: params.get('x') === 'back' ? 'back' : 'step',
+    states: params.get('states') === '1',
+    jac: params.get('jac') === '1',
+    large: params.get('large') === '1',
+  };
+  const pins = params.getAll('pin').slice(0, MAX_PINS)
+    .map((q) => settingsFromParams(new URLSearchParams(q), defaults, options));
+  return { settings: settingsFromParams(params, defaults, options), view, pins };
+}
+
+// pageQuery writes the whole page state; only what differs from the
+// defaults is written.
+export function pageQuery(settings, view, pins, defaults) {
+  const p = settingsQuery(settings, defaults);
+  if (view.lang !== 'en') p.set('lang', view.lang);
+  if (view.x !== 'step') p.set('x', view.x);
+  if (view.states) p.set('states', '1');
+  if (view.jac) p.set('jac', '1');
+  if (view.large) p.set('large', '1');
+  for (const pin of pins) p.append('pin', pinQuery(pin.settings, defaults));
+  return p.toString();
+}
+
+// exportURL is the server-rendered image (or CSV) of exactly this view:
+// every setting, the pins with their legend names, the x axis and the
+// language.
+export function exportURL(format, settings, view, pins, defaults, w = 1600, h = 900) {
+  const p = settingsQuery(settings, defaults, Object.keys(SETTINGS));
+  for (const pin of pins) {
+    const q = settingsQuery(pin.settings, defaults, ['cell']);
+    if (pin.label) q.set('label', pin.label);
+    p.append('pin', q.toString());
+  }
+  p.set('x', view.x);
+  p.set('lang', view.lang);
+  if (format !== 'csv') {
+    p.set('w', String(w));
+    p.set('h', String(h));
+  }
+  return `/api/plot.${format}?${p}`;
+}
+
+// sameSettings reports whether two settings are equal in every name.
+export function sameSettings(a, b) {
+  return Object.keys(SETTINGS).every((n) => a[n] === b[n]);
+}
