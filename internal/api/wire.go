@@ -33,15 +33,19 @@ type Result struct {
 
 // Profile holds the per-step series in time order, k = 1..T.
 type Profile struct {
-	DEds         Floats `json:"dE_ds"`
-	DEdsRaw      Floats `json:"dE_ds_raw"`
-	DEdc         Floats `json:"dE_dc,omitempty"`
-	DEdcRaw      Floats `json:"dE_dc_raw,omitempty"`
-	DEdsRev      Floats `json:"dE_ds_rev,omitempty"`
-	DEdsRevRaw   Floats `json:"dE_ds_rev_raw,omitempty"`
-	StateNorm    Floats `json:"stateNorm"`
-	JacobianNorm Floats `json:"jacobianNorm,omitempty"`
-	Bound        Floats `json:"bound,omitempty"`
+	DEds       Floats `json:"dE_ds"`
+	DEdsRaw    Floats `json:"dE_ds_raw"`
+	DEdc       Floats `json:"dE_dc,omitempty"`
+	DEdcRaw    Floats `json:"dE_dc_raw,omitempty"`
+	DEdsRev    Floats `json:"dE_ds_rev,omitempty"`
+	DEdsRevRaw Floats `json:"dE_ds_rev_raw,omitempty"`
+	StateNorm  Floats `json:"stateNorm"`
+	// CellPath and ForgetPrediction are the LSTM's cell path, the mean over
+	// units of Π_{j>k} f_j, and σ(b_f)^(T−k).
+	CellPath         Floats `json:"cellPath,omitempty"`
+	ForgetPrediction Floats `json:"forgetPrediction,omitempty"`
+	JacobianNorm     Floats `json:"jacobianNorm,omitempty"`
+	Bound            Floats `json:"bound,omitempty"`
 }
 
 // Theory is the spectrum of Wh for the vanilla RNN.
@@ -85,7 +89,8 @@ func newResult(r *engine.Result) Result {
 			DEds: r.Profile.DEds, DEdsRaw: r.Profile.DEdsRaw,
 			DEdc: r.Profile.DEdc, DEdcRaw: r.Profile.DEdcRaw,
 			DEdsRev: r.Profile.DEdsRev, DEdsRevRaw: r.Profile.DEdsRevRaw,
-			StateNorm:    r.Profile.StateNorm,
+			StateNorm: r.Profile.StateNorm,
+			CellPath:  r.Profile.CellPath, ForgetPrediction: r.Profile.ForgetPrediction,
 			JacobianNorm: r.Profile.JacobianNorm, Bound: r.Profile.Bound,
 		},
 	}
