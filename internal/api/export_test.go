@@ -423,6 +423,8 @@ func compareExport(c *checker, ex map[string]any, m *refModel, want *refResult) 
 	series("dE_ds_raw", true, want.DEdsRaw)
 	series("dE_dc", lstm, want.DEdc)
 	series("dE_dc_raw", lstm, want.DEdcRaw)
+	series("cellPath", lstm, want.CellPath)
+	series("forgetPrediction", lstm, want.ForgetPrediction)
 	series("dE_ds_rev", m.Bidir, want.DEdsRev)
 	series("dE_ds_rev_raw", m.Bidir, want.DEdsRevRaw)
 	series("stateNorm", true, want.StateNorm)
@@ -430,7 +432,7 @@ func compareExport(c *checker, ex map[string]any, m *refModel, want *refResult) 
 	series("bound", rnn, want.Bound)
 	for name := range prof {
 		switch name {
-		case "dE_ds", "dE_ds_raw", "dE_dc", "dE_dc_raw", "dE_ds_rev", "dE_ds_rev_raw", "stateNorm", "jacobianNorm", "bound":
+		case "dE_ds", "dE_ds_raw", "dE_dc", "dE_dc_raw", "cellPath", "forgetPrediction", "dE_ds_rev", "dE_ds_rev_raw", "stateNorm", "jacobianNorm", "bound":
 		default:
 			t.Errorf("profile.%s: unexpected series", name)
 		}

@@ -602,6 +602,7 @@ type refResult struct {
 	Loss, GradNorm, GradNormClipped float64
 	DEds, DEdsRaw                   []float64
 	DEdc, DEdcRaw                   []float64 // lstm
+	CellPath, ForgetPrediction      []float64 // lstm
 	DEdsRev, DEdsRevRaw             []float64 // bidir
 	StateNorm                       []float64
 	OverflowForward                 int // first t with a non-finite s_t, 0 if none
@@ -709,6 +710,28 @@ func reference(m *refModel) *refResult {
 
 	if m.Cell == "rnn" {
 		theory(m, runs[0], direct[0], res)
+	}
+	if m.Cell == "lstm" {
+		// cellPath_k = mean_j Π_{t=k+1}^{T} f_t[j], by the definition;
+		// forgetPrediction_k = (mean_j σ(b_f[j]))^(T−k).
+		res.CellPath, res.ForgetPrediction = zeros(m.T), zeros(m.T)
+		bias := 0.0
+		for _, b := range m.Chains[0].B["f"] {
+			bias += sigmoid(b)
+		}
+		bias /= float64(m.H)
+		for k := 1; k <= m.T; k++ {
+			sum := 0.0
+			for j := range m.H {
+				prod := 1.0
+				for t := k + 1; t <= m.T; t++ {
+					prod *= runs[0].gate["f"][t][j]
+				}
+				sum += prod
+			}
+			res.CellPath[k-1] = sum / float64(m.H)
+			res.ForgetPrediction[k-1] = math.Pow(bias, float64(m.T-k))
+		}
 	}
 	return res
 }
