@@ -71,6 +71,13 @@ func TestBrowser(t *testing.T) {
 	t.Run("overflow", b.testOverflow)
 	t.Run("play and large text", b.testPlayAndLargeText)
 	t.Run("performance", b.testPerformance)
+	t.Run("presets", b.testPresets)
+	t.Run("spanish everywhere", b.testSpanishEverywhere)
+	t.Run("training", b.testTraining)
+	t.Run("compare cells", b.testCompare)
+	t.Run("bidirectional", b.testBidirectional)
+	t.Run("gradient map", b.testGradientMap)
+	t.Run("spectrum and LSTM paths", b.testSpectrum)
 }
 
 // browserSuite is the server and the browser shared by the subtests.
@@ -304,7 +311,7 @@ func (tb *tab) controlByName(name string) runtime.RemoteObjectID {
 	return obj
 }
 
-var controlRoles = []string{"combobox", "slider", "spinbutton", "checkbox", "button", "textbox", "radio"}
+var controlRoles = []string{"combobox", "slider", "spinbutton", "checkbox", "button", "textbox", "radio", "tab"}
 
 func findControl(ctx context.Context, name string) (runtime.RemoteObjectID, string, error) {
 	doc, err := chromedp.Call(ctx, dom.GetDocument, dom.GetDocumentParams{})
@@ -416,7 +423,7 @@ func (s *browserSuite) testKeyboard(t *testing.T) {
 	tb := s.newTab(t)
 	tb.open("")
 	var reached []string
-	for range 45 {
+	for range 55 {
 		tb.do(chromedp.KeyEvent(kb.Tab))
 		id := eval[string](tb, `(() => {
 			const e = document.activeElement;
@@ -433,7 +440,7 @@ func (s *browserSuite) testKeyboard(t *testing.T) {
 			t.Errorf("%s has no visible focus ring", strings.TrimSuffix(id, ":no-ring"))
 		}
 	}
-	for _, id := range []string{"lang", "large", "cell", "act", "T", "T-num", "H", "H-num", "init", "seed", "gain", "gain-num", "clip", "summary", "x-step", "states", "jac", "play", "speed", "pin", "export-png", "export-svg", "export-csv"} {
+	for _, id := range []string{"lang", "large", "preset", "tab-profile", "show-spectrum", "cell", "act", "T", "T-num", "H", "H-num", "init", "seed", "gain", "gain-num", "clip", "summary", "x-step", "states", "jac", "play", "speed", "pin", "export-png", "export-svg", "export-csv"} {
 		if !slices.Contains(reached, id) {
 			t.Errorf("Tab never reaches %s; reached %v", id, reached)
 		}

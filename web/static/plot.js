@@ -19,6 +19,7 @@ export const COLORS = {
   states: 'rgba(110,110,110,0.85)',
   overflow: '#C00000',
   jac: '#56B4E9',
+  path: '#000000',
 };
 // Pins take the palette's other colours; those the cell-state and reverse
 // curves use (green, purple) come last, so that they rarely meet.
@@ -50,14 +51,14 @@ export function fmtNum(v, digits = 3) {
 // log10 maps a value to its height on the log axis. What a log axis
 // cannot show (0, negative, NaN, ±Inf and their JSON strings) becomes
 // null, which uPlot draws as a gap.
-function log10(v) {
+export function log10(v) {
   return typeof v === 'number' && v > 0 && v < Infinity ? Math.log10(v) : null;
 }
 
 // place puts series v (k = 1..T) on an x axis of n points: by step k, or
 // by steps back T−k, which lines up runs of different T at the loss.
 // Steps before reveal are hidden (the animation).
-function place(v, n, back, reveal = 1) {
+export function place(v, n, back, reveal = 1) {
   const out = new Array(n).fill(null);
   if (!v) return out;
   const T = v.length;
@@ -88,7 +89,7 @@ function extent(arrays) {
 // Guides (Pascanu's bound) widen it by at most as many decades as the
 // data span (6 at least): a bound of 1e200 over data near 1 would
 // squash the curves into a line; the bound leaves the plot instead.
-function dataRange(measured, guides = []) {
+export function dataRange(measured, guides = []) {
   let [lo, hi] = extent(measured);
   const [glo, ghi] = extent(guides);
   if (lo === Infinity) {
@@ -112,7 +113,7 @@ const STRIDES = [1, 2, 3, 5, 10, 20, 25, 50, 100, 200];
 
 // decadeSplits puts ticks on whole powers of ten, every stride decades so
 // that the labels do not crowd: a run can span 600 decades.
-function decadeSplits(u, axisIdx, min, max) {
+export function decadeSplits(u, axisIdx, min, max) {
   const room = Math.max(2, Math.floor(u.bbox.height / devicePixelRatio / 24));
   const stride = STRIDES.find((st) => (max - min) / st <= room) ?? 500;
   const out = [];
@@ -120,15 +121,15 @@ function decadeSplits(u, axisIdx, min, max) {
   return out;
 }
 
-function decadeValues(u, splits) {
+export function decadeValues(u, splits) {
   return splits.map((e) => pow10Label(Math.round(e)));
 }
 
 // legendValue shows the value under the cursor, back from its logarithm.
-const legendValue = (u, v) => (v == null ? '—' : fmtNum(10 ** v));
+export const legendValue = (u, v) => (v == null ? '—' : fmtNum(10 ** v));
 
 // fitAxis sizes a y axis to its widest tick label, as uPlot's demos do.
-function fitAxis(self, values, axisIdx, cycleNum) {
+export function fitAxis(self, values, axisIdx, cycleNum) {
   const axis = self.axes[axisIdx];
   if (cycleNum > 1) return axis._size;
   let size = axis.ticks.size + axis.gap;
@@ -203,12 +204,22 @@ export class Plot {
     };
     const grad = (v) => [place(v, n, back, reveal), place(v, n, back)];
 
-    add({ label: t(stepClip ? 's.dE_ds.clipped' : 's.dE_ds'), stroke: COLORS.main, width: 2.5, key: 'dE_ds' }, ...grad(prof.dE_ds));
+    const lstm = cfg.cell === 'lstm';
+    const mainLabel = lstm ? (stepClip ? 's.dE_dh.clipped' : 's.dE_dh') : (stepClip ? 's.dE_ds.clipped' : 's.dE_ds');
+    add({ label: t(mainLabel), stroke: COLORS.main, width: 2.5, key: 'dE_ds' }, ...grad(prof.dE_ds));
     if (stepClip) {
       add({ label: t('s.dE_ds_raw'), stroke: COLORS.raw, width: 2, key: 'dE_ds_raw' }, ...grad(prof.dE_ds_raw));
     }
     if (prof.dE_dc) {
       add({ label: t('s.dE_dc'), stroke: COLORS.cell, width: 2, dash: [2, 4], key: 'dE_dc' }, ...grad(prof.dE_dc));
+    }
+    if (prof.cellPath) {
+      // The LSTM's two paths: the share of c_k that reaches c_T through
+      // the forget gates, and what it would be with every gate at its bias.
+      add({ label: t('s.cellPath'), stroke: COLORS.path, width: 2, key: 'cellPath' }, ...grad(prof.cellPath));
+    }
+    if (prof.forgetPrediction) {
+      add({ label: t('s.forgetPrediction'), stroke: COLORS.path, width: 2, dash: [1, 5], key: 'forgetPrediction', guide: true }, place(prof.forgetPrediction, n, back));
     }
     if (prof.dE_ds_rev) {
       // With the loss at step T only, the reverse chain has one point,

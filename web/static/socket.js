@@ -17,6 +17,12 @@ const supersedeAfterMs = 250;
 // request this much later.
 const rateRetryMs = 1000;
 
+// Ids are unique across the page's requests, so an answer finds its owner.
+let lastId = 0;
+export function newId() {
+  return ++lastId;
+}
+
 export class Connection {
   // handlers: onOpen(), onMessage(msg), onDown(retryInSeconds)
   constructor(url, handlers) {
@@ -68,7 +74,6 @@ export class Requests {
   constructor(conn, handlers) {
     this.conn = conn;
     this.h = handlers;
-    this.nextId = 1;
     this.want = null; // {msg, meta}: the main request not yet sent
     this.last = null; // {msg, meta}: the newest main request sent
     this.mainId = 0; // its id: answers to other main ids are dropped
@@ -91,6 +96,25 @@ export class Requests {
     this.schedule();
   }
 
+  // stopAnimation ends an animation by asking for the plain plot: a newer
+  // config supersedes it. (The protocol's stop would also end a training
+  // running in the lab.)
+  stopAnimation() {
+    if (this.want && this.want.msg.type === 'animate') this.want = null;
+    this.animating = false;
+    if (!this.want && this.last) {
+      const msg = { ...this.last.msg, type: 'config' };
+      delete msg.stepsPerSecond;
+      this.want = { msg, meta: this.last.meta };
+    }
+    this.mainId = -1; // frames already on their way are dropped
+    this.waiting = false;
+    this.schedule();
+  }
+
+  // stop sends the protocol's stop, which ends every run of this page on
+  // the server (animation, analysis and training); what was cancelled
+  // before its answer is asked for again.
   stop() {
     if (this.want && this.want.msg.type === 'animate') this.want = null;
     this.animating = false;
@@ -103,10 +127,11 @@ export class Requests {
     } else {
       this.mainId = -1; // frames already on their way are dropped
     }
-    const id = this.nextId++;
+    const id = newId();
     this.requeuePin();
     this.conn.send({ type: 'stop', id });
     this.schedule();
+    return id;
   }
 
   // pin asks for a pinned run; key names it in the answer.
@@ -161,7 +186,7 @@ export class Requests {
       }
       const { msg, meta } = this.want;
       this.want = null;
-      const id = this.nextId++;
+      const id = newId();
       this.requeuePin();
       this.last = { msg, meta };
       this.mainId = id;
@@ -169,13 +194,14 @@ export class Requests {
       this.animating = msg.type === 'animate';
       this.sentAt = performance.now();
       this.conn.send({ ...msg, id });
+      if (this.h.onSend) this.h.onSend(meta);
       clearTimeout(this.busyTimer);
       this.busyTimer = setTimeout(() => this.h.onBusy(true), 150);
       return;
     }
     if (this.waiting || this.animating || this.pinInflight || this.pinQueue.length === 0) return;
     const { key, settings } = this.pinQueue.shift();
-    const id = this.nextId++;
+    const id = newId();
     this.pinInflight = { id, key };
     this.pinIds.set(id, key);
     this.conn.send({ type: 'config', id, ...settings });
@@ -237,6 +263,84 @@ export class Requests {
         return;
     }
     this.h.onMain(msg, this.last.meta);
+    this.schedule();
+  }
+}
+
+// Analysis schedules the sensitivity and map requests. The server runs
+// them in one slot, newest first, so like the main plot: at most one a
+// frame, and a newer one waits for the answer to the older unless that
+// is slow. onAnswer(msg) gets the answers (and errors) to the newest.
+export class Analysis {
+  constructor(conn, { onAnswer, onBusy }) {
+    this.conn = conn;
+    this.onAnswer = onAnswer;
+    this.onBusy = onBusy;
+    this.want = null;
+    this.last = null;
+    this.id = 0;
+    this.waiting = false;
+    this.sentAt = 0;
+    this.roundTrip = 0;
+    this.frame = 0;
+    this.retryTimer = 0;
+    this.busyTimer = 0;
+  }
+
+  request(msg) {
+    this.want = msg;
+    this.schedule();
+  }
+
+  owns(id) {
+    return id !== 0 && id === this.id;
+  }
+
+  // resend asks again for what a stop or a reconnection cancelled.
+  resend() {
+    if (this.waiting && !this.want && this.last) this.want = this.last;
+    this.waiting = false;
+    this.schedule();
+  }
+
+  schedule() {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.flush();
+    });
+  }
+
+  flush() {
+    if (!this.conn.open || !this.want) return;
+    const waited = performance.now() - this.sentAt;
+    const patience = Math.max(supersedeAfterMs, 2 * this.roundTrip);
+    if (this.waiting && waited < patience) {
+      if (!this.retryTimer) {
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = 0;
+          this.schedule();
+        }, patience - waited);
+      }
+      return;
+    }
+    const msg = this.want;
+    this.want = null;
+    this.last = msg;
+    this.id = newId();
+    this.waiting = true;
+    this.sentAt = performance.now();
+    this.conn.send({ ...msg, id: this.id });
+    clearTimeout(this.busyTimer);
+    this.busyTimer = setTimeout(() => this.onBusy(true), 150);
+  }
+
+  handle(msg) {
+    if (this.waiting) this.roundTrip = performance.now() - this.sentAt;
+    this.waiting = false;
+    clearTimeout(this.busyTimer);
+    this.onBusy(false);
+    this.onAnswer(msg);
     this.schedule();
   }
 }

@@ -68,30 +68,96 @@ export function pinQuery(s, defaults) {
   return settingsQuery(s, defaults, ['cell']).toString();
 }
 
+// TABS are the page's views; the first is the default.
+export const TABS = ['profile', 'lab', 'bidir', 'map'];
+
+// LAB holds the training lab's own settings (protocol names) and their
+// defaults; the model itself comes from the settings column.
+export const LAB = {
+  task: { kind: 'enum', values: ['recall', 'adding', 'copy'], def: 'recall' },
+  optimizer: { kind: 'enum', values: ['adam', 'sgd'], def: 'adam' },
+  lr: { kind: 'float', min: 1e-6, max: 10, def: 0.01 },
+  batch: { kind: 'int', min: 1, max: 128, def: 32 },
+  iterations: { kind: 'int', min: 1, max: 20000, def: 1500 },
+};
+export const CELLS = ['rnn', 'lstm', 'gru'];
+export const CHARTS = ['accuracy', 'grad', 'horizon', 'profile'];
+
+// parseLab reads one lab setting from query text, or undefined.
+export function parseLab(name, text) {
+  const spec = LAB[name];
+  text = String(text).trim();
+  if (spec.kind === 'enum') return spec.values.includes(text) ? text : undefined;
+  if (text === '') return undefined;
+  const v = Number(text);
+  if (!Number.isFinite(v) || v < spec.min || v > spec.max) return undefined;
+  if (spec.kind === 'int' && !Number.isInteger(v)) return undefined;
+  return v;
+}
+
+export function labDefaults() {
+  const lab = { cells: ['rnn'] };
+  for (const [name, spec] of Object.entries(LAB)) lab[name] = spec.def;
+  return lab;
+}
+
 // readPage reads the whole page state from a query string.
-export function readPage(search, defaults, options) {
+export function readPage(search, defaults, options, presetNames = []) {
   const params = new URLSearchParams(search);
+  const lab = labDefaults();
+  for (const name of Object.keys(LAB)) {
+    if (!params.has(name)) continue;
+    const v = parseLab(name, params.get(name));
+    if (v !== undefined) lab[name] = v;
+  }
+  // Without a list, the lab trains the cell of the settings column.
+  const settings = settingsFromParams(params, defaults, options);
+  lab.cells = [settings.cell];
+  if (params.has('cells')) {
+    const cells = [...new Set(params.get('cells').split(','))].filter((c) => CELLS.includes(c));
+    if (cells.length) lab.cells = CELLS.filter((c) => cells.includes(c));
+  }
+  const out = Number(params.get('outputStep'));
   const view = {
     lang: params.get('lang') === 'es' ? 'es' : 'en',
     x: params.get('x') === 'back' ? 'back' : 'step',
     states: params.get('states') === '1',
     jac: params.get('jac') === '1',
     large: params.get('large') === '1',
+    tab: TABS.includes(params.get('tab')) ? params.get('tab') : 'profile',
+    preset: presetNames.includes(params.get('preset')) ? params.get('preset') : '',
+    spectrum: params.get('spectrum') !== '0',
+    chart: CHARTS.includes(params.get('chart')) ? params.get('chart') : 'accuracy',
+    outputStep: Number.isInteger(out) && out >= 1 ? out : 0, // 0: the middle
+    lab,
   };
   const pins = params.getAll('pin').slice(0, MAX_PINS)
     .map((q) => settingsFromParams(new URLSearchParams(q), defaults, options));
-  return { settings: settingsFromParams(params, defaults, options), view, pins };
+  return { settings, view, pins };
 }
 
 // pageQuery writes the whole page state; only what differs from the
 // defaults is written.
 export function pageQuery(settings, view, pins, defaults) {
-  const p = settingsQuery(settings, defaults);
+  const p = new URLSearchParams();
+  if (view.tab && view.tab !== 'profile') p.set('tab', view.tab);
+  if (view.preset) p.set('preset', view.preset);
+  for (const [k, v] of settingsQuery(settings, defaults)) p.set(k, v);
   if (view.lang !== 'en') p.set('lang', view.lang);
   if (view.x !== 'step') p.set('x', view.x);
   if (view.states) p.set('states', '1');
   if (view.jac) p.set('jac', '1');
   if (view.large) p.set('large', '1');
+  if (view.spectrum === false) p.set('spectrum', '0');
+  if (view.outputStep) p.set('outputStep', String(view.outputStep));
+  if (view.lab) {
+    for (const [name, spec] of Object.entries(LAB)) {
+      if (view.lab[name] !== spec.def) p.set(name, String(view.lab[name]));
+    }
+    const cells = view.lab.cells.join(',');
+    if (cells !== settings.cell) p.set('cells', cells);
+  }
+  if (view.chart && view.chart !== 'accuracy') p.set('chart', view.chart);
   for (const pin of pins) p.append('pin', pinQuery(pin.settings, defaults));
   return p.toString();
 }

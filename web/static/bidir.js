@@ -1,0 +1,146 @@
+// The bidirectional view: ‖∂E_t/∂x_k‖ for every input position k, for
+// the one-directional model and its bidirectional version, around one
+// output step t. Log axis; an exact 0 (no path from x_k to E_t) is drawn
+// on a band of its own at the bottom, since a log axis has no 0.
+
+import { t } from './i18n.js';
+import { fmtNum, fitAxis, decadeSplits, pow10Label } from './plot.js';
+
+export const BIDIR_COLORS = { uni: '#0072B2', bi: '#D55E00', t: '#555555' };
+
+// ZERO_GAP is how many decades below the lowest value the 0 band sits.
+const ZERO_GAP = 1.5;
+
+export class BidirPlot {
+  constructor({ el, legend, onDraw }) {
+    this.el = el;
+    this.legend = legend;
+    this.onDraw = onDraw;
+    this.u = null;
+    this.key = '';
+    this.range = [-1, 1];
+    this.zero = -2;
+    this.step = 1;
+    this.observer = new ResizeObserver(() => this.resize());
+    this.observer.observe(el);
+  }
+
+  resize() {
+    if (!this.u) return;
+    const w = Math.max(200, Math.floor(this.el.clientWidth));
+    const h = Math.max(120, Math.floor(this.el.clientHeight));
+    if (w !== this.u.width || h !== this.u.height) this.u.setSize({ width: w, height: h });
+  }
+
+  // render draws msg, the server's sensitivity answer.
+  render(msg, large) {
+    const T = msg.unidirectional.length;
+    this.step = msg.outputStep;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const a of [msg.unidirectional, msg.bidirectional]) {
+      for (const v of a) {
+        if (typeof v === 'number' && v > 0 && v < Infinity) {
+          lo = Math.min(lo, Math.log10(v));
+          hi = Math.max(hi, Math.log10(v));
+        }
+      }
+    }
+    if (lo === Infinity) [lo, hi] = [-1, 1];
+    lo = Math.floor(lo);
+    hi = Math.ceil(hi);
+    if (hi - lo < 2) hi = lo + 2;
+    this.zero = lo - ZERO_GAP;
+    this.range = [this.zero - 0.5, hi];
+    const y = (v) => {
+      if (typeof v !== 'number') return null; // NaN, Inf: a gap
+      if (v === 0) return this.zero;
+      return v > 0 && v < Infinity ? Math.log10(v) : null;
+    };
+    const x = Array.from({ length: T }, (_, i) => i + 1);
+    const data = [x, msg.unidirectional.map(y), msg.bidirectional.map(y)];
+    const key = JSON.stringify([large, t('bi.axis.y'), t('bi.uni'), t('bi.bi')]);
+    if (key !== this.key || !this.u) {
+      this.key = key;
+      this.create(data, large);
+    } else {
+      this.u.setData(data);
+    }
+    this.el.dataset.plotted = JSON.stringify({ outputStep: msg.outputStep, steps: T, unidirectional: msg.unidirectional, bidirectional: msg.bidirectional });
+  }
+
+  create(data, large) {
+    if (this.u) this.u.destroy();
+    this.legend.replaceChildren();
+    const font = large ? '17px system-ui, sans-serif' : '12px system-ui, sans-serif';
+    const labelFont = large ? 'bold 18px system-ui, sans-serif' : 'bold 13px system-ui, sans-serif';
+    const value = (u, v) => (v == null ? '—' : Math.abs(v - this.zero) < 1e-9 ? '0' : fmtNum(10 ** v));
+    const splits = (u, i, min, max) => [this.zero, ...decadeSplits(u, i, this.zero + 0.5, max)];
+    const values = (u, sp) => sp.map((e) => (Math.abs(e - this.zero) < 1e-9 ? t('bi.zero') : pow10Label(Math.round(e))));
+    this.u = new uPlot({
+      width: Math.max(200, Math.floor(this.el.clientWidth)),
+      height: Math.max(120, Math.floor(this.el.clientHeight)),
+      pxAlign: 0,
+      scales: { x: { time: false }, y: { range: () => this.range } },
+      axes: [
+        { label: t('bi.axis.x'), font, labelFont, stroke: '#222', size: large ? 48 : 36, labelSize: large ? 28 : 22, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] },
+        { label: t('bi.axis.y'), font, labelFont, stroke: '#222', size: fitAxis, labelSize: large ? 28 : 22, labelGap: 2, splits, values },
+      ],
+      series: [
+        { label: t('bi.axis.x') },
+        { label: t('bi.uni'), stroke: BIDIR_COLORS.uni, width: 2.5, points: { show: true, size: large ? 7 : 5, fill: BIDIR_COLORS.uni }, value },
+        { label: t('bi.bi'), stroke: BIDIR_COLORS.bi, width: 2.5, dash: [7, 4], points: { show: true, size: large ? 7 : 5, fill: BIDIR_COLORS.bi }, value },
+      ],
+      cursor: { drag: { x: false, y: false } },
+      legend: { live: true, mount: (self, el) => this.legend.append(el) },
+      hooks: { draw: [(u) => this.decorate(u, large)] },
+    }, data, this.el);
+    this.resize();
+  }
+
+  // decorate shades the 0 band and marks the output step t.
+  decorate(u, large) {
+    const ctx = u.ctx;
+    const dpr = devicePixelRatio;
+    const { left, top, width, height } = u.bbox;
+    const yBand = u.valToPos(this.zero + 0.5, 'y', true);
+    ctx.save();
+    ctx.fillStyle = 'rgba(0,0,0,0.05)';
+    ctx.fillRect(left, yBand, width, top + height - yBand);
+    ctx.strokeStyle = '#999';
+    ctx.setLineDash([3 * dpr, 3 * dpr]);
+    ctx.lineWidth = dpr;
+    ctx.beginPath();
+    ctx.moveTo(left, yBand);
+    ctx.lineTo(left + width, yBand);
+    ctx.stroke();
+    const px = Math.round(u.valToPos(this.step, 'x', true));
+    ctx.setLineDash([]);
+    ctx.strokeStyle = BIDIR_COLORS.t;
+    ctx.lineWidth = 2 * dpr;
+    ctx.beginPath();
+    ctx.moveTo(px, top);
+    ctx.lineTo(px, top + height);
+    ctx.stroke();
+    const size = (large ? 16 : 12) * dpr;
+    ctx.font = `bold ${size}px system-ui, sans-serif`;
+    ctx.fillStyle = '#222';
+    ctx.textBaseline = 'top';
+    const pad = 4 * dpr;
+    const label = `t = ${this.step}`;
+    const lw = ctx.measureText(label).width;
+    ctx.fillStyle = 'rgba(255,255,255,0.9)';
+    ctx.fillRect(px - lw / 2 - pad, top + pad, lw + 2 * pad, size + pad);
+    ctx.fillStyle = '#222';
+    ctx.textAlign = 'center';
+    ctx.fillText(label, px, top + pad * 1.5);
+    ctx.font = `${size}px system-ui, sans-serif`;
+    const row = top + pad * 2 + size * 1.3;
+    ctx.textAlign = 'right';
+    ctx.fillText(`← ${t('bi.past')}`, px - pad, row);
+    ctx.textAlign = 'left';
+    ctx.fillText(`${t('bi.future')} →`, px + pad, row);
+    ctx.restore();
+    if (this.onDraw) this.onDraw();
+  }
+}

@@ -1,0 +1,84 @@
+// The guided tour. Each preset starts from the defaults, sets what it
+// names, picks a tab and says (in i18n.js, preset.<id>.name/.text) what
+// to notice. A preset with `train` starts the training lab; with a
+// `sequence` it trains once per step, each with the step's settings, so
+// the earlier run stays on the loss chart, faded, for comparison.
+
+export const PRESETS = [
+  {
+    id: 'sigmoid',
+    tab: 'profile',
+    settings: { act: 'sigmoid' },
+    pins: [{}],
+  },
+  {
+    id: 'tanh-small',
+    tab: 'profile',
+    settings: { act: 'tanh', gain: 0.5 },
+    pins: [{ gain: 1 }],
+  },
+  {
+    id: 'explode',
+    tab: 'profile',
+    settings: { act: 'linear', gain: 6, T: 2000, H: 8 },
+    view: { states: true },
+  },
+  {
+    id: 'clip-profile',
+    tab: 'profile',
+    settings: { act: 'relu', gain: 2, T: 200, clip: 'step-norm', threshold: 1 },
+  },
+  {
+    id: 'clip-train',
+    tab: 'lab',
+    settings: { act: 'relu', gain: 1.5, T: 50, clip: 'global-norm', threshold: 1 },
+    lab: { task: 'adding', optimizer: 'sgd', lr: 0.05, batch: 32, iterations: 1000, cells: ['rnn'] },
+    view: { chart: 'grad' },
+    // First without clipping (it diverges at once), then with it.
+    sequence: [{ clip: 'none' }, {}],
+    train: true,
+  },
+  {
+    id: 'irnn',
+    tab: 'profile',
+    settings: { act: 'relu', init: 'identity', gain: 1 },
+    pins: [{}],
+  },
+  {
+    id: 'lstm-bias',
+    tab: 'profile',
+    settings: { cell: 'lstm', forgetBias: 1 },
+    pins: [{ cell: 'lstm', forgetBias: 0 }],
+  },
+  {
+    id: 'spectrum',
+    tab: 'profile',
+    settings: { act: 'linear', gain: 0.8 },
+    view: { spectrum: true },
+  },
+  {
+    id: 'bidir',
+    tab: 'bidir',
+    settings: { cell: 'lstm', T: 40 },
+    view: { outputStep: 20 },
+  },
+  {
+    id: 'map',
+    tab: 'map',
+    settings: { loss: 'sum' },
+  },
+  {
+    id: 'recall',
+    tab: 'lab',
+    settings: { T: 40, K: 8, gain: 0.8, forgetBias: 1 },
+    lab: { task: 'recall', optimizer: 'adam', lr: 0.01, batch: 32, iterations: 1000, cells: ['rnn', 'lstm'] },
+    view: { chart: 'accuracy' },
+    train: true,
+  },
+];
+
+export const PRESET_IDS = PRESETS.map((p) => p.id);
+
+export function presetById(id) {
+  return PRESETS.find((p) => p.id === id) || null;
+}
