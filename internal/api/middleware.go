@@ -1,9 +1,11 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"time"
 
@@ -12,7 +14,7 @@ import (
 
 // recoverPanics turns a panic in one request into a logged 500, so the
 // other requests carry on.
-func recoverPanics(logger *slog.Logger) func(http.Handler) http.Handler {
+func recoverPanics(logger *slog.Logger, m *metrics) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			defer func() {
@@ -20,8 +22,9 @@ func recoverPanics(logger *slog.Logger) func(http.Handler) http.Handler {
 					if v == http.ErrAbortHandler {
 						panic(v)
 					}
-					logger.Error("panic in handler", "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-					writeJSON(w, http.StatusInternalServerError, errorBody{Message: "internal error"})
+					m.countError(errPanic)
+					logger.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+					writeJSON(w, http.StatusInternalServerError, errorBody{Message: "internal error: this request failed and was logged; the server carries on"})
 				}
 			}()
 			next.ServeHTTP(w, r)
@@ -29,23 +32,126 @@ func recoverPanics(logger *slog.Logger) func(http.Handler) http.Handler {
 	}
 }
 
-// logRequests writes one structured line per request. It logs the names
-// of the query parameters, never their values. chi's wrapper keeps
-// http.Hijacker, which the websocket upgrade needs.
-func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
+// logRequests writes one structured line per request and counts error
+// responses by kind. It logs the names of the query parameters, never
+// their values: settings payloads are never logged in full. chi's wrapper
+// keeps http.Hijacker, which the websocket upgrade needs; the websocket
+// handler counts its own errors.
+func logRequests(logger *slog.Logger, m *metrics) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 			next.ServeHTTP(ww, r)
+			status := ww.Status()
+			if r.URL.Path == "/ws" {
+				if status == 0 {
+					status = http.StatusSwitchingProtocols // hijacked by the upgrade
+				}
+			} else if kind := errorKindOf(status); kind != "" {
+				m.countError(kind)
+			}
 			logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("method", r.Method),
-				slog.String("path", r.URL.Path),
+				slog.String("path", shorten(r.URL.Path)),
 				slog.String("query", queryKeys(r)),
-				slog.Int("status", ww.Status()),
+				slog.Int("status", status),
 				slog.Int("bytes", ww.BytesWritten()),
 				slog.Duration("duration", time.Since(start)),
 			)
 		})
 	}
+}
+
+// errorKindOf names the metrics kind of an HTTP error status; "" for
+// success.
+func errorKindOf(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return errInvalid
+	case http.StatusNotFound:
+		return errNotFound
+	case http.StatusMethodNotAllowed:
+		return errMethodNotAllowed
+	case http.StatusRequestEntityTooLarge:
+		return errBodyRefused
+	case http.StatusServiceUnavailable:
+		return errTimeout
+	case http.StatusInternalServerError:
+		return errInternal
+	}
+	return ""
+}
+
+// contentSecurityPolicy allows the page's own scripts, styles, images
+// and websocket and nothing else: no inline script, no framing, no
+// plugins. connect-src 'self' covers the same-origin ws: URL in current
+// browsers.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
+	"connect-src 'self'; font-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+// securityHeaders sets the headers every response carries.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// refuseBodies answers 413 to a request with a body: every endpoint is a
+// GET whose input is the query string, so a body is a mistake or an
+// attack, and reading it would only cost. net/http then closes the
+// connection without reading more than a little of it.
+func refuseBodies(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength != 0 {
+			w.Header().Set("Connection", "close")
+			writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Field: "body",
+				Message: "request bodies are not accepted: every gradviz endpoint is a GET with its settings in the query string"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// runTimeout puts a deadline of d on the request's context, whose cause
+// names the limit; zero means none.
+func runTimeout(d time.Duration) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		if d <= 0 {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeoutCause(r.Context(), d, &runTimeoutError{limit: d})
+			defer cancel()
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+}
+
+// maxQueryErrorLen bounds how much of a query parse error, which quotes
+// the client's text, goes back to the client.
+const maxQueryErrorLen = 120
+
+// strictQuery answers 400 to a query string that does not parse. The
+// handlers read r.URL.Query(), which drops what it cannot parse, so
+// "T=%zz" or more parameters than net/url accepts (10000) would
+// otherwise become the defaults without a word.
+func strictQuery(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+			msg := err.Error()
+			if len(msg) > maxQueryErrorLen {
+				msg = shorten(msg)
+			}
+			writeJSON(w, http.StatusBadRequest, errorBody{Field: "query", Message: "the query string is malformed: " + msg})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
