@@ -72,14 +72,17 @@ type errorBody struct {
 	Message string `json:"message"`
 }
 
-// writeError answers with 400 and the field for bad input, 499-style
-// silence for a client that left, and 500 with a short message (the
-// details go to the log) for anything else.
+// writeError answers with 400 and the field for bad input, 503 naming the
+// limit for a run past -run-timeout, silence for a client that left, and
+// 500 with a short message (the details go to the log) for anything else.
 func writeError(w http.ResponseWriter, logger *slog.Logger, err error) {
 	var fe *FieldError
+	var te *runTimeoutError
 	switch {
 	case errors.As(err, &fe):
 		writeJSON(w, http.StatusBadRequest, errorBody{Field: fe.Field, Message: fe.Message})
+	case errors.As(err, &te):
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{Message: te.Error()})
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads an answer.
 	case errors.Is(err, context.DeadlineExceeded):

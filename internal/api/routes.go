@@ -4,20 +4,29 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 )
 
 // routes is the whole route table.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(recoverPanics(s.logger), logRequests(s.logger))
+	r.Use(recoverPanics(s.logger, s.metrics), logRequests(s.logger, s.metrics), securityHeaders, refuseBodies)
+	// HEAD is answered like GET (without the body), for health checkers.
+	r.Use(middleware.GetHead)
 
 	r.Get("/", handlePage(s.logger, s.cfg))
 	r.Handle("/static/*", handleStatic())
 	r.Get("/healthz", handleHealth())
-	r.Get("/api/profile", handleProfile(s.logger, s.compute, s.cfg.Limits))
-	r.Get("/api/plot.png", handlePlot(s.logger, s.compute, s.cfg.Limits, "png"))
-	r.Get("/api/plot.svg", handlePlot(s.logger, s.compute, s.cfg.Limits, "svg"))
-	r.Get("/api/plot.csv", handlePlot(s.logger, s.compute, s.cfg.Limits, "csv"))
+	r.Get("/metrics", s.handleMetrics())
+	r.Group(func(r chi.Router) {
+		// A deadline on the context, not http.TimeoutHandler: the runs
+		// stop when it passes, and /ws is outside this group.
+		r.Use(strictQuery, runTimeout(s.cfg.RunTimeout))
+		r.Get("/api/profile", handleProfile(s.logger, s.compute, s.cfg.Limits))
+		r.Get("/api/plot.png", handlePlot(s.logger, s.compute, s.cfg.Limits, "png"))
+		r.Get("/api/plot.svg", handlePlot(s.logger, s.compute, s.cfg.Limits, "svg"))
+		r.Get("/api/plot.csv", handlePlot(s.logger, s.compute, s.cfg.Limits, "csv"))
+	})
 	r.Get("/ws", s.handleWebsocket())
 	r.NotFound(handleNotFound())
 	r.MethodNotAllowed(handleMethodNotAllowed())

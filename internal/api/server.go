@@ -4,10 +4,13 @@ package api
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime"
 	"sync"
+	"time"
 
 	"gradviz/internal/engine"
 )
@@ -34,6 +37,11 @@ type Config struct {
 	Workers int
 	// Train bounds training runs.
 	Train engine.TrainLimits
+	// RunTimeout bounds one HTTP request's runs, the wait for a worker
+	// included; past it the request fails with 503. Websocket runs have
+	// no timeout: the client cancels them by sending a newer request or
+	// by leaving. Zero means no timeout.
+	RunTimeout time.Duration
 }
 
 // DefaultConfig returns the configuration the server starts with when no
@@ -47,6 +55,7 @@ func DefaultConfig() Config {
 		MessageBurst:      60,
 		Workers:           runtime.GOMAXPROCS(0),
 		Train:             engine.DefaultTrainLimits(),
+		RunTimeout:        20 * time.Second,
 	}
 }
 
@@ -57,11 +66,24 @@ type Server struct {
 	runner   *engine.Runner
 	slots    chan struct{} // one token per run that may compute now
 	sessions sessions
+	metrics  *metrics
 	handler  http.Handler
+	hooks    testHooks
+}
+
+// testHooks let tests in this package inject faults such as a panic in
+// the middle of a run. They are unexported fields that only code in this
+// package sets, and no request can reach them; in production they are nil.
+type testHooks struct {
+	// beforeProfile runs inside the worker slot before each profile.
+	beforeProfile func(engine.Settings)
+	// inSlot runs inside the worker slot before any work.
+	inSlot func(runKind)
 }
 
 // spectrumCacheSize is how many recurrent-matrix spectra the server keeps:
-// one per (seed, H, scheme) a class is looking at, each at most H² numbers.
+// one per (seed, H, scheme) a class is looking at, each 3·H numbers (the
+// singular values and the complex eigenvalues).
 const spectrumCacheSize = 256
 
 // NewServer returns the server for cfg.
@@ -75,6 +97,7 @@ func NewServer(logger *slog.Logger, cfg Config) *Server {
 		runner:   engine.NewRunner(spectrumCacheSize),
 		slots:    make(chan struct{}, cfg.Workers),
 		sessions: sessions{all: map[*session]struct{}{}},
+		metrics:  newMetrics(time.Now()),
 	}
 	s.handler = s.routes()
 	return s
@@ -87,33 +110,133 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // so that every run goes through the worker slots.
 type computeFunc func(context.Context, engine.Settings) (*engine.Result, error)
 
-// compute runs a profile once a worker slot is free.
+// compute runs a profile once a worker slot is free. When ctx ended with
+// a cause (the run timeout of an HTTP request), the cause is the error,
+// so the client learns which limit it hit.
 func (s *Server) compute(ctx context.Context, st engine.Settings) (*engine.Result, error) {
 	var res *engine.Result
 	err := s.withSlot(ctx, func() (err error) {
+		if h := s.hooks.beforeProfile; h != nil {
+			h(st)
+		}
 		res, err = s.runner.Profile(ctx, st)
 		return err
 	})
+	if err != nil && ctx.Err() != nil {
+		if cause := context.Cause(ctx); cause != nil {
+			err = cause
+		}
+	}
 	return res, err
+}
+
+// runKind says what a worker slot is used for, for the metrics. It rides
+// on the context (see runTag) so that every caller of withSlot is counted
+// without knowing about metrics.
+type runKind string
+
+const (
+	kindProfile     runKind = "profile"
+	kindSensitivity runKind = "sensitivity"
+	kindMap         runKind = "map"
+	kindTrain       runKind = "train" // one iteration or probe of a training run
+)
+
+// runTag says, on a run's context, what the run is for and which
+// client's lane it takes.
+type runTag struct {
+	kind runKind
+	lane chan struct{} // nil for HTTP requests
+}
+
+type runTagKey struct{}
+
+func withRunTag(ctx context.Context, kind runKind, lane chan struct{}) context.Context {
+	return context.WithValue(ctx, runTagKey{}, runTag{kind: kind, lane: lane})
+}
+
+func runTagOf(ctx context.Context) runTag {
+	if t, ok := ctx.Value(runTagKey{}).(runTag); ok {
+		return t
+	}
+	return runTag{kind: kindProfile}
 }
 
 // withSlot runs work once a worker slot is free. Goroutines blocked on a
 // channel are served in arrival order, which makes the wait fair; a
 // training run takes a slot per iteration, so it shares the CPUs with the
-// profiles other students ask for instead of holding them.
+// profiles other students ask for instead of holding them. Each client
+// has at most one request of each kind waiting, and its runs go one at a
+// time through its lane, so one client never holds more than one worker
+// and the queue takes turns between clients. A panic in work releases the
+// slot and propagates to the caller's recover.
 func (s *Server) withSlot(ctx context.Context, work func() error) error {
+	tag := runTagOf(ctx)
+	kind := tag.kind
+	queued := time.Now()
+	s.metrics.waiting.Add(1)
+	if tag.lane != nil {
+		select {
+		case tag.lane <- struct{}{}:
+		case <-ctx.Done():
+			s.metrics.waiting.Add(-1)
+			s.metrics.runEnded(kind, time.Since(queued), 0, outcomeCancelled)
+			return ctx.Err()
+		}
+		defer func() { <-tag.lane }()
+	}
 	select {
 	case s.slots <- struct{}{}:
+		s.metrics.waiting.Add(-1)
 	case <-ctx.Done():
+		s.metrics.waiting.Add(-1)
+		s.metrics.runEnded(kind, time.Since(queued), 0, outcomeCancelled)
 		return ctx.Err()
 	}
-	defer func() { <-s.slots }()
-	return work()
+	wait := time.Since(queued)
+	started := time.Now()
+	s.metrics.running.Add(1)
+	outcome := outcomePanicked
+	defer func() {
+		<-s.slots
+		s.metrics.running.Add(-1)
+		s.metrics.runEnded(kind, wait, time.Since(started), outcome)
+	}()
+	if h := s.hooks.inSlot; h != nil {
+		h(kind)
+	}
+	err := work()
+	switch {
+	case err == nil:
+		outcome = outcomeCompleted
+	case ctx.Err() != nil:
+		outcome = outcomeCancelled
+	default:
+		outcome = outcomeFailed
+	}
+	return err
 }
 
+// runTimeoutError is the cause of an HTTP request's context when its runs
+// took longer than Config.RunTimeout.
+type runTimeoutError struct{ limit time.Duration }
+
+func (e *runTimeoutError) Error() string {
+	return fmt.Sprintf("the run took longer than the server allows (%s); try a shorter sequence or fewer hidden units", e.limit)
+}
+
+// Is makes a run timeout a context.DeadlineExceeded for errors.Is.
+func (e *runTimeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
+
+// closeGrace bounds how long Close waits, after ctx ends, for sessions
+// whose connections it cut.
+const closeGrace = time.Second
+
 // Close ends every websocket session with a close frame ("going away")
-// and waits for their goroutines, or for ctx. http.Server.Shutdown does
-// not wait for hijacked connections, so the caller runs both.
+// and waits for their goroutines, or for ctx; then it cuts the
+// connections still open, so no session outlives the server by more than
+// closeGrace. http.Server.Shutdown does not wait for hijacked
+// connections, so the caller runs both.
 func (s *Server) Close(ctx context.Context) {
 	s.sessions.mu.Lock()
 	s.sessions.closed = true
@@ -122,43 +245,69 @@ func (s *Server) Close(ctx context.Context) {
 	}
 	s.sessions.mu.Unlock()
 	done := make(chan struct{})
-	// Exits when every session goroutine has returned.
+	// Exits when every session has ended, which the cut below ensures.
 	go func() {
 		s.sessions.wg.Wait()
 		close(done)
 	}()
 	select {
 	case <-done:
+		return
 	case <-ctx.Done():
-		s.logger.Warn("websocket sessions still open at shutdown")
+	}
+	s.sessions.mu.Lock()
+	n := len(s.sessions.all)
+	for sess := range s.sessions.all {
+		sess.conn.NetConn().Close()
+	}
+	s.sessions.mu.Unlock()
+	s.logger.Warn("websocket sessions still open at shutdown; connections cut", "sessions", n)
+	select {
+	case <-done:
+	case <-time.After(closeGrace):
 	}
 }
 
-// sessions is the registry of open websockets.
+// sessions is the registry of open websockets. wg counts sessions, from
+// reservation to the end of the last of their goroutines.
 type sessions struct {
 	mu       sync.Mutex
 	all      map[*session]struct{}
 	reserved int
 	closed   bool
+	total    int64 // sessions ever opened
 	wg       sync.WaitGroup
 }
 
+// errServerFull and errServerClosing say why reserve refused.
+var (
+	errServerFull    = errors.New("server full")
+	errServerClosing = errors.New("server closing")
+)
+
 // reserve claims a place for a new connection, or reports that the
-// server is full or closing.
-func (ss *sessions) reserve(max int) bool {
+// server is full or closing. The WaitGroup is added to under the lock
+// that Close takes to set closed, so no Add races with Close's Wait.
+func (ss *sessions) reserve(max int) error {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	if ss.closed || (max > 0 && len(ss.all)+ss.reserved >= max) {
-		return false
+	if ss.closed {
+		return errServerClosing
+	}
+	if max > 0 && len(ss.all)+ss.reserved >= max {
+		return errServerFull
 	}
 	ss.reserved++
-	return true
+	ss.wg.Add(1)
+	return nil
 }
 
+// unreserve gives back a reservation that did not become a session.
 func (ss *sessions) unreserve() {
 	ss.mu.Lock()
 	ss.reserved--
 	ss.mu.Unlock()
+	ss.wg.Done()
 }
 
 // add turns a reservation into a session. A session arriving after Close
@@ -167,6 +316,7 @@ func (ss *sessions) add(sess *session) {
 	ss.mu.Lock()
 	ss.reserved--
 	ss.all[sess] = struct{}{}
+	ss.total++
 	closed := ss.closed
 	ss.mu.Unlock()
 	if closed {
@@ -174,15 +324,17 @@ func (ss *sessions) add(sess *session) {
 	}
 }
 
-func (ss *sessions) remove(sess *session) {
+// done removes a session whose goroutines have all returned.
+func (ss *sessions) done(sess *session) {
 	ss.mu.Lock()
 	delete(ss.all, sess)
 	ss.mu.Unlock()
+	ss.wg.Done()
 }
 
-// count returns the number of open sessions.
-func (ss *sessions) count() int {
+// count returns the number of open sessions and of sessions ever opened.
+func (ss *sessions) count() (open int, total int64) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	return len(ss.all)
+	return len(ss.all), ss.total
 }

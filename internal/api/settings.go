@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gradviz/internal/engine"
 )
@@ -107,19 +108,21 @@ func parseSettings(values map[string]rawValue, lim engine.Limits) (engine.Settin
 
 func (st setting) parse(s *engine.Settings, raw rawValue) error {
 	text := strings.TrimSpace(raw.text)
-	show := text
-	if len(show) > 40 {
-		show = show[:40] + "…"
-	}
+	show := shorten(text)
 	switch st.kind {
 	case kindEnum:
 		if raw.json && !raw.quoted {
 			return fieldErrorf(st.name, "%s must be a string, got %s", st.name, show)
 		}
-		st.set(s, text, 0, 0, 0, false)
+		// No valid name is longer than shortLen, so shortening one
+		// changes no answer but keeps the error message short.
+		st.set(s, shorten(text), 0, 0, 0, false)
 		return nil
 	case kindBool:
 		b, err := strconv.ParseBool(text)
+		if raw.json && text != "true" && text != "false" {
+			err = strconv.ErrSyntax // JSON has two booleans, not 1 or "t"
+		}
 		if err != nil || raw.quoted {
 			return fieldErrorf(st.name, "%s must be true or false, got %q", st.name, show)
 		}
@@ -132,6 +135,9 @@ func (st setting) parse(s *engine.Settings, raw rawValue) error {
 	switch st.kind {
 	case kindInt:
 		n, err := strconv.ParseInt(text, 10, 32)
+		if isRangeError(err) {
+			return fieldErrorf(st.name, "%s is far out of range, got %q", st.name, show)
+		}
 		if err != nil {
 			return fieldErrorf(st.name, "%s must be a whole number, got %q", st.name, show)
 		}
@@ -164,8 +170,8 @@ func settingsFromQuery(q url.Values, lim engine.Limits, extra ...string) (engine
 	values := make(map[string]rawValue, len(q))
 	for _, name := range sortedKeys(q) {
 		if !isSetting(name) {
-			if !contains(extra, name) {
-				return engine.Settings{}, fieldErrorf(name, "unknown setting %q; the settings are %s", shorten(name), settingNames())
+			if err := checkExtra(name, extra); err != nil {
+				return engine.Settings{}, err
 			}
 			continue
 		}
@@ -176,6 +182,16 @@ func settingsFromQuery(q url.Values, lim engine.Limits, extra ...string) (engine
 		values[name] = rawValue{text: vs[0]}
 	}
 	return parseSettings(values, lim)
+}
+
+// checkExtra accepts a name that is not a setting only when it is one of
+// extra, the caller's own fields. Query strings and JSON objects get the
+// same answer.
+func checkExtra(name string, extra []string) error {
+	if contains(extra, name) {
+		return nil
+	}
+	return fieldErrorf(shorten(name), "unknown setting %q; the settings are %s", shorten(name), settingNames())
 }
 
 func lookupSetting(name string) setting {
@@ -194,26 +210,31 @@ func settingsFromJSON(fields map[string]json.RawMessage, lim engine.Limits, extr
 	for _, name := range sortedKeys(fields) {
 		raw := fields[name]
 		if !isSetting(name) {
-			if !contains(extra, name) {
-				return engine.Settings{}, fieldErrorf(name, "unknown field %q; the settings are %s", shorten(name), settingNames())
+			if err := checkExtra(name, extra); err != nil {
+				return engine.Settings{}, err
 			}
 			continue
 		}
-		var v any
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber() // 1e400 is a number out of range, not bad JSON
-		if err := dec.Decode(&v); err != nil {
+		// raw is one valid JSON value, so its first byte says its type.
+		// A number is kept as text: 1e400 is a number out of range, not
+		// bad JSON.
+		raw = bytes.TrimSpace(raw)
+		if len(raw) == 0 {
 			return engine.Settings{}, fieldErrorf(name, "%s is not valid JSON", name)
 		}
-		switch v := v.(type) {
-		case string:
-			values[name] = rawValue{text: v, json: true, quoted: true}
-		case json.Number, bool:
-			values[name] = rawValue{text: string(raw), json: true}
-		case nil:
+		switch raw[0] {
+		case '"':
+			var text string
+			if err := json.Unmarshal(raw, &text); err != nil {
+				return engine.Settings{}, fieldErrorf(name, "%s is not valid JSON", name)
+			}
+			values[name] = rawValue{text: text, json: true, quoted: true}
+		case 'n':
 			return engine.Settings{}, fieldErrorf(name, "%s must not be null", name)
-		default:
-			return engine.Settings{}, fieldErrorf(name, "%s must be a %s, got %s", name, lookupSetting(name).kindName(), jsonKind(v))
+		case '[', '{':
+			return engine.Settings{}, fieldErrorf(name, "%s must be a %s, got %s", name, lookupSetting(name).kindName(), jsonKind(raw[0]))
+		default: // a number, true or false
+			values[name] = rawValue{text: string(raw), json: true}
 		}
 	}
 	return parseSettings(values, lim)
@@ -229,14 +250,12 @@ func (st setting) kindName() string {
 	return "number"
 }
 
-func jsonKind(v any) string {
-	switch v.(type) {
-	case []any:
+// jsonKind names a JSON array or object by its first byte.
+func jsonKind(first byte) string {
+	if first == '[' {
 		return "an array"
-	case map[string]any:
-		return "an object"
 	}
-	return fmt.Sprintf("%T", v)
+	return "an object"
 }
 
 func settingNames() string {
@@ -265,10 +284,19 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// shorten keeps hostile names out of error messages in full.
+// shortLen is how many bytes of a client's text an error message or a
+// log line repeats.
+const shortLen = 40
+
+// shorten keeps hostile names out of error messages and logs in full. It
+// cuts at a character boundary, so the result stays valid UTF-8 when s is.
 func shorten(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
+	if len(s) <= shortLen {
+		return s
 	}
-	return s
+	cut := shortLen
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }

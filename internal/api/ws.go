@@ -10,8 +10,10 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -28,13 +30,23 @@ const (
 	pongWait = 60 * time.Second
 	// pingPeriod must be shorter than pongWait so pongs arrive in time.
 	pingPeriod = pongWait * 9 / 10
-	// sendQueue is how many outbound messages wait for a slow reader.
-	// Progress frames are skipped when it is full; anything else that does
-	// not fit means the client stopped reading, and it is dropped.
-	sendQueue = 32
+	// sendQueue is how many outbound messages wait for a slow reader, and
+	// sendQueueBytes how many bytes (one message, however large, always
+	// fits in an empty queue). Progress frames are skipped when either is
+	// full; anything else that does not fit means the client stopped
+	// reading, and it is dropped.
+	sendQueue      = 32
+	sendQueueBytes = 16 << 20
 	// frameInterval paces animation frames: 30 a second is smooth, and a
 	// faster step rate reveals several steps per frame.
 	frameInterval = time.Second / 30
+	// closeWait bounds the last writes to a session being closed: the
+	// close frame, and the frame in flight when the close began (a large
+	// message's later frames get writeWait again from gorilla).
+	closeWait = time.Second
+	// rateErrorInterval is the least time between two "too many
+	// messages" errors to one client; more would be a flood of our own.
+	rateErrorInterval = time.Second
 )
 
 // outMsg is one message for the writer goroutine.
@@ -46,8 +58,9 @@ type outMsg struct {
 	droppable bool
 }
 
-// session is one websocket connection: a reader, a writer and a worker
-// goroutine that runs the newest request.
+// session is one websocket connection: a reader, a writer, and three
+// workers (profiles, analyses, training) that each run the newest request
+// of their kind.
 type session struct {
 	srv    *Server
 	conn   *websocket.Conn
@@ -59,12 +72,20 @@ type session struct {
 	profile  latest // config and animate requests: the newest wins
 	analysis latest // sensitivity and map requests
 	train    latest // train requests: one at a time, replaced by a newer one
+	// lane lets one of the session's runs hold a worker slot at a time.
+	lane chan struct{}
+
+	queued atomic.Int64 // bytes in send
 
 	rate      tokenBucket
 	lastLimit time.Time // when the last rate-limit error was sent
+	opened    time.Time
+	received  int // messages read; the reader's alone
 
 	closeOnce sync.Once
-	closeMsg  []byte // close frame payload, set by Server.Close
+	// closeMsg is the close frame's payload. closeWith sets it once,
+	// before it cancels ctx, and the writer reads it after ctx is done.
+	closeMsg []byte
 }
 
 // latest holds the newest request of one kind. Submitting a request
@@ -132,15 +153,26 @@ func (s *Server) handleWebsocket() http.HandlerFunc {
 		CheckOrigin:     checkOrigin(s.cfg.AllowedOrigins),
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
 			msg := reason.Error()
+			kind := errInvalid
 			if status == http.StatusForbidden {
-				msg = "websocket origin not allowed: " + shorten(r.Header.Get("Origin"))
+				kind = errOriginRefused
+				msg = "websocket origin not allowed: " + shorten(r.Header.Get("Origin")) +
+					"; the page must be opened from this server, or its origin allowed with -allow-origin"
 			}
+			s.metrics.countError(kind)
 			writeJSON(w, status, errorBody{Message: msg})
 		},
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !s.sessions.reserve(s.cfg.MaxConnections) {
+		switch err := s.sessions.reserve(s.cfg.MaxConnections); err {
+		case nil:
+		case errServerFull:
+			s.metrics.countError(errTooManyConns)
+			w.Header().Set("Retry-After", "5")
 			writeJSON(w, http.StatusServiceUnavailable, errorBody{Message: fmt.Sprintf("too many connections: the server takes %d at once; try again shortly", s.cfg.MaxConnections)})
+			return
+		default:
+			writeJSON(w, http.StatusServiceUnavailable, errorBody{Message: "the server is shutting down"})
 			return
 		}
 		conn, err := upgrader.Upgrade(w, r, nil)
@@ -152,53 +184,57 @@ func (s *Server) handleWebsocket() http.HandlerFunc {
 		sess := &session{
 			srv: s, conn: conn, send: make(chan outMsg, sendQueue),
 			log: s.logger.With("remote", r.RemoteAddr), ctx: ctx, cancel: cancel,
-			profile: newLatest(), analysis: newLatest(), train: newLatest(),
-			rate: newTokenBucket(s.cfg.MessagesPerSecond, s.cfg.MessageBurst),
+			profile: newLatest(), analysis: newLatest(), train: newLatest(), lane: make(chan struct{}, 1),
+			rate:   newTokenBucket(s.cfg.MessagesPerSecond, s.cfg.MessageBurst),
+			opened: time.Now(),
 		}
 		s.sessions.add(sess)
 		sess.run()
 	}
 }
 
-// run starts the session's goroutines and returns at once; the session
-// removes itself from the server when its reader ends.
+// run starts the session's goroutines and returns at once. The reader
+// outlives the others: when it ends, it closes the session, waits for
+// the rest and only then leaves the server's registry, so the registry's
+// count covers every goroutine of every session.
 func (sess *session) run() {
-	srv := sess.srv
-	srv.sessions.wg.Add(5)
+	var others sync.WaitGroup
+	others.Add(4)
 	// The writer exits when the session context ends (after sending a
 	// close frame) or a write fails.
 	go func() {
-		defer srv.sessions.wg.Done()
+		defer others.Done()
 		sess.writePump()
 	}()
-	// The workers exit when the session context ends.
-	go func() {
-		defer srv.sessions.wg.Done()
-		sess.profile.serve(sess.ctx)
-	}()
-	go func() {
-		defer srv.sessions.wg.Done()
-		sess.analysis.serve(sess.ctx)
-	}()
-	go func() {
-		defer srv.sessions.wg.Done()
-		sess.train.serve(sess.ctx)
-	}()
+	for _, l := range []*latest{&sess.profile, &sess.analysis, &sess.train} {
+		// Each worker exits when the session context ends; a job in
+		// progress sees the same context cancelled and stops at its next
+		// step.
+		go func() {
+			defer others.Done()
+			l.serve(sess.ctx)
+		}()
+	}
 	// The reader exits when a read fails: the peer closed, went silent
 	// past pongWait, sent an oversized message, or the server closed the
-	// connection.
+	// connection (closeWith pushes the read deadline).
 	go func() {
-		defer srv.sessions.wg.Done()
-		defer srv.sessions.remove(sess)
-		defer sess.cancel()
-		sess.readPump()
+		defer sess.srv.sessions.done(sess)
+		code, reason := sess.readPump()
+		sess.closeWith(code, reason)
+		others.Wait()
+		sess.log.Info("websocket closed", "messages", sess.received, "duration", time.Since(sess.opened).Round(time.Millisecond))
 	}()
-	sess.sendJSON(helloMessage(srv.cfg), false)
+	sess.log.Debug("websocket opened")
+	sess.sendJSON(helloMessage(sess.srv.cfg), false)
 }
 
-func (sess *session) readPump() {
+// readPump reads and handles messages until a read fails, and returns the
+// close code and reason that fit the failure.
+func (sess *session) readPump() (code int, reason string) {
 	conn := sess.conn
-	conn.SetReadLimit(sess.srv.cfg.MaxMessageBytes)
+	limit := sess.srv.cfg.MaxMessageBytes
+	conn.SetReadLimit(limit)
 	conn.SetReadDeadline(time.Now().Add(pongWait))
 	conn.SetPongHandler(func(string) error {
 		return conn.SetReadDeadline(time.Now().Add(pongWait))
@@ -207,26 +243,50 @@ func (sess *session) readPump() {
 		kind, data, err := conn.ReadMessage()
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
-				sess.log.Warn("websocket message over the size limit", "limit", sess.srv.cfg.MaxMessageBytes)
+				// gorilla has already sent the close frame, code 1009.
+				sess.srv.metrics.countError(errMessageTooLarge)
+				sess.log.Warn("websocket message over the size limit", "limit", limit)
+				return websocket.CloseMessageTooBig, fmt.Sprintf("message over %d bytes", limit)
 			}
-			return
+			return websocket.CloseNormalClosure, ""
 		}
+		sess.received++
 		conn.SetReadDeadline(time.Now().Add(pongWait))
 		if kind != websocket.TextMessage {
+			sess.srv.metrics.countError(errBinaryMessage)
 			sess.sendError(0, "", "messages must be JSON text, not binary")
 			continue
 		}
-		if !sess.rate.allow(time.Now()) {
-			// One error a second is enough to say so; more would be a
-			// flood of our own.
-			if now := time.Now(); now.Sub(sess.lastLimit) > time.Second {
+		if now := time.Now(); !sess.rate.allow(now) {
+			sess.srv.metrics.countError(errRateLimited)
+			if now.Sub(sess.lastLimit) >= rateErrorInterval {
 				sess.lastLimit = now
 				sess.sendError(0, "", fmt.Sprintf("too many messages: at most %g a second (burst %d); this one was ignored", sess.srv.cfg.MessagesPerSecond, sess.srv.cfg.MessageBurst))
 			}
 			continue
 		}
-		sess.handle(data)
+		sess.handleSafely(data)
 	}
+}
+
+// handleSafely is handle with a recover: a panic while reading one
+// message is logged and answered, and the connection lives on.
+func (sess *session) handleSafely(data []byte) {
+	defer sess.recoverRequest(0)
+	sess.handle(data)
+}
+
+// recoverRequest, deferred, turns a panic in one request into a logged
+// error, with the stack, and an "error" message to its client. The
+// session, its other requests and the other clients carry on.
+func (sess *session) recoverRequest(id int64) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	sess.srv.metrics.countError(errPanic)
+	sess.log.Error("panic in websocket request", "id", id, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	sess.sendError(id, "", "internal error: this request failed and was logged; the connection carries on")
 }
 
 func (sess *session) writePump() {
@@ -235,8 +295,17 @@ func (sess *session) writePump() {
 	conn := sess.conn
 	defer conn.Close()
 	for {
+		// A closing session sends its close frame before anything still
+		// queued.
+		select {
+		case <-sess.ctx.Done():
+			sess.writeClose()
+			return
+		default:
+		}
 		select {
 		case msg := <-sess.send:
+			sess.queued.Add(-int64(len(msg.data)))
 			conn.SetWriteDeadline(time.Now().Add(writeWait))
 			if err := conn.WriteMessage(websocket.TextMessage, msg.data); err != nil {
 				return
@@ -247,14 +316,19 @@ func (sess *session) writePump() {
 				return
 			}
 		case <-sess.ctx.Done():
-			payload := sess.closeMsg
-			if payload == nil {
-				payload = websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
-			}
-			conn.WriteControl(websocket.CloseMessage, payload, time.Now().Add(writeWait))
+			sess.writeClose()
 			return
 		}
 	}
+}
+
+// writeClose sends the close frame; the session's context is done.
+func (sess *session) writeClose() {
+	payload := sess.closeMsg
+	if payload == nil {
+		payload = websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
+	}
+	sess.conn.WriteControl(websocket.CloseMessage, payload, time.Now().Add(closeWait))
 }
 
 // sendJSON queues v for the writer. A full queue drops a droppable
@@ -265,25 +339,41 @@ func (sess *session) sendJSON(v any, droppable bool) {
 		sess.log.Error("encode message", "err", err)
 		return
 	}
-	select {
-	case sess.send <- outMsg{data: data, droppable: droppable}:
-	case <-sess.ctx.Done():
-	default:
-		if droppable {
+	n := int64(len(data))
+	if q := sess.queued.Load(); q == 0 || q+n <= sendQueueBytes {
+		sess.queued.Add(n)
+		select {
+		case sess.send <- outMsg{data: data, droppable: droppable}:
 			return
+		case <-sess.ctx.Done():
+			sess.queued.Add(-n)
+			return
+		default:
+			sess.queued.Add(-n)
 		}
-		sess.log.Warn("dropping a client that stopped reading", "queued", len(sess.send))
-		sess.closeWith(websocket.ClosePolicyViolation, "client too slow: it stopped reading messages")
 	}
+	if droppable {
+		return
+	}
+	sess.srv.metrics.countError(errSlowClient)
+	sess.log.Warn("dropping a client that stopped reading", "messages", len(sess.send), "bytes", sess.queued.Load())
+	sess.closeWith(websocket.ClosePolicyViolation, fmt.Sprintf("client too slow: %d messages or %d MiB waited for it", sendQueue, sendQueueBytes>>20))
 }
 
 // closeWith ends the session with a close frame carrying code and reason.
+// Only the first call counts. It unblocks the reader and shortens a write
+// blocked on a client that stopped reading to closeWait (writeWait at
+// most, for a large message), after which the writer closes the socket.
 func (sess *session) closeWith(code int, reason string) {
 	sess.closeOnce.Do(func() {
 		sess.closeMsg = websocket.FormatCloseMessage(code, reason)
 		sess.cancel()
-		// Unblock a reader waiting for a peer that will not answer.
-		sess.conn.SetReadDeadline(time.Now().Add(writeWait))
+		if sess.conn == nil {
+			return // a session without a network, in tests
+		}
+		deadline := time.Now().Add(closeWait)
+		sess.conn.SetReadDeadline(deadline)
+		sess.conn.NetConn().SetWriteDeadline(deadline)
 	})
 }
 
@@ -302,17 +392,33 @@ func (sess *session) sendError(id int64, field, message string) {
 func (sess *session) sendErr(id int64, err error) {
 	var fe *FieldError
 	if errors.As(err, &fe) {
+		sess.srv.metrics.countError(errInvalid)
 		sess.sendError(id, fe.Field, fe.Message)
 		return
 	}
+	sess.srv.metrics.countError(errInternal)
 	sess.log.Error("request failed", "id", id, "err", err)
 	sess.sendError(id, "", "internal error")
 }
 
+// submit makes job the newest request on l. Its context carries the run
+// kind, for the metrics, and the session's lane; a panic in it is
+// recovered and answered as an error to this request alone.
+func (sess *session) submit(l *latest, kind runKind, id int64, job func(context.Context)) {
+	l.submit(func(ctx context.Context) {
+		defer sess.recoverRequest(id)
+		job(withRunTag(ctx, kind, sess.lane))
+	})
+}
+
 // handle decodes one message and dispatches it by type. Every bad message
 // is answered with an error naming the problem; the connection lives on.
+// The log says the type and id of each message at debug level, never its
+// settings.
 func (sess *session) handle(data []byte) {
 	msg, err := decodeMessage(data)
+	sess.log.LogAttrs(sess.ctx, slog.LevelDebug, "websocket message",
+		slog.String("type", shorten(msg.kind)), slog.Int64("id", msg.id), slog.Int("bytes", len(data)))
 	if err != nil {
 		sess.sendErr(msg.id, err)
 		return
@@ -325,7 +431,7 @@ func (sess *session) handle(data []byte) {
 			sess.sendErr(msg.id, err)
 			return
 		}
-		sess.profile.submit(func(ctx context.Context) { sess.runProfile(ctx, msg.id, s) })
+		sess.submit(&sess.profile, kindProfile, msg.id, func(ctx context.Context) { sess.runProfile(ctx, msg.id, s) })
 	case "animate":
 		s, err := settingsFromJSON(msg.fields, cfg.Limits, "type", "id", "stepsPerSecond")
 		if err != nil {
@@ -337,7 +443,7 @@ func (sess *session) handle(data []byte) {
 			sess.sendErr(msg.id, err)
 			return
 		}
-		sess.profile.submit(func(ctx context.Context) { sess.runAnimation(ctx, msg.id, s, rate) })
+		sess.submit(&sess.profile, kindProfile, msg.id, func(ctx context.Context) { sess.runAnimation(ctx, msg.id, s, rate) })
 	case "stop":
 		if err := onlyFields(msg.fields, "type", "id"); err != nil {
 			sess.sendErr(msg.id, err)
@@ -349,37 +455,49 @@ func (sess *session) handle(data []byte) {
 		sess.sendJSON(map[string]any{"type": "stopped", "id": msg.id}, false)
 	case "train":
 		req, err := parseTrainRequest(msg.fields, cfg)
+		if err == nil {
+			err = checkTrainWork(req, cfg.Limits.MaxWork)
+		}
 		if err != nil {
 			sess.sendErr(msg.id, err)
 			return
 		}
-		sess.train.submit(func(ctx context.Context) { sess.runTraining(ctx, msg.id, req) })
+		// A client trains one model set at a time: a newer train
+		// cancels the running one, which ends with trainDone "stopped".
+		sess.submit(&sess.train, kindTrain, msg.id, func(ctx context.Context) {
+			m := sess.srv.metrics
+			m.trainingStarted.Add(1)
+			m.trainingActive.Add(1)
+			defer m.trainingActive.Add(-1)
+			sess.runTraining(ctx, msg.id, req)
+		})
 	case "sensitivity":
 		s, err := settingsFromJSON(msg.fields, cfg.Limits, "type", "id", "outputStep")
 		if err != nil {
 			sess.sendErr(msg.id, err)
 			return
 		}
-		step, err := numberField(msg.fields, "outputStep", float64((s.T+1)/2), 1, float64(s.T))
+		step, err := wholeField(msg.fields, "outputStep", (s.T+1)/2, 1, s.T)
 		if err != nil {
 			sess.sendErr(msg.id, err)
 			return
 		}
-		sess.analysis.submit(func(ctx context.Context) { sess.runSensitivity(ctx, msg.id, s, int(step)) })
+		sess.submit(&sess.analysis, kindSensitivity, msg.id, func(ctx context.Context) { sess.runSensitivity(ctx, msg.id, s, step) })
 	case "map":
 		s, err := settingsFromJSON(msg.fields, cfg.Limits, "type", "id", "rows")
 		if err != nil {
 			sess.sendErr(msg.id, err)
 			return
 		}
-		rows, err := numberField(msg.fields, "rows", 64, 1, engine.MaxMapRows)
+		rows, err := wholeField(msg.fields, "rows", 64, 1, engine.MaxMapRows)
 		if err != nil {
 			sess.sendErr(msg.id, err)
 			return
 		}
-		sess.analysis.submit(func(ctx context.Context) { sess.runMap(ctx, msg.id, s, int(rows)) })
+		rows = mapRows(s, rows, cfg.Limits.MaxWork)
+		sess.submit(&sess.analysis, kindMap, msg.id, func(ctx context.Context) { sess.runMap(ctx, msg.id, s, rows) })
 	default:
-		sess.sendError(msg.id, "type", fmt.Sprintf("unknown message type %q; the types are %s", shorten(msg.kind), messageTypes))
+		sess.sendErr(msg.id, fieldErrorf("type", "unknown message type %q; the types are %s", shorten(msg.kind), messageTypes))
 	}
 }
 
@@ -400,18 +518,18 @@ const maxID = 1<<53 - 1
 // with a string "type" and an optional whole-number "id".
 func decodeMessage(data []byte) (message, error) {
 	var msg message
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&msg.fields); err != nil || msg.fields == nil {
-		return msg, fieldErrorf("", "a message must be a JSON object with a \"type\"")
-	}
-	if dec.More() {
-		return msg, fieldErrorf("", "a message must be a single JSON object")
+	if err := json.Unmarshal(data, &msg.fields); err != nil || msg.fields == nil {
+		// Only a failure pays for the decoder that tells a second
+		// object after the first from anything else.
+		var first map[string]json.RawMessage
+		if json.NewDecoder(bytes.NewReader(data)).Decode(&first) == nil && first != nil {
+			return message{}, fieldErrorf("", "a message must be a single JSON object")
+		}
+		return message{}, fieldErrorf("", "a message must be a JSON object with a \"type\"")
 	}
 	if raw, ok := msg.fields["id"]; ok {
 		var n json.Number
-		d := json.NewDecoder(bytes.NewReader(raw))
-		d.UseNumber()
-		id, err := int64(0), d.Decode(&n)
+		id, err := int64(0), json.Unmarshal(raw, &n)
 		if err == nil {
 			id, err = n.Int64()
 		}
@@ -446,11 +564,58 @@ func numberField(fields map[string]json.RawMessage, name string, def, min, max f
 	return v, nil
 }
 
+// wholeField reads an optional whole-number field within [min, max].
+func wholeField(fields map[string]json.RawMessage, name string, def, min, max int) (int, error) {
+	v, err := numberField(fields, name, float64(def), float64(min), float64(max))
+	if err != nil {
+		return 0, err
+	}
+	if v != math.Trunc(v) {
+		return 0, fieldErrorf(name, "%s must be a whole number, got %g", name, v)
+	}
+	return int(v), nil
+}
+
+// mapWorkBudget bounds a gradient map, a forward pass and one backward
+// pass per row, to the work of this many runs at -max-work, so that no
+// request holds a worker much longer than the largest profile does.
+const mapWorkBudget = 4
+
+// mapRows returns the rows of a map within mapWorkBudget, at least one:
+// fewer than asked when the model is large. The answer's "steps" lists
+// the rows computed, as it does when rows exceeds T; maxWork 0 means no
+// bound.
+func mapRows(s engine.Settings, rows int, maxWork int64) int {
+	if maxWork <= 0 {
+		return rows
+	}
+	return max(1, min(rows, int(mapWorkBudget*maxWork/s.Work()-1)))
+}
+
+// checkTrainWork bounds one training iteration of each run, the batch
+// through the task's sequence, by -max-work like one profile: a run
+// holds a worker an iteration at a time.
+func checkTrainWork(req trainRequest, maxWork int64) error {
+	if maxWork <= 0 {
+		return nil
+	}
+	for _, c := range req.cells {
+		m := req.base.Model
+		m.Cell = c
+		_, _, m.T = engine.TaskShape(req.base.Task, req.base.Model.T, req.base.Model.K)
+		if w := m.Work() * int64(req.base.Batch); w > maxWork {
+			return fieldErrorf("batch", "training: batch·steps·H²·gates·directions must be at most %d, got %d (%s, %d steps, H=%d, batch %d): use a smaller batch, a shorter sequence or fewer hidden units",
+				maxWork, w, c, m.T, m.H, req.base.Batch)
+		}
+	}
+	return nil
+}
+
 // onlyFields rejects fields outside names.
 func onlyFields(fields map[string]json.RawMessage, names ...string) error {
 	for _, k := range sortedKeys(fields) {
 		if !contains(names, k) {
-			return fieldErrorf(k, "unknown field %q", shorten(k))
+			return fieldErrorf(shorten(k), "unknown field %q", shorten(k))
 		}
 	}
 	return nil
@@ -527,6 +692,7 @@ func helloMessage(cfg Config) map[string]any {
 		"limits": map[string]any{
 			"T": cfg.Limits.MaxT, "H": cfg.Limits.MaxH, "D": cfg.Limits.MaxD, "K": cfg.Limits.MaxK,
 			"work": cfg.Limits.MaxWork, "messagesPerSecond": cfg.MessagesPerSecond,
+			"messageBurst": cfg.MessageBurst, "messageBytes": cfg.MaxMessageBytes,
 		},
 		"defaults": engine.Defaults(),
 	}

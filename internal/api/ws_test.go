@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -15,9 +16,25 @@ import (
 
 func newTestServer(t *testing.T, cfg Config) (*httptest.Server, *Server) {
 	t.Helper()
-	app := NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), cfg)
+	return newTestServerWith(t, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+}
+
+// newTestServerWith is newTestServer with a logger and a chance to set
+// test hooks before the server takes requests. Cleanup closes the
+// sessions first, so no test's goroutines run on into the next test.
+func newTestServerWith(t *testing.T, cfg Config, logger *slog.Logger, setup func(*Server)) (*httptest.Server, *Server) {
+	t.Helper()
+	app := NewServer(logger, cfg)
+	if setup != nil {
+		setup(app)
+	}
 	ts := httptest.NewServer(app)
 	t.Cleanup(ts.Close)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		app.Close(ctx)
+	})
 	return ts, app
 }
 
@@ -122,7 +139,7 @@ func TestWebsocketBadMessages(t *testing.T) {
 		{`{"type":"config","id":6,"act":"swish"}`, "act", "act must be one of"},
 		{`{"type":"config","id":7,"gain":1e400}`, "gain", "gain must be 0..100"},
 		{`{"type":"config","id":8,"gain":-1}`, "gain", "gain must be 0..100, got -1"},
-		{`{"type":"config","id":9,"colour":"red"}`, "colour", "unknown field"},
+		{`{"type":"config","id":9,"colour":"red"}`, "colour", "unknown setting"},
 		{`{"type":"config","id":10,"cell":null}`, "cell", "must not be null"},
 		{`{"type":"config","id":11,"H":[1]}`, "H", "must be a number"},
 		{`{"type":"config","id":-1}`, "id", "id must be a whole number"},

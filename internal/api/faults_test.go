@@ -1,0 +1,380 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"gradviz/internal/engine"
+)
+
+// heavyConfig is a run that takes about half a second (a second under
+// -race) on the 2-core test machine.
+const heavyConfig = `"cell":"lstm","T":2000,"H":256`
+
+// TestVanishingClientsCancelWork opens sessions, starts heavy runs on
+// each (profiles, a gradient map and a training), then cuts
+// the TCP connections without a close frame, as a laptop lid does. The
+// runs must be cancelled, not finished, and every goroutine of every
+// session must end.
+func TestVanishingClientsCancelWork(t *testing.T) {
+	const clients = 8
+	cfg := DefaultConfig()
+	cfg.Workers = 2
+	ts, app := newTestServer(t, cfg)
+
+	// What one heavy run costs uncancelled.
+	probe := dial(t, ts, nil)
+	start := time.Now()
+	send(t, probe, `{"type":"config","id":1,`+heavyConfig+`}`)
+	readUntil(t, probe, "profile")
+	oneRun := time.Since(start)
+	probe.Close()
+	waitFor(t, 5*time.Second, "the probe session to end", func() bool { n, _ := app.sessions.count(); return n == 0 })
+	// Metrics are read in process from here on: an HTTP client would
+	// leave keep-alive goroutines behind.
+	before := app.snapshot(time.Now()).Runs
+
+	baseline := stableGoroutines(t)
+	conns := make([]*websocket.Conn, clients)
+	for i := range conns {
+		conns[i] = dial(t, ts, nil)
+		send(t, conns[i], `{"type":"config","id":1,`+heavyConfig+`}`)
+		switch i {
+		case 0:
+			send(t, conns[i], `{"type":"map","id":2,"rows":200,`+heavyConfig+`}`)
+		case 1:
+			send(t, conns[i], `{"type":"train","id":3,"T":200,"H":128,"iterations":20000}`)
+		}
+	}
+	waitFor(t, 5*time.Second, "both workers busy and runs waiting", func() bool {
+		r := app.snapshot(time.Now()).Runs
+		return r.Running == 2 && r.Waiting >= clients-2
+	})
+	if open, _ := app.sessions.count(); open != clients {
+		t.Fatalf("sessions: got %d, want %d", open, clients)
+	}
+
+	cut := time.Now()
+	for _, c := range conns {
+		c.NetConn().Close() // no close frame: the client just vanishes
+	}
+	waitGoroutines(t, baseline, 5*time.Second)
+	took := time.Since(cut)
+
+	runs := app.snapshot(time.Now()).Runs
+	completed := runs.Completed - before.Completed
+	cancelled := runs.Cancelled - before.Cancelled
+	// Each client's profile, the map and the first training step: at most
+	// the two holding a worker can have finished in the meantime.
+	if cancelled < int64(clients-cfg.Workers) || completed > int64(cfg.Workers) {
+		t.Errorf("runs after the cut: got %d cancelled, %d completed; want at least %d cancelled and at most %d completed",
+			cancelled, completed, clients-cfg.Workers, cfg.Workers)
+	}
+	if runs.Running != 0 || runs.Waiting != 0 {
+		t.Errorf("runs after the cut: got %d running, %d waiting, want none", runs.Running, runs.Waiting)
+	}
+	if uncancelled := time.Duration(clients/cfg.Workers) * oneRun; took > uncancelled/2 {
+		t.Errorf("goroutines ended %s after the cut, want well under the %s the runs take uncancelled", took, uncancelled)
+	}
+	if open, _ := app.sessions.count(); open != 0 {
+		t.Errorf("sessions: got %d, want 0", open)
+	}
+	t.Logf("one heavy run %s; %d sessions ended %s after the cut (%d runs cancelled, %d completed)",
+		oneRun, clients, took, cancelled, completed)
+}
+
+// TestSlowReaderDropped: a client asks for large profiles and never
+// reads. Its queue fills, it is dropped with close code 1008, its
+// goroutines end, and another client is served at normal latency all the
+// while.
+func TestSlowReaderDropped(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MessagesPerSecond, cfg.MessageBurst = 1000, 1000
+	ts, app := newTestServer(t, cfg)
+	baseline := stableGoroutines(t)
+
+	// A client that does not read keeps the TCP receive buffer at its
+	// initial size (tcp_rmem), so its window fills after a few messages.
+	slow, _, err := websocket.DefaultDialer.Dial(wsURL(ts), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	dropped := func() bool { return app.snapshot(time.Now()).Errors[errSlowClient] > 0 }
+
+	// The slow client sends a large request each time the last one is
+	// done, so none is superseded, and reads nothing.
+	slowDone := make(chan int)
+	// Exits when the client is dropped, or after 8 s.
+	go func() {
+		sent := 0
+		deadline := time.Now().Add(8 * time.Second)
+		for !dropped() && time.Now().Before(deadline) {
+			done := app.snapshot(time.Now()).Runs.Completed
+			sent++
+			msg := `{"type":"config","id":` + itoa(sent) + `,"T":2000,"H":4}`
+			if slow.WriteMessage(websocket.TextMessage, []byte(msg)) != nil {
+				break
+			}
+			for app.snapshot(time.Now()).Runs.Completed == done && !dropped() && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		slowDone <- sent
+	}()
+
+	// Meanwhile another client is answered as usual.
+	fast := dial(t, ts, nil)
+	var worst time.Duration
+	for id := 1; ; id++ {
+		start := time.Now()
+		send(t, fast, `{"type":"config","id":`+itoa(id)+`,"T":100}`)
+		if m := readUntil(t, fast, "profile"); m["id"] != float64(id) {
+			t.Fatalf("fast client: got profile %v, want %d", m["id"], id)
+		}
+		worst = max(worst, time.Since(start))
+		if dropped() && id >= 10 {
+			break
+		}
+		if id > 2000 {
+			t.Fatal("the slow client was never dropped")
+		}
+	}
+	sent := <-slowDone
+	if !dropped() {
+		t.Fatalf("slow client: sent %d requests in 8 s and was not dropped", sent)
+	}
+	if worst > time.Second {
+		t.Errorf("fast client: worst latency %s while the slow one filled up, want under 1s", worst)
+	}
+
+	// The close frame follows the messages that were already on the wire.
+	if code := readClose(t, slow, 5*time.Second); code != websocket.ClosePolicyViolation {
+		t.Errorf("slow client close code: got %d, want %d (policy violation)", code, websocket.ClosePolicyViolation)
+	}
+	waitFor(t, 5*time.Second, "the slow session to end", func() bool { n, _ := app.sessions.count(); return n == 1 })
+	fast.Close()
+	waitGoroutines(t, baseline, 5*time.Second)
+	t.Logf("slow client dropped after %d requests; fast client's worst latency %s", sent, worst)
+}
+
+// TestPanicInWebsocketRequest: a panic inside one request's run is
+// recovered and logged with its stack; that request gets an error, and
+// the session, its worker slot and the other clients carry on.
+func TestPanicInWebsocketRequest(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Workers = 1 // a slot lost to the panic would stop everything
+	logger, logs := jsonLogger()
+	var panics atomic.Int64
+	ts, _ := newTestServerWith(t, cfg, logger, func(s *Server) {
+		s.hooks.beforeProfile = func(st engine.Settings) {
+			if st.Seed == 666 {
+				panics.Add(1)
+				panic("test panic in a profile")
+			}
+		}
+		s.hooks.inSlot = func(kind runKind) {
+			if kind == kindSensitivity || kind == kindTrain {
+				panics.Add(1)
+				panic("test panic in " + string(kind))
+			}
+		}
+	})
+	a, b := dial(t, ts, nil), dial(t, ts, nil)
+	for _, tc := range []struct {
+		msg   string
+		id    float64
+		first string // the message the request sends before it panics
+	}{
+		{`{"type":"config","id":1,"seed":666}`, 1, ""},
+		{`{"type":"animate","id":2,"seed":666}`, 2, ""},
+		{`{"type":"sensitivity","id":3,"T":10}`, 3, ""},
+		{`{"type":"train","id":4}`, 4, "trainStart"},
+	} {
+		send(t, a, tc.msg)
+		if tc.first != "" {
+			if m := readMsg(t, a); m["type"] != tc.first {
+				t.Fatalf("%s: got %v, want %s first", tc.msg, m, tc.first)
+			}
+		}
+		m := readMsg(t, a)
+		if m["type"] != "error" || m["id"] != tc.id || !strings.HasPrefix(m["message"].(string), "internal error") {
+			t.Errorf("%s: got %v, want an internal error for id %v", tc.msg, m, tc.id)
+		}
+		// The other client is served between the panics.
+		send(t, b, `{"type":"config","id":`+itoa(int(tc.id))+`,"T":20}`)
+		if m := readMsg(t, b); m["type"] != "profile" || m["id"] != tc.id {
+			t.Errorf("other client: got %v, want profile %v", m, tc.id)
+		}
+	}
+	// The panicking session still works.
+	send(t, a, `{"type":"config","id":9,"T":20}`)
+	if m := readMsg(t, a); m["type"] != "profile" || m["id"] != 9.0 {
+		t.Fatalf("after the panics: got %v, want profile 9", m)
+	}
+	snap := metricsOf(t, ts)
+	if snap.Errors[errPanic] != 4 || snap.Runs.Panicked != 4 || panics.Load() != 4 {
+		t.Errorf("metrics: got errors[panic]=%d runs.panicked=%d hooks=%d, want 4 each",
+			snap.Errors[errPanic], snap.Runs.Panicked, panics.Load())
+	}
+	log := logs.String()
+	for _, want := range []string{`"msg":"panic in websocket request"`, `"panic":"test panic in a profile"`, `"panic":"test panic in train"`, `"stack":"goroutine `} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log: want %s in it, got:\n%.2000s", want, log)
+		}
+	}
+}
+
+// TestPanicInHTTPRequest: the same for an HTTP request, which the
+// middleware recovers into a 500.
+func TestPanicInHTTPRequest(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Workers = 1
+	logger, logs := jsonLogger()
+	ts, _ := newTestServerWith(t, cfg, logger, func(s *Server) {
+		s.hooks.beforeProfile = func(st engine.Settings) {
+			if st.Seed == 666 {
+				panic("test panic over HTTP")
+			}
+		}
+	})
+	status, _, body := getJSON(t, ts, "/api/profile?seed=666")
+	if status != http.StatusInternalServerError || !strings.HasPrefix(body["message"].(string), "internal error") {
+		t.Errorf("panicking request: got %d %v, want 500 internal error", status, body)
+	}
+	for range 3 {
+		if status, _, body := getJSON(t, ts, "/api/profile?T=10"); status != http.StatusOK {
+			t.Fatalf("next request: got %d %v, want 200", status, body)
+		}
+	}
+	log := logs.String()
+	for _, want := range []string{`"msg":"panic in handler"`, `"panic":"test panic over HTTP"`, `"stack":"goroutine `} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log: want %s in it, got:\n%.2000s", want, log)
+		}
+	}
+	if got := metricsOf(t, ts).Errors[errPanic]; got != 1 {
+		t.Errorf("metrics errors[panic]: got %d, want 1", got)
+	}
+}
+
+// TestHeavyClientCannotStarveOthers: one client asks for the heaviest
+// profile, a heavy gradient map and a training run at once, again and
+// again; it holds at most one of the two workers, so a light client's
+// requests are answered in far less than a heavy run takes.
+func TestHeavyClientCannotStarveOthers(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Workers = 2
+	ts, app := newTestServer(t, cfg)
+	heavy := dial(t, ts, nil)
+
+	start := time.Now()
+	send(t, heavy, `{"type":"config","id":1,`+heavyConfig+`}`)
+	readUntil(t, heavy, "profile")
+	oneRun := time.Since(start)
+
+	// The largest training iteration and map the limits allow.
+	send(t, heavy, `{"type":"train","id":2,"cell":"lstm","T":500,"H":128,"batch":15,"iterations":20000,"every":1000}`)
+	if m := readMsg(t, heavy); m["type"] != "trainStart" {
+		t.Fatalf("heavy training: got %v, want trainStart", m)
+	}
+	send(t, heavy, `{"type":"map","id":3,"rows":200,`+heavyConfig+`}`)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	// Exits when the test closes stop: it asks for another heavy profile
+	// each time one is answered.
+	go func() {
+		defer close(done)
+		id := 10
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			heavy.WriteMessage(websocket.TextMessage, []byte(`{"type":"config","id":`+itoa(id)+`,`+heavyConfig+`}`))
+			heavy.SetReadDeadline(time.Now().Add(20 * time.Second))
+			for {
+				_, data, err := heavy.ReadMessage()
+				if err != nil || strings.Contains(string(data), `"type":"profile"`) {
+					break
+				}
+			}
+			id++
+		}
+	}()
+	waitFor(t, 5*time.Second, "the heavy client to be computing", func() bool { return app.snapshot(time.Now()).Runs.Running >= 1 })
+
+	light := dial(t, ts, nil)
+	var worst time.Duration
+	for id := 1; id <= 20; id++ {
+		begin := time.Now()
+		send(t, light, `{"type":"config","id":`+itoa(id)+`,"T":50,"H":8}`)
+		readUntil(t, light, "profile")
+		worst = max(worst, time.Since(begin))
+		if running := app.snapshot(time.Now()).Runs.Running; running > 2 {
+			t.Fatalf("runs running: got %d, want at most the 2 workers", running)
+		}
+	}
+	close(stop)
+	heavy.Close() // ends the heavy client's reads and its runs
+	<-done
+	if worst > oneRun/2 {
+		t.Errorf("light client's worst latency %s beside a heavy client, want under half a heavy run (%s)", worst, oneRun)
+	}
+	t.Logf("heavy run %s; light client's worst latency %s", oneRun, worst)
+}
+
+// TestSendQueueBounds: what waits for a client is bounded in messages
+// and in bytes; past either, progress is skipped and anything else drops
+// the client with 1008.
+func TestSendQueueBounds(t *testing.T) {
+	srv := fuzzServer()
+	const mib = 1 << 20
+	big := strings.Repeat("x", mib)
+	for _, tc := range []struct {
+		name       string
+		size       int // of each message's string; JSON adds 2 quotes
+		fits       int // messages queued before the client is dropped
+		droppables bool
+	}{
+		{"small messages", 10, sendQueue, false},
+		{"1 MiB messages", mib - 2, sendQueueBytes / mib, false},
+		{"progress is skipped, not fatal", mib - 2, sendQueueBytes / mib, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sess := offlineSession(srv, sendQueue)
+			defer sess.cancel()
+			for i := range tc.fits {
+				sess.sendJSON(big[:tc.size], tc.droppables)
+				if sess.ctx.Err() != nil {
+					t.Fatalf("dropped after %d messages, want %d to fit", i+1, tc.fits)
+				}
+			}
+			sess.sendJSON(big[:tc.size], tc.droppables)
+			if len(sess.send) != tc.fits {
+				t.Errorf("queued: got %d messages, want %d", len(sess.send), tc.fits)
+			}
+			if dropped := sess.ctx.Err() != nil; dropped == tc.droppables {
+				t.Fatalf("client dropped: got %v, want %v", dropped, !tc.droppables)
+			}
+			if !tc.droppables {
+				if code := int(sess.closeMsg[0])<<8 | int(sess.closeMsg[1]); code != websocket.ClosePolicyViolation {
+					t.Errorf("close code: got %d, want %d", code, websocket.ClosePolicyViolation)
+				}
+			}
+		})
+	}
+	// One message larger than the byte bound still goes to an idle client.
+	sess := offlineSession(srv, sendQueue)
+	defer sess.cancel()
+	sess.sendJSON(strings.Repeat("x", sendQueueBytes+1), false)
+	if len(sess.send) != 1 || sess.ctx.Err() != nil {
+		t.Errorf("a message over the byte bound to an empty queue: got %d queued, dropped %v; want it queued", len(sess.send), sess.ctx.Err() != nil)
+	}
+}
