@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -16,19 +17,35 @@ import (
 	"gradviz/internal/api"
 )
 
-// Timeouts of the HTTP server. Websocket sessions set their own deadlines
-// once upgraded.
+// Timeouts and sizes of the HTTP server. Websocket sessions set their own
+// deadlines once upgraded (gorilla clears the server's on hijack).
 const (
+	// readHeaderTimeout bounds a client sending its request line and
+	// headers, against slow-loris connections.
 	readHeaderTimeout = 10 * time.Second
-	readTimeout       = 30 * time.Second
-	idleTimeout       = 120 * time.Second
+	// readTimeout bounds reading a whole request; requests have no body.
+	readTimeout = 30 * time.Second
+	// writeMargin is added to the run timeout to bound writing a response:
+	// the runs, then rendering and sending the plot.
+	writeMargin = 15 * time.Second
+	// idleTimeout closes keep-alive connections nobody uses.
+	idleTimeout = 120 * time.Second
+	// maxHeaderBytes bounds the request line and headers, so a 1 MB query
+	// string is the longest a request can carry; past it net/http answers
+	// 431 Request Header Fields Too Large. It is net/http's default, made
+	// explicit because the query string is the whole request here.
+	maxHeaderBytes = 1 << 20
 	// shutdownTimeout bounds a graceful stop: sessions get close frames
-	// and in-flight requests finish, or are cut off after this.
-	shutdownTimeout = 4 * time.Second
+	// and in-flight requests finish, or are cut off after this. With the
+	// sessions' own grace it keeps the exit within 5 s of the signal.
+	shutdownTimeout = 3 * time.Second
+	// healthcheckTimeout bounds the -healthcheck request.
+	healthcheckTimeout = 3 * time.Second
 )
 
 // run starts the server and blocks until ctx is cancelled or serving
-// fails. Every flag has an environment variable that sets its default.
+// fails. Every flag but -healthcheck has an environment variable that
+// sets its default.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -36,18 +53,52 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	env := envDefaults{getenv: getenv}
 	addr := fs.String("addr", env.str("ADDR", ":8080"), "listen address (env ADDR)")
 	logLevel := fs.String("log-level", env.str("LOG_LEVEL", "info"), "debug, info, warn or error (env LOG_LEVEL)")
-	fs.IntVar(&cfg.Limits.MaxT, "max-T", env.int("MAX_T", cfg.Limits.MaxT), "longest sequence a request may ask for (env MAX_T)")
-	fs.IntVar(&cfg.Limits.MaxH, "max-H", env.int("MAX_H", cfg.Limits.MaxH), "most hidden units a request may ask for (env MAX_H)")
-	fs.Int64Var(&cfg.Limits.MaxWork, "max-work", env.int64("MAX_WORK", cfg.Limits.MaxWork), "largest T·H²·gates·directions of one run (env MAX_WORK)")
+	healthcheck := fs.Bool("healthcheck", false, "check that the server at -addr answers /healthz, exit 0 if so and 1 if not (for container health checks)")
+
+	lim := &cfg.Limits
+	fs.IntVar(&lim.MaxT, "max-T", env.int("MAX_T", lim.MaxT), "longest sequence T a request may ask for (env MAX_T)")
+	fs.IntVar(&lim.MaxH, "max-H", env.int("MAX_H", lim.MaxH), "most hidden units H a request may ask for (env MAX_H)")
+	fs.IntVar(&lim.MaxD, "max-D", env.int("MAX_D", lim.MaxD), "most input features D a request may ask for (env MAX_D)")
+	fs.IntVar(&lim.MaxK, "max-K", env.int("MAX_K", lim.MaxK), "most output classes K a request may ask for (env MAX_K)")
+	fs.Int64Var(&lim.MaxWork, "max-work", env.int64("MAX_WORK", lim.MaxWork), "largest T·H²·gates·directions of one run (env MAX_WORK)")
+
+	fs.IntVar(&cfg.MaxConnections, "max-connections", env.int("MAX_CONNECTIONS", cfg.MaxConnections), "most websockets open at once; more are refused with 503 (env MAX_CONNECTIONS)")
+	fs.Int64Var(&cfg.MaxMessageBytes, "max-message-bytes", env.int64("MAX_MESSAGE_BYTES", cfg.MaxMessageBytes), "largest websocket message a client may send; a larger one closes the socket with 1009 (env MAX_MESSAGE_BYTES)")
+	fs.Float64Var(&cfg.MessagesPerSecond, "messages-per-second", env.float("MESSAGES_PER_SECOND", cfg.MessagesPerSecond), "websocket messages one client may send a second, on average (env MESSAGES_PER_SECOND)")
+	fs.IntVar(&cfg.MessageBurst, "message-burst", env.int("MESSAGE_BURST", cfg.MessageBurst), "websocket messages one client may send at once (env MESSAGE_BURST)")
+	fs.IntVar(&cfg.Workers, "workers", env.int("WORKERS", cfg.Workers), "runs computed at once across all clients; default the number of CPUs (env WORKERS)")
+	origins := env.origins("ALLOW_ORIGIN")
+	fs.Var(&origins, "allow-origin", "an origin such as https://class.example.org that may open the websocket besides the server's own; repeat or separate with commas (env ALLOW_ORIGIN)")
+	fs.DurationVar(&cfg.RunTimeout, "run-timeout", env.duration("RUN_TIMEOUT", cfg.RunTimeout), "longest an HTTP request's runs may take, the wait for a worker included (env RUN_TIMEOUT)")
+
+	tl := &cfg.Train
+	fs.IntVar(&tl.MaxT, "max-train-T", env.int("MAX_TRAIN_T", tl.MaxT), "longest sequence a training run may use (env MAX_TRAIN_T)")
+	fs.IntVar(&tl.MaxH, "max-train-H", env.int("MAX_TRAIN_H", tl.MaxH), "most hidden units a training run may use (env MAX_TRAIN_H)")
+	fs.IntVar(&tl.MaxBatch, "max-train-batch", env.int("MAX_TRAIN_BATCH", tl.MaxBatch), "largest batch of a training run (env MAX_TRAIN_BATCH)")
+	fs.IntVar(&tl.MaxIterations, "max-train-iterations", env.int("MAX_TRAIN_ITERATIONS", tl.MaxIterations), "most iterations of a training run (env MAX_TRAIN_ITERATIONS)")
+
 	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // the usage is printed
+		}
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: every setting is a flag", fs.Arg(0))
 	}
 	if err := env.err; err != nil {
 		return err
 	}
+	if *healthcheck {
+		return checkHealth(ctx, *addr)
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %w", err)
+	}
+	cfg.AllowedOrigins = origins.origins
+	if err := validateConfig(cfg); err != nil {
+		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
 
@@ -56,14 +107,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("listen: %w", err)
 	}
 	app := api.NewServer(logger, cfg)
-	srv := &http.Server{
-		Handler:           app,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		IdleTimeout:       idleTimeout,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(app, cfg.RunTimeout, logger)
 	fmt.Fprintf(stdout, "gradviz listening on http://%s\n", displayAddr(ln.Addr()))
+	logger.Info("listening", "addr", ln.Addr().String(), "workers", cfg.Workers, "maxConnections", cfg.MaxConnections)
 
 	serveErr := make(chan error, 1)
 	// Exits when the listener is closed by Shutdown, or on a serve error.
@@ -77,13 +123,146 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logger.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	err = srv.Shutdown(shutdownCtx)
-	app.Close(shutdownCtx)
+	// Websocket sessions and HTTP requests close side by side: Shutdown
+	// does not know about hijacked connections, and Close does not know
+	// about requests.
+	sessionsClosed := make(chan struct{})
+	// Exits when every session has ended or been cut off.
+	go func() {
+		app.Close(shutdownCtx)
+		close(sessionsClosed)
+	}()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		// Requests still running past the timeout are cut off: the stop
+		// was asked for, and a bounded stop matters more than they do.
+		logger.Warn("requests cut off at shutdown", "err", err)
+		srv.Close()
+	}
+	<-sessionsClosed
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
+	logger.Info("stopped")
+	return nil
+}
+
+// newHTTPServer returns the server with every timeout and size bound set.
+// Writing a response may take the run timeout and writeMargin more; with
+// no run timeout, there is no write timeout either.
+func newHTTPServer(h http.Handler, runTimeout time.Duration, logger *slog.Logger) *http.Server {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      runTimeout + writeMargin,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	if runTimeout <= 0 {
+		srv.WriteTimeout = 0
+	}
+	return srv
+}
+
+// validateConfig checks the flags' values, naming the flag at fault.
+func validateConfig(cfg api.Config) error {
+	for _, f := range []struct {
+		flag string
+		got  int64
+		min  int64
+	}{
+		{"-max-T", int64(cfg.Limits.MaxT), 1},
+		{"-max-H", int64(cfg.Limits.MaxH), 1},
+		{"-max-D", int64(cfg.Limits.MaxD), 1},
+		{"-max-K", int64(cfg.Limits.MaxK), 2},
+		{"-max-work", cfg.Limits.MaxWork, 0},
+		{"-max-connections", int64(cfg.MaxConnections), 1},
+		{"-max-message-bytes", cfg.MaxMessageBytes, 512},
+		{"-message-burst", int64(cfg.MessageBurst), 1},
+		{"-workers", int64(cfg.Workers), 1},
+		{"-max-train-T", int64(cfg.Train.MaxT), 1},
+		{"-max-train-H", int64(cfg.Train.MaxH), 1},
+		{"-max-train-batch", int64(cfg.Train.MaxBatch), 1},
+		{"-max-train-iterations", int64(cfg.Train.MaxIterations), 1},
+	} {
+		if f.got < f.min {
+			return fmt.Errorf("%s must be at least %d, got %d", f.flag, f.min, f.got)
+		}
+	}
+	if r := cfg.MessagesPerSecond; !(r > 0) || r > 1e6 {
+		return fmt.Errorf("-messages-per-second must be greater than 0 and at most 1e6, got %g", r)
+	}
+	if cfg.RunTimeout < 0 {
+		return fmt.Errorf("-run-timeout must not be negative (0 means none), got %s", cfg.RunTimeout)
+	}
+	return nil
+}
+
+// originList is the repeatable, comma-separated -allow-origin flag. The
+// first use of the flag replaces the list from the environment.
+type originList struct {
+	origins []string
+	fromEnv bool
+}
+
+func (o *originList) String() string {
+	if o == nil {
+		return ""
+	}
+	return strings.Join(o.origins, ",")
+}
+
+// Set adds each comma-separated origin, which must be scheme://host[:port]
+// with nothing after it, as browsers send in the Origin header.
+func (o *originList) Set(v string) error {
+	if o.fromEnv {
+		o.origins, o.fromEnv = nil, false
+	}
+	return o.add(v)
+}
+
+func (o *originList) add(v string) error {
+	for _, origin := range strings.Split(v, ",") {
+		origin = strings.TrimSpace(origin)
+		if origin == "" {
+			continue
+		}
+		u, err := url.Parse(origin)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			strings.TrimSuffix(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return fmt.Errorf("origin %q must be http(s)://host[:port], without a path", origin)
+		}
+		o.origins = append(o.origins, strings.TrimSuffix(origin, "/"))
+	}
+	return nil
+}
+
+// checkHealth asks the server at addr for /healthz, on the loopback
+// interface when addr listens on every interface.
+func checkHealth(ctx context.Context, addr string) error {
+	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		return fmt.Errorf("-healthcheck: -addr %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, healthcheckTimeout)
+	defer cancel()
+	u := "http://" + net.JoinHostPort(host, port) + "/healthz"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return fmt.Errorf("-healthcheck: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("-healthcheck: %w", err)
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<10))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("-healthcheck: GET %s: status %d, want 200", u, resp.StatusCode)
 	}
 	return nil
 }
@@ -108,6 +287,12 @@ type envDefaults struct {
 	err    error
 }
 
+func (e *envDefaults) fail(name, v, want string) {
+	if e.err == nil {
+		e.err = fmt.Errorf("environment %s=%q: not %s", name, v, want)
+	}
+}
+
 func (e *envDefaults) str(name, def string) string {
 	if v := e.getenv(name); v != "" {
 		return v
@@ -121,10 +306,46 @@ func (e *envDefaults) int64(name string, def int64) int64 {
 		return def
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil && e.err == nil {
-		e.err = fmt.Errorf("environment %s=%q: not a whole number", name, v)
+	if err != nil {
+		e.fail(name, v, "a whole number")
+		return def
 	}
 	return n
 }
 
 func (e *envDefaults) int(name string, def int) int { return int(e.int64(name, int64(def))) }
+
+func (e *envDefaults) float(name string, def float64) float64 {
+	v := strings.TrimSpace(e.getenv(name))
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		e.fail(name, v, "a number")
+		return def
+	}
+	return f
+}
+
+func (e *envDefaults) duration(name string, def time.Duration) time.Duration {
+	v := strings.TrimSpace(e.getenv(name))
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		e.fail(name, v, "a duration such as 20s")
+		return def
+	}
+	return d
+}
+
+// origins reads a comma-separated list of origins.
+func (e *envDefaults) origins(name string) originList {
+	o := originList{fromEnv: true}
+	if err := o.add(e.getenv(name)); err != nil && e.err == nil {
+		e.err = fmt.Errorf("environment %s: %w", name, err)
+	}
+	return o
+}

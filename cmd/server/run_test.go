@@ -1,0 +1,309 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer collects what run writes while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// listeningPrefix starts the line run prints once it listens.
+const listeningPrefix = "gradviz listening on http://"
+
+// startRun runs the server in process on a free loopback port and returns
+// its base URL. Cleanup stops it and checks that run returned nil.
+func startRun(t *testing.T, env map[string]string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	done := make(chan error, 1)
+	// Exits when ctx is cancelled by the cleanup below.
+	go func() {
+		done <- run(ctx, append([]string{"gradviz", "-addr", "127.0.0.1:0"}, args...), func(k string) string { return env[k] }, stdout, stderr)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run: got %v, want nil after a stop", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("run did not return within 10 s of the stop")
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if out := stdout.String(); strings.HasPrefix(out, listeningPrefix) {
+			return strings.TrimSpace(strings.TrimPrefix(out, listeningPrefix))
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("run: %v; stderr %s", err, stderr)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	t.Fatalf("run printed %q in 10 s, want %q…", stdout, listeningPrefix)
+	return ""
+}
+
+func TestRunRefusesBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"workers zero", []string{"-workers", "0"}, nil, "-workers must be at least 1, got 0"},
+		{"negative connections", []string{"-max-connections", "-1"}, nil, "-max-connections must be at least 1, got -1"},
+		{"tiny messages", []string{"-max-message-bytes", "10"}, nil, "-max-message-bytes must be at least 512, got 10"},
+		{"no rate", []string{"-messages-per-second", "0"}, nil, "-messages-per-second must be greater than 0"},
+		{"NaN rate", []string{"-messages-per-second", "NaN"}, nil, "-messages-per-second must be greater than 0"},
+		{"no burst", []string{"-message-burst", "0"}, nil, "-message-burst must be at least 1, got 0"},
+		{"max-T zero", []string{"-max-T", "0"}, nil, "-max-T must be at least 1, got 0"},
+		{"max-K one", []string{"-max-K", "1"}, nil, "-max-K must be at least 2, got 1"},
+		{"train iterations", []string{"-max-train-iterations", "0"}, nil, "-max-train-iterations must be at least 1"},
+		{"negative timeout", []string{"-run-timeout", "-1s"}, nil, "-run-timeout must not be negative"},
+		{"origin with a path", []string{"-allow-origin", "https://a.example/page"}, nil, "must be http(s)://host[:port], without a path"},
+		{"origin without scheme", []string{"-allow-origin", "a.example"}, nil, "must be http(s)://host[:port]"},
+		{"log level", []string{"-log-level", "loud"}, nil, "-log-level"},
+		{"stray argument", []string{"extra"}, nil, `unexpected argument "extra"`},
+		{"env not a number", nil, map[string]string{"MAX_CONNECTIONS": "many"}, `environment MAX_CONNECTIONS="many": not a whole number`},
+		{"env not a duration", nil, map[string]string{"RUN_TIMEOUT": "5"}, `environment RUN_TIMEOUT="5": not a duration`},
+		{"env bad origin", nil, map[string]string{"ALLOW_ORIGIN": "https://a.example,ftp://b.example"}, `environment ALLOW_ORIGIN: origin "ftp://b.example"`},
+		{"env value checked", nil, map[string]string{"WORKERS": "-2"}, "-workers must be at least 1, got -2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			args := append([]string{"gradviz", "-addr", "127.0.0.1:0"}, tc.args...)
+			err := run(context.Background(), args, func(k string) string { return tc.env[k] }, io.Discard, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("run %v env %v: got %v, want an error containing %q", tc.args, tc.env, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestOriginFlag(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  string
+		args []string
+		want string
+	}{
+		{"env list", "https://a.example, https://b.example:8443/", nil, "https://a.example,https://b.example:8443"},
+		{"flag replaces env", "https://a.example", []string{"-allow-origin", "https://c.example"}, "https://c.example"},
+		{"flag repeated and comma-separated", "", []string{"-allow-origin", "https://c.example", "-allow-origin", "http://d.example,http://e.example"}, "https://c.example,http://d.example,http://e.example"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := envDefaults{getenv: func(string) string { return tc.env }}
+			o := env.origins("ALLOW_ORIGIN")
+			for i := 1; i < len(tc.args); i += 2 {
+				if err := o.Set(tc.args[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if env.err != nil || o.String() != tc.want {
+				t.Errorf("got %q (%v), want %q", o.String(), env.err, tc.want)
+			}
+		})
+	}
+}
+
+// TestFlagsReachTheServer starts the server with limits from flags and
+// the environment and checks that requests meet them.
+func TestFlagsReachTheServer(t *testing.T) {
+	base := startRun(t, map[string]string{"MAX_T": "300", "MAX_CONNECTIONS": "1"}, "-max-H", "16", "-log-level", "warn")
+	for _, tc := range []struct {
+		query, field, message string
+	}{
+		{"T=301", "T", "T must be 1..300, got 301"},
+		{"H=17", "H", "H must be 1..16, got 17"},
+	} {
+		resp, err := http.Get("http://" + base + "/api/profile?" + tc.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e struct{ Field, Message string }
+		json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || e.Field != tc.field || e.Message != tc.message {
+			t.Errorf("?%s: got %d %+v, want 400 %s %q", tc.query, resp.StatusCode, e, tc.field, tc.message)
+		}
+	}
+	resp, err := http.Get("http://" + base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Connections struct{ Max int } `json:"connections"`
+	}
+	json.NewDecoder(resp.Body).Decode(&m)
+	resp.Body.Close()
+	if m.Connections.Max != 1 {
+		t.Errorf("metrics connections.max: got %d, want 1 from MAX_CONNECTIONS", m.Connections.Max)
+	}
+}
+
+// rawGet sends a GET with a query of n bytes over a fresh connection and
+// returns the status line net/http answers with.
+func rawGet(t *testing.T, base string, n int) string {
+	t.Helper()
+	conn, err := net.Dial("tcp", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	query := "T=5&label=" + strings.Repeat("a", n-len("T=5&label="))
+	// The server may answer and close before the whole request is sent,
+	// so the request is written aside. Exits when written, or when the
+	// deferred Close fails the write.
+	go fmt.Fprintf(conn, "GET /api/profile?%s HTTP/1.1\r\nHost: %s\r\n\r\n", query, base)
+	status, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		t.Fatalf("query of %d bytes: reading the answer: %v", n, err)
+	}
+	return strings.TrimSpace(status)
+}
+
+// TestLongQueries: the request line and headers are bounded by
+// maxHeaderBytes; past it net/http answers 431, below it the query is
+// read and refused or served like any other.
+func TestLongQueries(t *testing.T) {
+	base := startRun(t, nil, "-log-level", "error")
+	for _, tc := range []struct {
+		name  string
+		bytes int
+		want  string
+	}{
+		// label is a plot parameter, not a setting of /api/profile.
+		{"1 KB", 1 << 10, "HTTP/1.1 400 Bad Request"},
+		{"just under the limit", maxHeaderBytes - 1024, "HTTP/1.1 400 Bad Request"},
+		{"2 MB", 2 << 20, "HTTP/1.1 431 Request Header Fields Too Large"},
+		{"10 MB", 10 << 20, "HTTP/1.1 431 Request Header Fields Too Large"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := rawGet(t, base, tc.bytes); got != tc.want {
+				t.Errorf("query of %d bytes: got %q, want %q", tc.bytes, got, tc.want)
+			}
+		})
+	}
+	resp, err := http.Get("http://" + base + "/healthz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("after long queries: /healthz got %v %v, want 200", resp, err)
+	}
+	resp.Body.Close()
+}
+
+func TestHealthcheckFlag(t *testing.T) {
+	base := startRun(t, nil, "-log-level", "error")
+	_, port, _ := net.SplitHostPort(base)
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		ok   bool
+	}{
+		{"flag", nil, []string{"-addr", base}, true},
+		{"every interface means loopback", nil, []string{"-addr", ":" + port}, true},
+		{"ADDR from the environment", map[string]string{"ADDR": "0.0.0.0:" + port}, nil, true},
+		{"nothing listening", nil, []string{"-addr", "127.0.0.1:1"}, false},
+		{"bad address", nil, []string{"-addr", "nonsense"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append(append([]string{"gradviz"}, tc.args...), "-healthcheck")
+			err := run(context.Background(), args, func(k string) string { return tc.env[k] }, io.Discard, io.Discard)
+			if (err == nil) != tc.ok {
+				t.Errorf("-healthcheck %v: got %v, want ok=%v", tc.args, err, tc.ok)
+			}
+		})
+	}
+}
+
+func TestHTTPServerBounds(t *testing.T) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, tc := range []struct {
+		runTimeout, write time.Duration
+	}{
+		{20 * time.Second, 20*time.Second + writeMargin},
+		{0, 0},
+	} {
+		srv := newHTTPServer(http.NotFoundHandler(), tc.runTimeout, logger)
+		for _, f := range []struct {
+			name      string
+			got, want time.Duration
+		}{
+			{"ReadHeaderTimeout", srv.ReadHeaderTimeout, readHeaderTimeout},
+			{"ReadTimeout", srv.ReadTimeout, readTimeout},
+			{"WriteTimeout", srv.WriteTimeout, tc.write},
+			{"IdleTimeout", srv.IdleTimeout, idleTimeout},
+		} {
+			if f.got != f.want {
+				t.Errorf("run timeout %s: %s got %s, want %s", tc.runTimeout, f.name, f.got, f.want)
+			}
+		}
+		if srv.MaxHeaderBytes != maxHeaderBytes || srv.ErrorLog == nil {
+			t.Errorf("MaxHeaderBytes got %d, ErrorLog %v; want %d and a logger", srv.MaxHeaderBytes, srv.ErrorLog, maxHeaderBytes)
+		}
+	}
+	// Close waits shutdownTimeout, then a second for cut connections:
+	// the process must be gone within 5 s of SIGTERM.
+	if readHeaderTimeout <= 0 || readHeaderTimeout > readTimeout || shutdownTimeout+time.Second >= 5*time.Second {
+		t.Errorf("timeouts: read header %s, read %s, shutdown %s; want 0 < header ≤ read and shutdown well within 5s",
+			readHeaderTimeout, readTimeout, shutdownTimeout)
+	}
+}
+
+// TestSlowHeadersCut: a client that never finishes its headers is cut
+// off by ReadHeaderTimeout (shortened here: the real one is 10 s).
+func TestSlowHeadersCut(t *testing.T) {
+	srv := newHTTPServer(http.NotFoundHandler(), time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv.ReadHeaderTimeout = 200 * time.Millisecond
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Exits when Close below closes the listener.
+	go srv.Serve(ln)
+	defer srv.Close()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprint(conn, "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	start := time.Now()
+	_, err = io.ReadAll(conn)
+	if took := time.Since(start); err != nil || took > 2*time.Second {
+		t.Errorf("slow headers: connection ended after %s with %v, want closed by the server within 2 s", took, err)
+	}
+}
