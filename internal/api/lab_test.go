@@ -162,3 +162,49 @@ func TestWebsocketGradientMap(t *testing.T) {
 		}
 	}
 }
+
+// TestWebsocketStopOnlyWhatIsNamed stops an animation while a training
+// runs: the training carries on, and stopping "training" then ends it.
+func TestWebsocketStopOnlyWhatIsNamed(t *testing.T) {
+	ts, _ := newTestServer(t, DefaultConfig())
+	conn := dial(t, ts, nil)
+	send(t, conn, `{"type":"train","id":1,"T":20,"iterations":20000,"every":5}`)
+	if m := readMsg(t, conn); m["type"] != "trainStart" {
+		t.Fatalf("got %v, want trainStart", m)
+	}
+	send(t, conn, `{"type":"stop","id":2,"what":"animation"}`)
+	progressAfterStop := 0
+	for progressAfterStop < 3 {
+		m := readMsg(t, conn)
+		switch m["type"] {
+		case "stopped":
+			if m["what"] != "animation" {
+				t.Fatalf("stopped got %v, want what=animation", m)
+			}
+		case "progress":
+			progressAfterStop++
+		default:
+			t.Fatalf("got %v while training after stopping the animation", m)
+		}
+	}
+	send(t, conn, `{"type":"stop","id":3,"what":"training"}`)
+	for {
+		m := readMsg(t, conn)
+		if m["type"] == "trainDone" {
+			if m["reason"] != "stopped" {
+				t.Fatalf("trainDone got %v, want stopped", m)
+			}
+			break
+		}
+	}
+	send(t, conn, `{"type":"stop","id":4,"what":"everything"}`)
+	for {
+		m := readMsg(t, conn)
+		if m["type"] == "error" {
+			if m["field"] != "what" {
+				t.Fatalf("error got %v, want field what", m)
+			}
+			break
+		}
+	}
+}

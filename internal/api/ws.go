@@ -445,14 +445,30 @@ func (sess *session) handle(data []byte) {
 		}
 		sess.submit(&sess.profile, kindProfile, msg.id, func(ctx context.Context) { sess.runAnimation(ctx, msg.id, s, rate) })
 	case "stop":
-		if err := onlyFields(msg.fields, "type", "id"); err != nil {
+		if err := onlyFields(msg.fields, "type", "id", "what"); err != nil {
 			sess.sendErr(msg.id, err)
 			return
 		}
-		sess.profile.stop()
-		sess.analysis.stop()
-		sess.train.stop()
-		sess.sendJSON(map[string]any{"type": "stopped", "id": msg.id}, false)
+		what := "all"
+		if raw, ok := msg.fields["what"]; ok {
+			if err := json.Unmarshal(raw, &what); err != nil || !contains(stopTargets, what) {
+				sess.sendError(msg.id, "what", fmt.Sprintf("what must be one of %s, got %s", strings.Join(stopTargets, ", "), shorten(string(raw))))
+				return
+			}
+		}
+		// Profiles and animations share one slot, sensitivity and maps
+		// another, training a third: stopping an animation leaves a
+		// training running.
+		if what == "all" || what == "animation" {
+			sess.profile.stop()
+		}
+		if what == "all" || what == "analysis" {
+			sess.analysis.stop()
+		}
+		if what == "all" || what == "training" {
+			sess.train.stop()
+		}
+		sess.sendJSON(map[string]any{"type": "stopped", "id": msg.id, "what": what}, false)
 	case "train":
 		req, err := parseTrainRequest(msg.fields, cfg)
 		if err == nil {
@@ -500,6 +516,9 @@ func (sess *session) handle(data []byte) {
 		sess.sendErr(msg.id, fieldErrorf("type", "unknown message type %q; the types are %s", shorten(msg.kind), messageTypes))
 	}
 }
+
+// stopTargets are the values of a stop message's "what".
+var stopTargets = []string{"all", "animation", "analysis", "training"}
 
 // messageTypes lists the client message types for error messages.
 const messageTypes = "config, animate, sensitivity, map, train and stop"

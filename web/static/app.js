@@ -558,12 +558,9 @@ function startTraining(cells = view.lab.cells, over = {}) {
 function stopTraining() {
   sequence = null;
   lab.stopping();
-  // The protocol's stop ends every run of this page, an animation too.
-  requests.stop();
-  analysis.resend();
-  reveal = 1;
-  syncPlayButton();
-  if (current) render(current.id);
+  // Only the training: the profile, an animation and the analysis views
+  // carry on.
+  conn.send({ type: 'stop', id: newId(), what: 'training' });
 }
 
 function onTrainMessage(msg) {

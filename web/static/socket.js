@@ -112,28 +112,6 @@ export class Requests {
     this.schedule();
   }
 
-  // stop sends the protocol's stop, which ends every run of this page on
-  // the server (animation, analysis and training); what was cancelled
-  // before its answer is asked for again.
-  stop() {
-    if (this.want && this.want.msg.type === 'animate') this.want = null;
-    this.animating = false;
-    if (this.waiting && this.last && !this.want) {
-      // The stop cancels a run not yet answered: ask for the plain plot.
-      const msg = { ...this.last.msg, type: 'config' };
-      delete msg.stepsPerSecond;
-      this.want = { msg, meta: this.last.meta };
-      this.waiting = false;
-    } else {
-      this.mainId = -1; // frames already on their way are dropped
-    }
-    const id = newId();
-    this.requeuePin();
-    this.conn.send({ type: 'stop', id });
-    this.schedule();
-    return id;
-  }
-
   // pin asks for a pinned run; key names it in the answer.
   pin(key, settings) {
     this.pinQueue.push({ key, settings });
