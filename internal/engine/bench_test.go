@@ -52,3 +52,21 @@ func BenchmarkProfileWarm(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTrainStep measures one training iteration on recall: a fresh
+// batch, forward, backward through time and an Adam update.
+func BenchmarkTrainStep(b *testing.B) {
+	for _, cell := range Cells {
+		b.Run(fmt.Sprintf("cell=%s/T=50/H=64/batch=32", cell), func(b *testing.B) {
+			ts := DefaultTrainSettings()
+			ts.Model.Cell, ts.Model.T, ts.Model.H, ts.Batch = cell, 50, 64, 32
+			tr := NewTrainer(ts)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := tr.Step(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
