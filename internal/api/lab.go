@@ -86,7 +86,7 @@ func parseTrainRequest(fields map[string]json.RawMessage, cfg Config) (trainRequ
 		ts := req.base
 		ts.Model.Cell = c
 		if err := ts.Validate(cfg.Train); err != nil {
-			if fe, ok := err.(*engine.FieldError); ok {
+			if fe, ok := err.(*FieldError); ok {
 				return req, &FieldError{Field: fe.Field, Message: "training: " + fe.Message}
 			}
 			return req, err

@@ -62,13 +62,9 @@ func isSetting(name string) bool {
 }
 
 // FieldError is a request error that names the field at fault, so the
-// page can show the message next to the control.
-type FieldError struct {
-	Field   string
-	Message string
-}
-
-func (e *FieldError) Error() string { return e.Message }
+// page can show the message next to the control. It is the engine's own
+// type, so a setting out of range needs no translation on its way out.
+type FieldError = engine.FieldError
 
 func fieldErrorf(field, format string, args ...any) *FieldError {
 	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
@@ -98,9 +94,6 @@ func parseSettings(values map[string]rawValue, lim engine.Limits) (engine.Settin
 		}
 	}
 	if err := s.Validate(lim); err != nil {
-		if fe, ok := err.(*engine.FieldError); ok {
-			return s, &FieldError{Field: fe.Field, Message: fe.Message}
-		}
 		return s, err
 	}
 	return s, nil
