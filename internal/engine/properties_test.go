@@ -1,0 +1,211 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestClippingBoundsOverRandomSettings checks, over many random settings,
+// that step-norm clipping keeps every ‖∂E/∂s_k‖ at or under θ, that
+// step-value clipping keeps it under θ·√H (each component within θ),
+// and that global-norm clipping caps ‖∂E/∂θ‖ at θ while leaving the
+// profile alone. The 1e-12 slack is the rounding of one rescale.
+func TestClippingBoundsOverRandomSettings(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	counts, fired := map[ClipMode]int{}, map[ClipMode]int{}
+	for trial := range 300 {
+		s := randomSettings(rng, 120, 24)
+		s.Clip = []ClipMode{ClipStepNorm, ClipStepValue, ClipGlobalNorm}[trial%3]
+		s.Bidir = trial%7 == 0
+		r := mustProfile(t, s)
+		counts[s.Clip]++
+		if !slicesEqual(r.Profile.DEds, r.Profile.DEdsRaw) || r.GradNormClipped < r.GradNorm {
+			fired[s.Clip]++
+		}
+		theta := s.Threshold
+		for k, v := range r.Profile.DEds {
+			if math.IsNaN(v) {
+				continue // an overflowed run has no direction to clip
+			}
+			switch s.Clip {
+			case ClipStepNorm:
+				if v > theta*(1+1e-12) {
+					t.Fatalf("trial %d %+v: step-norm ‖∂E/∂s_%d‖ = %g > θ = %g", trial, s, k+1, v, theta)
+				}
+			case ClipStepValue:
+				if v > theta*math.Sqrt(float64(s.H))*(1+1e-12) {
+					t.Fatalf("trial %d %+v: step-value ‖∂E/∂s_%d‖ = %g > θ√H = %g", trial, s, k+1, v, theta*math.Sqrt(float64(s.H)))
+				}
+			case ClipGlobalNorm:
+				if raw := r.Profile.DEdsRaw[k]; v != raw {
+					t.Fatalf("trial %d: global-norm changed the profile at step %d: %g, raw %g", trial, k+1, v, raw)
+				}
+			}
+		}
+		if s.Clip == ClipGlobalNorm && !math.IsNaN(r.GradNorm) && !math.IsInf(r.GradNorm, 0) {
+			if r.GradNormClipped > theta*(1+1e-12) {
+				t.Fatalf("trial %d %+v: global-norm clipped gradient %g > θ = %g", trial, s, r.GradNormClipped, theta)
+			}
+			if want := math.Min(r.GradNorm, theta); math.Abs(r.GradNormClipped-want) > 1e-12*want {
+				t.Fatalf("trial %d: clipped gradient norm %g, want min(%g, θ=%g)", trial, r.GradNormClipped, r.GradNorm, theta)
+			}
+		}
+	}
+	// A property that held only because clipping never fired would
+	// prove nothing.
+	for _, m := range []ClipMode{ClipStepNorm, ClipStepValue, ClipGlobalNorm} {
+		if counts[m] < 100 || fired[m] < counts[m]/3 {
+			t.Errorf("%s: %d trials, clipping fired in %d; want at least 100 trials and a third fired", m, counts[m], fired[m])
+		}
+	}
+}
+
+// TestSameSeedSameBits runs random settings twice, the second time on
+// another goroutine while a different run shares the machine, and
+// compares every number bit for bit.
+func TestSameSeedSameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	for trial := range 120 {
+		s := randomSettings(rng, 150, 32)
+		s.Bidir = trial%5 == 0
+		a := mustProfile(t, s)
+		done := make(chan *Result)
+		// Exits after one profile.
+		go func() { done <- mustProfile(t, randomSettings(rng, 50, 16)) }()
+		b := mustProfile(t, s)
+		<-done
+		series := func(r *Result) [][]float64 {
+			p := r.Profile
+			out := [][]float64{p.DEds, p.DEdsRaw, p.DEdc, p.DEdcRaw, p.DEdsRev, p.DEdsRevRaw, p.StateNorm, p.JacobianNorm, p.Bound, p.CellPath, r.Params.Data, r.Inputs, {r.Loss, r.GradNorm, r.GradNormClipped}}
+			if r.Spectrum != nil {
+				out = append(out, r.Spectrum.SingularValues)
+			}
+			return out
+		}
+		sa, sb := series(a), series(b)
+		for i := range sa {
+			if len(sa[i]) != len(sb[i]) {
+				t.Fatalf("trial %d %+v: series %d has %d and %d values", trial, s, i, len(sa[i]), len(sb[i]))
+			}
+			for k := range sa[i] {
+				if math.Float64bits(sa[i][k]) != math.Float64bits(sb[i][k]) {
+					t.Fatalf("trial %d %+v: series %d[%d]: %v then %v", trial, s, i, k, sa[i][k], sb[i][k])
+				}
+			}
+		}
+	}
+}
+
+// TestOverflowIsData runs settings whose forward pass overflows: the run
+// completes, says where, and carries NaN rather than failing.
+func TestOverflowIsData(t *testing.T) {
+	for _, s := range []Settings{
+		{Cell: CellRNN, Act: ActLinear, T: 2000, H: 8, D: 4, K: 4, Init: InitGaussian, Gain: 6, Clip: ClipNone, Threshold: 1, Loss: LossLast, Seed: 1},
+		{Cell: CellRNN, Act: ActReLU, T: 2000, H: 16, D: 4, K: 4, Init: InitIdentity, Gain: 2, Clip: ClipStepNorm, Threshold: 1, Loss: LossSum, Seed: 2},
+		{Cell: CellRNN, Act: ActLinear, T: 1000, H: 8, D: 4, K: 4, Init: InitOrthogonal, Gain: 3, Clip: ClipGlobalNorm, Threshold: 1, Loss: LossLast, Seed: 3, Bidir: true},
+	} {
+		start := time.Now()
+		r := mustProfile(t, s)
+		if r.Overflow.Forward < 1 || r.Overflow.Forward > s.T {
+			t.Errorf("%+v: overflow.Forward got %d, want the step where the states overflowed", s, r.Overflow.Forward)
+		}
+		if !math.IsInf(r.Profile.StateNorm[r.Overflow.Forward-1], 0) && !math.IsNaN(r.Profile.StateNorm[r.Overflow.Forward-1]) {
+			t.Errorf("%+v: ‖s_t‖ at the overflow step got %g, want Inf or NaN", s, r.Profile.StateNorm[r.Overflow.Forward-1])
+		}
+		// The norm may pass the largest float a step or two before any
+		// component does, but the run starts finite.
+		if !(r.Profile.StateNorm[0] < math.Inf(1)) {
+			t.Errorf("%+v: ‖s_1‖ got %g, want finite", s, r.Profile.StateNorm[0])
+		}
+		if !r.Overflow.Loss || !math.IsNaN(r.Loss) {
+			t.Errorf("%+v: loss got %g (flagged %v), want NaN and flagged", s, r.Loss, r.Overflow.Loss)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("%+v: took %s", s, d)
+		}
+	}
+}
+
+// countingContext reports cancellation once Err has been asked limit
+// times, so a test can see how many steps run after cancellation.
+type countingContext struct {
+	context.Context
+	calls, limit int64
+}
+
+func (c *countingContext) Err() error {
+	if atomic.AddInt64(&c.calls, 1) > c.limit {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestCancellationStopsWithinOneStep cancels the forward and the
+// backward pass part-way: each asks the context once per step, so once it
+// says cancelled the pass ends at that step, with the context's error.
+func TestCancellationStopsWithinOneStep(t *testing.T) {
+	const T = 300
+	for _, cell := range Cells {
+		s := Defaults()
+		s.Cell, s.T, s.H, s.Bidir = cell, T, 8, cell == CellGRU
+		p := InitParams(s)
+		inputs, targets := sequence(s)
+		b := &batch{T: T, B: 1, D: s.D, X: inputs, classes: targets, mask: make([]bool, T), weight: 1}
+		b.mask[T-1] = true
+		steps := int64(T * p.Dirs)
+		for _, limit := range []int64{0, 1, 150, steps - 1} {
+			ctx := &countingContext{Context: context.Background(), limit: limit}
+			if _, err := forward(ctx, p, s.Act, b, nil); !errors.Is(err, context.Canceled) {
+				t.Fatalf("%s forward cancelled after %d checks: err %v, want context.Canceled", cell, limit, err)
+			}
+			if ctx.calls != limit+1 {
+				t.Errorf("%s forward cancelled after %d checks: %d checks, want %d (one step more)", cell, limit, ctx.calls, limit+1)
+			}
+			tp, err := forward(context.Background(), p, s.Act, b, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx = &countingContext{Context: context.Background(), limit: limit}
+			grads := NewParams(p.Cell, p.H, p.D, p.K, p.Dirs)
+			if err := backward(ctx, tp, grads, &backwardOptions{}); !errors.Is(err, context.Canceled) {
+				t.Fatalf("%s backward cancelled after %d checks: err %v, want context.Canceled", cell, limit, err)
+			}
+			if ctx.calls != limit+1 {
+				t.Errorf("%s backward cancelled after %d checks: %d checks, want %d (one step more)", cell, limit, ctx.calls, limit+1)
+			}
+		}
+	}
+	// In time: a heavy RNN run, cancelled 5 ms in, returns promptly
+	// although its theory runs on other goroutines.
+	s := Defaults()
+	s.T, s.H = 2000, 256
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(5*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := BackpropProfile(ctx, s)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v, want context.Canceled", err)
+	}
+	// One step at H=256 is a few microseconds; 100 ms leaves room for a
+	// spectrum decomposition already under way, which cannot be stopped.
+	if d := time.Since(start); d > 100*time.Millisecond+5*time.Millisecond {
+		t.Errorf("cancelled run returned after %s, want within 105 ms", d)
+	}
+}
+
+func slicesEqual(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
+			return false
+		}
+	}
+	return true
+}
