@@ -249,15 +249,13 @@ func profileOf(ctx context.Context, s Settings, p *Params, inputs []float64, tar
 	var wg sync.WaitGroup
 	defer wg.Wait()
 
-	var sp *Spectrum
+	// The decomposition cannot be interrupted, so a cancelled profile does
+	// not wait for it: it finishes on its own (into the Runner's cache,
+	// for the next request) and its result is dropped here.
+	spectrumDone := make(chan *Spectrum, 1)
 	if th != nil {
-		wg.Add(1)
-		// Exits when the decomposition is done; it takes no context
-		// because gonum's factorisations cannot be interrupted.
-		go func() {
-			defer wg.Done()
-			sp = th.spectrum()
-		}()
+		// Exits when the decomposition is done.
+		go func() { spectrumDone <- th.spectrum() }()
 	}
 
 	b := &batch{T: T, B: 1, D: s.D, X: inputs, classes: targets, mask: make([]bool, T), weight: 1}
@@ -336,6 +334,14 @@ func profileOf(ctx context.Context, s Settings, p *Params, inputs []float64, tar
 	wg.Wait()
 	if jobErr != nil {
 		return nil, jobErr
+	}
+	var sp *Spectrum
+	if th != nil {
+		select {
+		case sp = <-spectrumDone:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	if sp != nil {
 		res.Spectrum = sp
