@@ -73,6 +73,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("play and large text", b.testPlayAndLargeText)
 	t.Run("performance", b.testPerformance)
 	t.Run("presets", b.testPresets)
+	t.Run("preset link", b.testPresetLink)
 	t.Run("spanish everywhere", b.testSpanishEverywhere)
 	t.Run("training", b.testTraining)
 	t.Run("compare cells", b.testCompare)

@@ -130,6 +130,31 @@ func (s *browserSuite) testPresets(t *testing.T) {
 	tb.t = t
 }
 
+// testPresetLink opens a link that names only a preset, as a teacher
+// would share it: the page applies the preset's settings and pins, and
+// writes them into the URL. Once a setting changes, the URL drops the
+// preset, so a reload reproduces the changed view, not the preset.
+func (s *browserSuite) testPresetLink(t *testing.T) {
+	tb := s.newTab(t)
+	tb.open("preset=irnn")
+	tb.waitFor("the preset's plot", `(() => { const p = JSON.parse(document.body.dataset.plotted || '{}'); return p.config && p.config.act === 'relu' && p.config.init === 'identity'; })()`)
+	tb.waitURL("act", "relu")
+	tb.waitURL("init", "identity")
+	if got := eval[string](tb, `document.getElementById('act').value`); got != "relu" {
+		t.Errorf("Activation shows %q, want relu", got)
+	}
+	// Back to the default activation and scheme: the URL holds only the
+	// settings that differ from the defaults, and no longer the preset.
+	tb.set("Activation", "tanh")
+	tb.set("Initialization", "gaussian")
+	tb.waitFor("no preset in the URL", `!new URLSearchParams(location.search).has('preset')`)
+	tb.waitRendered("init", "gaussian")
+	q := tb.query()
+	tb.open(q.Encode())
+	tb.waitRendered("act", "tanh")
+	tb.waitRendered("init", "gaussian")
+}
+
 // testSpanishEverywhere switches to Spanish and looks at every tab: no
 // visible label, tab, button, heading, option or legend may still read as
 // its English dictionary entry.

@@ -138,6 +138,10 @@ tabs.show(view.tab);
 showTab();
 for (const p of pins) requests.pin(p.key, p.settings);
 bindPageControls();
+// A URL names a preset only while the page shows that preset's state
+// (see updateURL), so a link with a preset, such as a teacher's
+// "?preset=irnn", applies it.
+if (view.preset) applyPreset(view.preset);
 
 // ---- settings → server ----
 
@@ -697,7 +701,9 @@ function updateURL() {
   const write = () => {
     urlAt = performance.now();
     urlTimer = 0;
-    const q = pageQuery(settings, view, pins, defaults);
+    // The URL names the preset only while the page shows the preset's own
+    // state: loading a URL with a preset applies it.
+    const q = pageQuery(settings, presetChanged ? { ...view, preset: '' } : view, pins, defaults);
     history.replaceState(null, '', q ? `?${q}` : location.pathname);
     for (const b of document.querySelectorAll('.export')) {
       b.dataset.href = exportURL(b.dataset.format, settings, view, exportPins(), defaults);
@@ -724,6 +730,7 @@ function applyView() {
 }
 
 function changeView() {
+  markPresetChanged();
   applyView();
   if (current) render(current.id);
 }
