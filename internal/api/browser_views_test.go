@@ -147,7 +147,8 @@ func (s *browserSuite) testPresetLink(t *testing.T) {
 	// settings that differ from the defaults, and no longer the preset.
 	tb.set("Activation", "tanh")
 	tb.set("Initialization", "gaussian")
-	tb.waitFor("no preset in the URL", `!new URLSearchParams(location.search).has('preset')`)
+	// The page writes the URL at most ten times a second: wait for it.
+	tb.waitFor("the URL without the preset, act and init", `(() => { const q = new URLSearchParams(location.search); return !q.has('preset') && !q.has('act') && !q.has('init'); })()`)
 	tb.waitRendered("init", "gaussian")
 	q := tb.query()
 	tb.open(q.Encode())
