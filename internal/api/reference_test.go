@@ -510,21 +510,7 @@ func backChain(m *refModel, w refChain, r *chainRun, direct [][]float64, clip st
 			// da = f′(a_t) ⊙ δ_t, with f′ from the textbook formulas.
 			da := zeros(H)
 			for j := range H {
-				s, a := r.s[t][j], r.a[t][j]
-				var fp float64
-				switch m.Act {
-				case "sigmoid":
-					fp = s * (1 - s)
-				case "tanh":
-					fp = 1 - s*s
-				case "relu":
-					if a > 0 {
-						fp = 1
-					} // f′(0) = 0
-				case "linear":
-					fp = 1
-				}
-				da[j] = fp * dh[j]
+				da[j] = slope(m.Act, r.s[t][j], r.a[t][j]) * dh[j]
 			}
 			addOuter(g.Wx["a"], da, x)
 			addOuter(g.Wh["a"], da, hp)
@@ -780,20 +766,7 @@ func theory(m *refModel, r *chainRun, direct [][]float64, res *refResult) {
 	for k := 1; k <= m.T; k++ {
 		J := mat.NewDense(H, H, nil)
 		for i := range H {
-			s, a := r.s[k][i], r.a[k][i]
-			var fp float64
-			switch m.Act {
-			case "sigmoid":
-				fp = s * (1 - s)
-			case "tanh":
-				fp = 1 - s*s
-			case "relu":
-				if a > 0 {
-					fp = 1
-				}
-			case "linear":
-				fp = 1
-			}
+			fp := slope(m.Act, r.s[k][i], r.a[k][i])
 			for j := range H {
 				J.Set(i, j, fp*m.Chains[0].Wh["a"][i][j])
 			}
@@ -830,4 +803,23 @@ func allFinite(v []float64) bool {
 		}
 	}
 	return true
+}
+
+// slope returns f′(a) for the activation, from the state s = f(a) and the
+// pre-activation a, by the textbook formulas; f′(0) = 0 for ReLU.
+func slope(act string, s, a float64) float64 {
+	switch act {
+	case "sigmoid":
+		return s * (1 - s)
+	case "tanh":
+		return 1 - s*s
+	case "relu":
+		if a > 0 {
+			return 1
+		}
+		return 0
+	case "linear":
+		return 1
+	}
+	panic("unknown act " + act)
 }
