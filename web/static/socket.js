@@ -67,26 +67,60 @@ export class Connection {
   }
 }
 
+// Patient sends at most one request per animation frame and keeps one in
+// flight: a newer request waits for the answer to the older unless that
+// answer is slow, because the server cancels a superseded run and a
+// slider that keeps moving would then never see a plot. Subclasses set
+// waiting, sentAt and roundTrip and implement flush.
+class Patient {
+  constructor() {
+    this.waiting = false; // the request in flight has no answer yet
+    this.sentAt = 0;
+    this.roundTrip = 0; // ms, of the last answered request
+    this.frame = 0;
+    this.retryTimer = 0;
+  }
+
+  schedule() {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.flush();
+    });
+  }
+
+  // holdOn reports whether to keep waiting for the answer in flight
+  // rather than supersede it; one later check then catches a slow answer.
+  holdOn() {
+    const waited = performance.now() - this.sentAt;
+    const patience = Math.max(supersedeAfterMs, 2 * this.roundTrip);
+    if (!this.waiting || waited >= patience) return false;
+    if (!this.retryTimer) {
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = 0;
+        this.schedule();
+      }, patience - waited);
+    }
+    return true;
+  }
+}
+
 // Requests owns the ids. handlers: onMain(msg, meta) for answers to the
 // newest main request (profile, frame, done, error), onPin(key, msg) for
 // answers to pins, onBusy(bool) when the main answer takes long.
-export class Requests {
+export class Requests extends Patient {
   constructor(conn, handlers) {
+    super();
     this.conn = conn;
     this.h = handlers;
     this.want = null; // {msg, meta}: the main request not yet sent
     this.last = null; // {msg, meta}: the newest main request sent
     this.mainId = 0; // its id: answers to other main ids are dropped
-    this.waiting = false; // its first answer has not arrived
-    this.sentAt = 0;
     this.animating = false;
     this.pinQueue = []; // [{key, settings}]
     this.pinInflight = null; // {id, key}
     this.pinIds = new Map(); // id -> key, for every pin request not yet answered
-    this.frame = 0;
-    this.retryTimer = 0;
     this.busyTimer = 0;
-    this.roundTrip = 0; // ms, of the last answered main request
   }
 
   // main asks for the plot of msg ({type:'config'|'animate', …settings});
@@ -138,30 +172,10 @@ export class Requests {
     this.schedule();
   }
 
-  schedule() {
-    if (this.frame) return;
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0;
-      this.flush();
-    });
-  }
-
   flush() {
     if (!this.conn.open) return;
     if (this.want) {
-      const waited = performance.now() - this.sentAt;
-      const patience = Math.max(supersedeAfterMs, 2 * this.roundTrip);
-      if (this.waiting && waited < patience) {
-        // The answer will come soon and call schedule; one later check
-        // catches a slow one.
-        if (!this.retryTimer) {
-          this.retryTimer = setTimeout(() => {
-            this.retryTimer = 0;
-            this.schedule();
-          }, patience - waited);
-        }
-        return;
-      }
+      if (this.holdOn()) return;
       const { msg, meta } = this.want;
       this.want = null;
       const id = newId();
@@ -249,19 +263,15 @@ export class Requests {
 // them in one slot, newest first, so like the main plot: at most one a
 // frame, and a newer one waits for the answer to the older unless that
 // is slow. onAnswer(msg) gets the answers (and errors) to the newest.
-export class Analysis {
+export class Analysis extends Patient {
   constructor(conn, { onAnswer, onBusy }) {
+    super();
     this.conn = conn;
     this.onAnswer = onAnswer;
     this.onBusy = onBusy;
     this.want = null;
     this.last = null;
     this.id = 0;
-    this.waiting = false;
-    this.sentAt = 0;
-    this.roundTrip = 0;
-    this.frame = 0;
-    this.retryTimer = 0;
     this.busyTimer = 0;
   }
 
@@ -281,27 +291,8 @@ export class Analysis {
     this.schedule();
   }
 
-  schedule() {
-    if (this.frame) return;
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0;
-      this.flush();
-    });
-  }
-
   flush() {
-    if (!this.conn.open || !this.want) return;
-    const waited = performance.now() - this.sentAt;
-    const patience = Math.max(supersedeAfterMs, 2 * this.roundTrip);
-    if (this.waiting && waited < patience) {
-      if (!this.retryTimer) {
-        this.retryTimer = setTimeout(() => {
-          this.retryTimer = 0;
-          this.schedule();
-        }, patience - waited);
-      }
-      return;
-    }
+    if (!this.conn.open || !this.want || this.holdOn()) return;
     const msg = this.want;
     this.want = null;
     this.last = msg;
