@@ -140,7 +140,7 @@ func TestRunAgainstServer(t *testing.T) {
 	defer srv.Close()
 	var out bytes.Buffer
 	err := run(context.Background(), []string{"loadgen", "-url", srv.URL, "-clients", "5", "-duration", "1s",
-		"-rate", "5", "-burst-prob", "0.5", "-max-T", "50", "-max-H", "8", "-verify", "1"}, &out, io.Discard)
+		"-rate", "5", "-burst-prob", "0.5", "-max-T", "50", "-max-H", "8", "-verify", "1", "-timeout", "60s"}, &out, io.Discard)
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}

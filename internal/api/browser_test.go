@@ -12,7 +12,6 @@ import (
 	"image/png"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -71,7 +70,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("export", b.testExport)
 	t.Run("overflow", b.testOverflow)
 	t.Run("play and large text", b.testPlayAndLargeText)
-	t.Run("performance", b.testPerformance)
+	t.Run("redraws", b.testRedraws)
 	t.Run("presets", b.testPresets)
 	t.Run("preset link", b.testPresetLink)
 	t.Run("spanish everywhere", b.testSpanishEverywhere)
@@ -89,7 +88,7 @@ type browserSuite struct {
 	artifacts string
 }
 
-func startBrowser(t *testing.T) *browserSuite {
+func startBrowser(t testing.TB) *browserSuite {
 	t.Helper()
 	exe := os.Getenv("CHROMIUM")
 	if exe == "" {
@@ -156,7 +155,7 @@ func startBrowser(t *testing.T) *browserSuite {
 
 // tab is one page under test.
 type tab struct {
-	t     *testing.T
+	t     testing.TB
 	suite *browserSuite
 	ctx   context.Context
 
@@ -166,7 +165,7 @@ type tab struct {
 
 // newTab opens a tab at the laptop size that records its console. When the
 // test ends, any console error, exception or policy violation fails it.
-func (s *browserSuite) newTab(t *testing.T) *tab {
+func (s *browserSuite) newTab(t testing.TB) *tab {
 	t.Helper()
 	tabCtx, cancel := chromedp.NewContext(s.ctx)
 	ctx, cancelTimeout := context.WithTimeout(tabCtx, 45*time.Second)
@@ -389,11 +388,9 @@ func (tb *tab) click(name string) {
 
 func (s *browserSuite) testLoad(t *testing.T) {
 	tb := s.newTab(t)
-	start := time.Now()
-	firstPlot := tb.open("")
-	t.Logf("first plot %v after navigation (page clock); %v as the test saw it", firstPlot.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
-	if firstPlot < 0 || firstPlot > time.Second {
-		t.Errorf("first plot after %v, want under 1s", firstPlot)
+	// How soon is BenchmarkBrowser's business; here the page must mark it.
+	if firstPlot := tb.open(""); firstPlot < 0 {
+		t.Errorf("no gv-first-plot mark after the first plot")
 	}
 	tb.screenshot("default")
 
@@ -677,76 +674,94 @@ func (s *browserSuite) testPlayAndLargeText(t *testing.T) {
 	tb.checkPlotFits()
 }
 
-// testPerformance measures, in the page, the time from a control's input
-// event to the redrawn plot, for a heavy setting: once moving Gain, which
-// makes a new model every time, and once dragging Sequence length down,
-// where the server reuses the spectrum and Jacobian norms it knows.
-func (s *browserSuite) testPerformance(t *testing.T) {
+// testRedraws changes controls one value at a time at a heavy setting,
+// as a user who looks at each plot does: every change is drawn, once,
+// with the value asked for. BenchmarkBrowser times the same changes.
+func (s *browserSuite) testRedraws(t *testing.T) {
 	tb := s.newTab(t)
-	tb.open("T=1000&H=128")
+	tb.open(redrawQuery("rnn"))
+	for _, c := range redrawCases("rnn")[:2] {
+		m := measureRedraws(tb, c)
+		if len(m.Redraw) != len(c.values) || len(m.Draw) != len(c.values) {
+			t.Errorf("%s: %d redraws and %d draws for %d changes, want one each", c.label, len(m.Redraw), len(m.Draw), len(c.values))
+		}
+	}
+}
+
+// redrawQuery is where the redraw measurements start, for a cell.
+func redrawQuery(cell string) string { return "cell=" + cell + "&T=1000&H=128&clip=step-norm" }
+
+// redrawCase is a Profile control and the values a measurement sets it to.
+type redrawCase struct {
+	label  string // the control's accessible name
+	field  string // its setting, as the rendered profile names it
+	values []string
+}
+
+// redrawCases lists, for a cell, every Profile control that a class moves
+// at T=1000 H=128, each with 20 values that make a new profile each time.
+// The page starts at redrawQuery; each list starts away from the value
+// there and Clipping ends on step-norm, where Threshold counts.
+func redrawCases(cell string) []redrawCase {
 	const changes = 20
-	// Each change waits for its plot, as a user who looks does; the page
-	// measures input → drawn plot (gv-redraw) and answer → drawn plot
-	// (gv-draw), and the server says how long the run took (elapsedMs).
-	type timings struct {
-		Redraw  []float64 `json:"redraw"`
-		Draw    []float64 `json:"draw"`
-		Elapsed []float64 `json:"elapsed"`
-	}
-	measure := func(control runtime.RemoteObjectID, field string, values []float64) timings {
-		m := on[timings](tb, control, `async function(field, values) {
-			const rendered = () => JSON.parse(document.body.dataset.rendered)[field];
-			performance.clearMeasures('gv-redraw');
-			performance.clearMeasures('gv-draw');
-			const elapsed = [];
-			for (const want of values) {
-				this.value = String(want);
-				this.dispatchEvent(new Event('input', {bubbles: true}));
-				const start = performance.now();
-				while (rendered() !== want) {
-					if (performance.now() - start > 5000) throw new Error('no plot for ' + field + ' ' + want);
-					await new Promise((r) => requestAnimationFrame(r));
-				}
-				elapsed.push(Number(document.body.dataset.elapsedMs));
-			}
-			const d = (name) => performance.getEntriesByName(name).map((m) => m.duration);
-			return {redraw: d('gv-redraw'), draw: d('gv-draw'), elapsed};
-		}`, field, values)
-		if len(m.Redraw) != len(values) || len(m.Draw) != len(values) {
-			t.Fatalf("%s: %d redraws and %d draws measured, want %d", field, len(m.Redraw), len(m.Draw), len(values))
-		}
-		return m
-	}
-	gains, lengths := make([]float64, changes), make([]float64, changes)
+	var gains, lengths, seeds, thresholds, acts, inits, clips, losses, biases []string
 	for i := range changes {
-		gains[i] = math.Round((1+float64(i+1)/100)*100) / 100
-		lengths[i] = float64(999 - i)
+		gains = append(gains, fmt.Sprintf("%.2f", 1+float64(i+1)/100))
+		lengths = append(lengths, fmt.Sprint(999-i))
+		seeds = append(seeds, fmt.Sprint(2+i))
+		thresholds = append(thresholds, fmt.Sprintf("%.1f", 0.5+float64(i)/10))
+		acts = append(acts, []string{"sigmoid", "tanh"}[i%2])
+		inits = append(inits, []string{"orthogonal", "gaussian"}[i%2])
+		clips = append(clips, []string{"global-norm", "step-norm"}[i%2])
+		losses = append(losses, []string{"sum", "last"}[i%2])
+		biases = append(biases, fmt.Sprintf("%.1f", float64(i+1)/10))
 	}
-	for _, c := range []struct {
-		what    string
-		control runtime.RemoteObjectID
-		field   string
-		values  []float64
-	}{
-		{"Gain (a new model each time)", tb.controlByName("Gain"), "gain", gains},
-		{"Sequence length (a model seen before)", tb.controlByName("Sequence length, exact value"), "T", lengths},
-	} {
-		m := measure(c.control, c.field, c.values)
-		median := medianOf(m.Redraw)
-		t.Logf("%s: input → redrawn plot at T≈1000 H=128: median %.1f ms, min %.1f, max %.1f (target < 50 ms); of which the server's run: median %.1f ms, the page's drawing after the answer: median %.1f ms",
-			c.what, median, slices.Min(m.Redraw), slices.Max(m.Redraw), medianOf(m.Elapsed), medianOf(m.Draw))
-		// The machine is shared, so only a gross slowdown fails. Under
-		// -race the server's runs are several times slower than the page's
-		// work; then the limit holds for the page's share alone.
-		const limit = 250.0
-		switch {
-		case !raceDetector && median > limit:
-			t.Errorf("%s: median redraw %.1f ms, want under %.0f ms", c.what, median, limit)
-		case raceDetector && median-medianOf(m.Elapsed) > limit:
-			t.Errorf("%s: median redraw %.1f ms of which %.1f ms outside the server's run, want that under %.0f ms",
-				c.what, median, median-medianOf(m.Elapsed), limit)
+	cases := []redrawCase{
+		{"Gain", "gain", gains},
+		{"Sequence length, exact value", "T", lengths},
+		{"Seed", "seed", seeds},
+		{"Initialization", "init", inits},
+		{"Clipping", "clip", clips},
+		{"Loss", "loss", losses},
+	}
+	if cell == "rnn" {
+		cases = append(cases, redrawCase{"Activation", "act", acts})
+	} else {
+		cases = append(cases, redrawCase{"Forget bias", "forgetBias", biases})
+	}
+	return append(cases, redrawCase{"Threshold", "threshold", thresholds})
+}
+
+// redrawTimings are what the page measured for a series of changes.
+type redrawTimings struct {
+	Redraw  []float64 `json:"redraw"`  // input event → drawn plot (gv-redraw)
+	Draw    []float64 `json:"draw"`    // answer → drawn plot (gv-draw)
+	Elapsed []float64 `json:"elapsed"` // the server's run, as it reports it
+}
+
+// measureRedraws sets c's control to each of its values in turn and waits
+// for the plot of each.
+func measureRedraws(tb *tab, c redrawCase) redrawTimings {
+	tb.t.Helper()
+	return on[redrawTimings](tb, tb.controlByName(c.label), `async function(field, values) {
+		const rendered = () => String(JSON.parse(document.body.dataset.rendered)[field]);
+		performance.clearMeasures('gv-redraw');
+		performance.clearMeasures('gv-draw');
+		const elapsed = [];
+		for (const want of values) {
+			this.value = want;
+			this.dispatchEvent(new Event('input', {bubbles: true}));
+			this.dispatchEvent(new Event('change', {bubbles: true}));
+			const start = performance.now();
+			while (rendered() !== String(Number.isNaN(Number(want)) ? want : Number(want))) {
+				if (performance.now() - start > 30000) throw new Error('no plot for ' + field + ' ' + want);
+				await new Promise((r) => requestAnimationFrame(r));
+			}
+			elapsed.push(Number(document.body.dataset.elapsedMs));
 		}
-	}
+		const d = (name) => performance.getEntriesByName(name).map((m) => m.duration);
+		return {redraw: d('gv-redraw'), draw: d('gv-draw'), elapsed};
+	}`, c.field, c.values)
 }
 
 func medianOf(v []float64) float64 {

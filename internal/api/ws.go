@@ -182,7 +182,7 @@ func (s *Server) handleWebsocket() http.HandlerFunc {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		sess := &session{
-			srv: s, conn: conn, send: make(chan outMsg, sendQueue),
+			srv: s, conn: conn, send: make(chan outMsg, s.queue.messages),
 			log: s.logger.With("remote", r.RemoteAddr), ctx: ctx, cancel: cancel,
 			profile: newLatest(), analysis: newLatest(), train: newLatest(), lane: make(chan struct{}, 1),
 			rate:   newTokenBucket(s.cfg.MessagesPerSecond, s.cfg.MessageBurst),
@@ -340,7 +340,7 @@ func (sess *session) sendJSON(v any, droppable bool) {
 		return
 	}
 	n := int64(len(data))
-	if q := sess.queued.Load(); q == 0 || q+n <= sendQueueBytes {
+	if q := sess.queued.Load(); q == 0 || q+n <= sess.srv.queue.bytes {
 		sess.queued.Add(n)
 		select {
 		case sess.send <- outMsg{data: data, droppable: droppable}:
@@ -357,7 +357,7 @@ func (sess *session) sendJSON(v any, droppable bool) {
 	}
 	sess.srv.metrics.countError(errSlowClient)
 	sess.log.Warn("dropping a client that stopped reading", "messages", len(sess.send), "bytes", sess.queued.Load())
-	sess.closeWith(websocket.ClosePolicyViolation, fmt.Sprintf("client too slow: %d messages or %d MiB waited for it", sendQueue, sendQueueBytes>>20))
+	sess.closeWith(websocket.ClosePolicyViolation, fmt.Sprintf("client too slow: %d messages or %d KiB waited for it", sess.srv.queue.messages, sess.srv.queue.bytes>>10))
 }
 
 // closeWith ends the session with a close frame carrying code and reason.

@@ -184,8 +184,7 @@ func TestSquaredErrorGradients(t *testing.T) {
 		t.Run(string(cell), func(t *testing.T) {
 			s := Defaults()
 			s.Cell, s.T, s.H, s.D, s.K = cell, 6, 4, 2, 2
-			p := InitParams(s)
-			p = NewParams(cell, s.H, s.D, 1, 1)
+			p := NewParams(cell, s.H, s.D, 1, 1) // one output: the regression head
 			rng := stream(5, "sq")
 			fillNormal(p.Data, 0.5, rng)
 			const B = 3

@@ -109,7 +109,6 @@ func TestOverflowIsData(t *testing.T) {
 		{Cell: CellRNN, Act: ActReLU, T: 2000, H: 16, D: 4, K: 4, Init: InitIdentity, Gain: 2, Clip: ClipStepNorm, Threshold: 1, Loss: LossSum, Seed: 2},
 		{Cell: CellRNN, Act: ActLinear, T: 1000, H: 8, D: 4, K: 4, Init: InitOrthogonal, Gain: 3, Clip: ClipGlobalNorm, Threshold: 1, Loss: LossLast, Seed: 3, Bidir: true},
 	} {
-		start := time.Now()
 		r := mustProfile(t, s)
 		if r.Overflow.Forward < 1 || r.Overflow.Forward > s.T {
 			t.Errorf("%+v: overflow.Forward got %d, want the step where the states overflowed", s, r.Overflow.Forward)
@@ -124,9 +123,6 @@ func TestOverflowIsData(t *testing.T) {
 		}
 		if !r.Overflow.Loss || !math.IsNaN(r.Loss) {
 			t.Errorf("%+v: loss got %g (flagged %v), want NaN and flagged", s, r.Loss, r.Overflow.Loss)
-		}
-		if d := time.Since(start); d > 5*time.Second {
-			t.Errorf("%+v: took %s", s, d)
 		}
 	}
 }
@@ -180,23 +176,36 @@ func TestCancellationStopsWithinOneStep(t *testing.T) {
 			}
 		}
 	}
-	// In time: a heavy RNN run, cancelled 5 ms in, returns promptly
-	// although its theory runs on other goroutines and its spectrum
-	// decomposition cannot be interrupted.
+	// A cancelled profile does not wait for its spectrum, whose
+	// decomposition cannot be interrupted: here the decomposition cancels
+	// the profile as it starts and never ends until the profile has
+	// returned.
 	s := Defaults()
-	s.T, s.H = 2000, 256
+	s.T, s.H = 300, 16
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(5*time.Millisecond, cancel)
-	start := time.Now()
-	_, err := BackpropProfile(ctx, s)
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("err %v, want context.Canceled", err)
+	release := make(chan struct{})
+	th := &theorySource{spectrum: func() *Spectrum {
+		cancel()
+		<-release
+		return nil
+	}}
+	p := InitParams(s)
+	inputs, targets := sequence(s)
+	returned := make(chan error, 1)
+	// Exits when profileOf returns.
+	go func() {
+		_, err := profileOf(ctx, s, p, inputs, targets, th)
+		returned <- err
+	}()
+	select {
+	case err := <-returned:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled profile: err %v, want context.Canceled", err)
+		}
+	case <-time.After(time.Minute): // a hang, not a speed limit
+		t.Error("the cancelled profile waited for the spectrum")
 	}
-	// One step at H=256 is tens of microseconds (more under -race); the
-	// run does not wait for the spectrum, so 100 ms is generous.
-	if d := time.Since(start); d > 100*time.Millisecond+5*time.Millisecond {
-		t.Errorf("cancelled run returned after %s, want within 105 ms", d)
-	}
+	close(release)
 }
 
 func slicesEqual(a, b []float64) bool {
