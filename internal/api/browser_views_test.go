@@ -435,6 +435,18 @@ func (s *browserSuite) testSpectrum(t *testing.T) {
 	}
 	tb.screenshot("spectrum-sigmoid")
 
+	// The per-step factors come after the profile, only when drawn, and
+	// follow every change while they are.
+	if !eval[bool](tb, `document.getElementById('jacplot').hidden`) {
+		t.Errorf("the per-step factor chart shows before its box is ticked")
+	}
+	tb.click("Per-step factor ‖J_k‖")
+	tb.waitFor("the per-step factors", `!document.getElementById('jacplot').hidden && document.getElementById('jacplot').dataset.drawn === '{"gain":0.5,"steps":100}'`)
+	tb.set("Gain", "0.7")
+	tb.waitFor("the factors of the new gain", `document.getElementById('jacplot').dataset.drawn === '{"gain":0.7,"steps":100}'`)
+	tb.screenshot("per-step-factor")
+	tb.click("Per-step factor ‖J_k‖")
+
 	// An LSTM has no spectrum panel, but shows its two paths.
 	tb.set("Cell", "lstm")
 	tb.waitRendered("cell", "lstm")

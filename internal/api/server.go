@@ -124,12 +124,17 @@ type computeFunc func(context.Context, engine.Settings) (*engine.Result, error)
 // a cause (the run timeout of an HTTP request), the cause is the error,
 // so the client learns which limit it hit.
 func (s *Server) compute(ctx context.Context, st engine.Settings) (*engine.Result, error) {
+	return s.computeWith(ctx, st, engine.ProfileOptions{Jacobians: true})
+}
+
+// computeWith is compute with a choice of what the profile includes.
+func (s *Server) computeWith(ctx context.Context, st engine.Settings, opts engine.ProfileOptions) (*engine.Result, error) {
 	var res *engine.Result
 	err := s.withSlot(ctx, func() (err error) {
 		if h := s.hooks.beforeProfile; h != nil {
 			h(st)
 		}
-		res, err = s.runner.Profile(ctx, st)
+		res, err = s.runner.ProfileWith(ctx, st, opts)
 		return err
 	})
 	if err != nil && ctx.Err() != nil {

@@ -424,16 +424,23 @@ func (sess *session) handle(data []byte) {
 		return
 	}
 	cfg := sess.srv.cfg
+	var jacobians bool // config and animate: send the Jacobian norms after the profile
 	switch msg.kind {
 	case "config":
-		s, err := settingsFromJSON(msg.fields, cfg.Limits, "type", "id")
+		s, err := settingsFromJSON(msg.fields, cfg.Limits, "type", "id", "jacobians")
+		if err == nil {
+			jacobians, err = boolField(msg.fields, "jacobians")
+		}
 		if err != nil {
 			sess.sendErr(msg.id, err)
 			return
 		}
-		sess.submit(&sess.profile, kindProfile, msg.id, func(ctx context.Context) { sess.runProfile(ctx, msg.id, s) })
+		sess.submit(&sess.profile, kindProfile, msg.id, func(ctx context.Context) { sess.runProfile(ctx, msg.id, s, jacobians) })
 	case "animate":
-		s, err := settingsFromJSON(msg.fields, cfg.Limits, "type", "id", "stepsPerSecond")
+		s, err := settingsFromJSON(msg.fields, cfg.Limits, "type", "id", "stepsPerSecond", "jacobians")
+		if err == nil {
+			jacobians, err = boolField(msg.fields, "jacobians")
+		}
 		if err != nil {
 			sess.sendErr(msg.id, err)
 			return
@@ -443,7 +450,7 @@ func (sess *session) handle(data []byte) {
 			sess.sendErr(msg.id, err)
 			return
 		}
-		sess.submit(&sess.profile, kindProfile, msg.id, func(ctx context.Context) { sess.runAnimation(ctx, msg.id, s, rate) })
+		sess.submit(&sess.profile, kindProfile, msg.id, func(ctx context.Context) { sess.runAnimation(ctx, msg.id, s, rate, jacobians) })
 	case "stop":
 		if err := onlyFields(msg.fields, "type", "id", "what"); err != nil {
 			sess.sendErr(msg.id, err)
@@ -650,9 +657,11 @@ type profileMessage struct {
 }
 
 // runProfile computes one profile and sends it, unless a newer request
-// superseded it first.
-func (sess *session) runProfile(ctx context.Context, id int64, s engine.Settings) *engine.Result {
-	res, err := sess.srv.compute(ctx, s)
+// superseded it first. The profile goes as soon as its passes are done;
+// for an RNN with jacobians set, the per-step Jacobian norms, which can
+// cost more than the passes, follow in a message of their own.
+func (sess *session) runProfile(ctx context.Context, id int64, s engine.Settings, jacobians bool) *engine.Result {
+	res, err := sess.srv.computeWith(ctx, s, engine.ProfileOptions{})
 	if ctx.Err() != nil {
 		return nil // superseded or closed: the page no longer wants it
 	}
@@ -661,14 +670,51 @@ func (sess *session) runProfile(ctx context.Context, id int64, s engine.Settings
 		return nil
 	}
 	sess.sendJSON(profileMessage{Type: "profile", ID: id, Config: res.Settings, Result: newResult(res), ElapsedMs: elapsedMs(res)}, false)
+	if !jacobians || s.Cell != engine.CellRNN {
+		return res
+	}
+	var jn []float64
+	err = sess.srv.withSlot(ctx, func() (err error) {
+		jn, err = sess.srv.runner.JacobianNorms(ctx, res)
+		return err
+	})
+	if ctx.Err() != nil {
+		return nil
+	}
+	if err != nil {
+		sess.sendErr(id, err)
+		return nil
+	}
+	sess.sendJSON(jacobiansMessage{Type: "jacobians", ID: id, JacobianNorm: jn}, false)
 	return res
+}
+
+// jacobiansMessage carries the per-step Jacobian norms of the profile
+// with the same id.
+type jacobiansMessage struct {
+	Type         string `json:"type"`
+	ID           int64  `json:"id"`
+	JacobianNorm Floats `json:"jacobianNorm"`
+}
+
+// boolField reads an optional boolean field; absent is false.
+func boolField(fields map[string]json.RawMessage, name string) (bool, error) {
+	raw, ok := fields[name]
+	if !ok {
+		return false, nil
+	}
+	var v *bool
+	if err := json.Unmarshal(raw, &v); err != nil || v == nil {
+		return false, fieldErrorf(name, "%s must be true or false, got %s", name, shorten(string(raw)))
+	}
+	return *v, nil
 }
 
 // runAnimation sends the profile, then reveals the backward pass one step
 // at a time from k = T down to 1 at rate steps a second, so students watch
 // the error signal travel back in time.
-func (sess *session) runAnimation(ctx context.Context, id int64, s engine.Settings, rate float64) {
-	res := sess.runProfile(ctx, id, s)
+func (sess *session) runAnimation(ctx context.Context, id int64, s engine.Settings, rate float64, jacobians bool) {
+	res := sess.runProfile(ctx, id, s, jacobians)
 	if res == nil {
 		return
 	}

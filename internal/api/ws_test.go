@@ -98,6 +98,53 @@ func TestWebsocketProfileRoundTrip(t *testing.T) {
 	}
 }
 
+// TestWebsocketProfileThenJacobians: an RNN profile comes without its
+// per-step Jacobian norms; asked for, they follow in a message of their
+// own with the profile's id and equal the HTTP export's, which has
+// everything. A gated cell gets no such message, and a newer config
+// cancels norms not yet sent.
+func TestWebsocketProfileThenJacobians(t *testing.T) {
+	ts, _ := newTestServer(t, DefaultConfig())
+	conn := dial(t, ts, nil)
+	send(t, conn, `{"type":"config","id":1,"T":60,"H":12,"gain":1.3}`)
+	m := readMsg(t, conn)
+	if m["type"] != "profile" || m["profile"].(map[string]any)["jacobianNorm"] != nil {
+		t.Fatalf("without jacobians: got %v, want a profile without jacobianNorm", m["type"])
+	}
+	send(t, conn, `{"type":"config","id":2,"T":60,"H":12,"gain":1.3,"jacobians":true}`)
+	if m := readMsg(t, conn); m["type"] != "profile" || m["id"] != 2.0 || m["profile"].(map[string]any)["jacobianNorm"] != nil {
+		t.Fatalf("with jacobians: got %v %v first, want profile 2 without jacobianNorm", m["type"], m["id"])
+	}
+	jm := readMsg(t, conn)
+	if jm["type"] != "jacobians" || jm["id"] != 2.0 {
+		t.Fatalf("after the profile: got %v %v, want jacobians 2", jm["type"], jm["id"])
+	}
+	_, _, body := getJSON(t, ts, "/api/profile?T=60&H=12&gain=1.3")
+	want := body["profile"].(map[string]any)["jacobianNorm"].([]any)
+	if !equalJSONValues(jm["jacobianNorm"], want) {
+		t.Errorf("jacobianNorm: websocket %v, HTTP %v", jm["jacobianNorm"], want)
+	}
+
+	// Neither an LSTM nor an RNN asked without gets a jacobians message:
+	// the error to the next request is what comes after their profiles.
+	for id, msg := range map[int]string{3: `"cell":"lstm","T":20,"jacobians":true`, 4: `"T":20,"H":8,"jacobians":false`} {
+		send(t, conn, `{"type":"config","id":`+itoa(id)+`,`+msg+`}`)
+		if m := readMsg(t, conn); m["type"] != "profile" || m["id"] != float64(id) {
+			t.Fatalf("got %v %v, want profile %d", m["type"], m["id"], id)
+		}
+	}
+	send(t, conn, `{"type":"config","id":5,"jacobians":"yes"}`)
+	if m := readMsg(t, conn); m["type"] != "error" || m["field"] != "jacobians" {
+		t.Errorf("jacobians \"yes\": got %v, want an error naming jacobians", m)
+	}
+}
+
+func equalJSONValues(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
+}
+
 // TestWebsocketSupersededConfigsCancelled sends a burst of 20 heavy
 // configs: each cancels the one before, so only the newest is answered.
 func TestWebsocketSupersededConfigsCancelled(t *testing.T) {

@@ -29,6 +29,10 @@ type Result struct {
 	Spectrum *Spectrum // rnn only; nil for gated cells
 	Overflow Overflow
 	Elapsed  time.Duration
+
+	// states are the forward states s_1 … s_T of an RNN profile made
+	// without its Jacobian norms, kept for Runner.JacobianNorms.
+	states []float64
 }
 
 // Profile holds the per-step series, index k−1 for step k.
@@ -132,8 +136,25 @@ func NewRunner(size int) *Runner {
 	return &Runner{size: size, spectra: make(map[spectrumKey]*Spectrum), jacobians: make(map[jacobianKey][]float64)}
 }
 
-// Profile is BackpropProfile with the Runner's cache.
+// Profile is BackpropProfile with the Runner's cache: everything,
+// Jacobian norms included.
 func (r *Runner) Profile(ctx context.Context, s Settings) (*Result, error) {
+	return r.ProfileWith(ctx, s, ProfileOptions{Jacobians: true})
+}
+
+// ProfileOptions chooses the costlier parts of a profile.
+type ProfileOptions struct {
+	// Jacobians asks for ‖diag(f′(a_k)) Wh‖₂ at every step of an RNN:
+	// a Lanczos solve a step, which at T=1000, H=128 costs more than the
+	// passes themselves. A view that does not draw them leaves them out
+	// and, if it wants them later, asks Runner.JacobianNorms.
+	Jacobians bool
+}
+
+// ProfileWith is Profile with a choice of what to compute. Without
+// Jacobians, Profile.JacobianNorm is nil and everything else is as
+// Profile gives it, bit for bit.
+func (r *Runner) ProfileWith(ctx context.Context, s Settings, opts ProfileOptions) (*Result, error) {
 	start := time.Now()
 	if err := s.Validate(Limits{MaxT: 1 << 30, MaxH: 1 << 15, MaxD: 1 << 15, MaxK: 1 << 15}); err != nil {
 		return nil, fmt.Errorf("profile: %w", err)
@@ -142,11 +163,12 @@ func (r *Runner) Profile(ctx context.Context, s Settings) (*Result, error) {
 	inputs, targets := sequence(s)
 	var th *theorySource
 	if s.Cell == CellRNN {
-		key := jacobianKey{s.Seed, s.H, s.D, s.Init, s.Gain, s.Act, s.Bidir}
+		key := jacobianKeyOf(s)
 		th = &theorySource{
-			spectrum: func() *Spectrum { return r.spectrum(s).scaled(s.Gain, s.Act) },
-			known:    r.knownJacobians(key),
-			keep:     func(jn []float64) { r.keepJacobians(key, jn) },
+			spectrum:  func() *Spectrum { return r.spectrum(s).scaled(s.Gain, s.Act) },
+			jacobians: opts.Jacobians,
+			known:     r.knownJacobians(key),
+			keep:      func(jn []float64) { r.keepJacobians(key, jn) },
 		}
 	}
 	res, err := profileOf(ctx, s, p, inputs, targets, th)
@@ -157,13 +179,41 @@ func (r *Runner) Profile(ctx context.Context, s Settings) (*Result, error) {
 	return res, nil
 }
 
+// JacobianNorms computes, on two goroutines, the per-step Jacobian norms
+// that a profile made without them leaves out, sets
+// res.Profile.JacobianNorm and remembers them for later profiles of the
+// same model. It is an error to ask for a gated cell's.
+func (r *Runner) JacobianNorms(ctx context.Context, res *Result) ([]float64, error) {
+	if res.Profile.JacobianNorm != nil {
+		return res.Profile.JacobianNorm, nil
+	}
+	if res.states == nil {
+		return nil, fmt.Errorf("jacobian norms: a %s profile has none", res.Settings.Cell)
+	}
+	key := jacobianKeyOf(res.Settings)
+	p := res.Params
+	job := newJacobianJob(p.Chain[0].Wh, p.H, res.Settings.Act, res.states, r.knownJacobians(key))
+	if err := job.workOnTwo(ctx); err != nil {
+		return nil, err
+	}
+	r.keepJacobians(key, job.out)
+	res.Profile.JacobianNorm = job.out
+	res.states = nil
+	return job.out, nil
+}
+
+func jacobianKeyOf(s Settings) jacobianKey {
+	return jacobianKey{s.Seed, s.H, s.D, s.Init, s.Gain, s.Act, s.Bidir}
+}
+
 // theorySource supplies profileOf with the spectrum of Wh and the
 // Jacobian norms already known for the first steps, and takes the new
 // ones back.
 type theorySource struct {
-	spectrum func() *Spectrum
-	known    []float64
-	keep     func([]float64)
+	spectrum  func() *Spectrum
+	jacobians bool // compute the Jacobian norms; else keep the states for later
+	known     []float64
+	keep      func([]float64)
 }
 
 func (r *Runner) knownJacobians(key jacobianKey) []float64 {
@@ -222,17 +272,6 @@ func (r *Runner) spectrum(s Settings) *Spectrum {
 	return sp
 }
 
-// ProfileWith measures the profile of given parameters on given data, as
-// training does to look at the current model. s must agree with p's
-// shape; its Gain and Init are ignored.
-func ProfileWith(ctx context.Context, s Settings, p *Params, inputs []float64, targets []int) (*Result, error) {
-	var th *theorySource
-	if s.Cell == CellRNN {
-		th = &theorySource{spectrum: func() *Spectrum { return NewSpectrum(p.Chain[0].Wh, p.H, s.Act) }}
-	}
-	return profileOf(ctx, s, p, inputs, targets, th)
-}
-
 // profileOf does the work of a profile. th, nil for gated cells, supplies
 // the spectrum of Wh, which is computed concurrently with the passes, and
 // any Jacobian norms already known.
@@ -283,7 +322,7 @@ func profileOf(ctx context.Context, s Settings, p *Params, inputs []float64, tar
 
 	var job *jacobianJob
 	var jobErr error
-	if th != nil {
+	if th != nil && th.jacobians {
 		job = newJacobianJob(p.Chain[0].Wh, p.H, s.Act, tp.chain[0].s[p.H:(T+1)*p.H], th.known)
 		wg.Add(1)
 		// Exits when every step is claimed or ctx is cancelled.
@@ -345,11 +384,16 @@ func profileOf(ctx context.Context, s Settings, p *Params, inputs []float64, tar
 	}
 	if sp != nil {
 		res.Spectrum = sp
+		res.Profile.Bound = sp.Bound(directNorms(tp))
+	}
+	switch {
+	case job != nil:
 		res.Profile.JacobianNorm = job.out
 		if th.keep != nil {
 			th.keep(job.out)
 		}
-		res.Profile.Bound = sp.Bound(directNorms(tp))
+	case th != nil:
+		res.states = tp.chain[0].s[p.H : (T+1)*p.H]
 	}
 	return res, nil
 }

@@ -84,3 +84,67 @@ func TestNoAllocationPerStep(t *testing.T) {
 		}
 	}
 }
+
+// TestProfileFirstThenJacobians: a profile without its Jacobian norms is
+// the full profile less that series, bit for bit, and JacobianNorms then
+// supplies the series the full profile has, from a cold Runner and from
+// one that knows part of it.
+func TestProfileFirstThenJacobians(t *testing.T) {
+	for _, s := range []Settings{
+		func() Settings { s := Defaults(); s.H, s.T = 24, 150; return s }(),
+		func() Settings { s := Defaults(); s.Act, s.H, s.T, s.Gain = ActReLU, 16, 90, 1.3; return s }(),
+		func() Settings {
+			s := Defaults()
+			s.Init, s.H, s.T, s.Clip, s.Threshold, s.Bidir = InitOrthogonal, 12, 60, ClipStepNorm, 0.1, true
+			return s
+		}(),
+	} {
+		full := mustProfile(t, s)
+		for _, r := range []*Runner{NewRunner(4), func() *Runner {
+			r := NewRunner(4)
+			shorter := s
+			shorter.T = s.T / 2
+			if _, err := r.Profile(context.Background(), shorter); err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}()} {
+			first, err := r.ProfileWith(context.Background(), s, ProfileOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if first.Profile.JacobianNorm != nil {
+				t.Fatalf("%+v: profile without Jacobians carries %d of them", s, len(first.Profile.JacobianNorm))
+			}
+			for _, c := range []struct {
+				name        string
+				first, full []float64
+			}{
+				{"dE_ds", first.Profile.DEds, full.Profile.DEds},
+				{"dE_ds_raw", first.Profile.DEdsRaw, full.Profile.DEdsRaw},
+				{"bound", first.Profile.Bound, full.Profile.Bound},
+				{"stateNorm", first.Profile.StateNorm, full.Profile.StateNorm},
+			} {
+				if !slicesEqual(c.first, c.full) {
+					t.Errorf("%+v: %s differs without the Jacobians", s, c.name)
+				}
+			}
+			jn, err := r.JacobianNorms(context.Background(), first)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slicesEqual(jn, full.Profile.JacobianNorm) || !slicesEqual(first.Profile.JacobianNorm, jn) {
+				t.Errorf("%+v: Jacobian norms afterwards differ from the full profile's", s)
+			}
+		}
+	}
+	s := Defaults()
+	s.Cell = CellLSTM
+	res, err := NewRunner(1).ProfileWith(context.Background(), s, ProfileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewRunner(1).JacobianNorms(context.Background(), res); err == nil {
+		t.Error("Jacobian norms of an LSTM profile: got no error")
+	}
+}

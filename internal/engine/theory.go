@@ -211,6 +211,19 @@ func (job *jacobianJob) work(ctx context.Context) error {
 	}
 }
 
+// workOnTwo is work on the calling goroutine and one more, the
+// profile's share of the two cores a worker slot stands for.
+func (job *jacobianJob) workOnTwo(ctx context.Context) error {
+	helper := make(chan error, 1)
+	// Exits when every step is claimed or ctx is cancelled.
+	go func() { helper <- job.work(ctx) }()
+	err := job.work(ctx)
+	if herr := <-helper; err == nil {
+		err = herr
+	}
+	return err
+}
+
 // largest returns λ_max(D G D) for D = diag(d). Units with f′ = 0 (ReLU
 // units that are off) contribute nothing, so when there are many of them
 // the problem shrinks to the active rows and columns of G first: at half

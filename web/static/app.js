@@ -200,8 +200,15 @@ function modelMessage(type) {
   return msg;
 }
 
+// wantJacobians: the per-step factors ‖J_k‖ cost more than the profile
+// at large T, so the server sends them, after the profile, only to a page
+// that draws them.
+function wantJacobians() {
+  return view.jac && settings.cell === 'rnn';
+}
+
 function requestMain() {
-  requests.main(modelMessage('config'), { inputSeq });
+  requests.main({ ...modelMessage('config'), jacobians: wantJacobians() }, { inputSeq });
   syncPlayButton();
 }
 
@@ -225,7 +232,7 @@ function requestMap() {
 }
 
 function play() {
-  const msg = { ...modelMessage('animate'), stepsPerSecond: Number($('speed').value) };
+  const msg = { ...modelMessage('animate'), stepsPerSecond: Number($('speed').value), jacobians: wantJacobians() };
   requests.main(msg, { inputSeq });
   requests.animating = true; // until the server says done
   syncPlayButton();
@@ -265,6 +272,11 @@ function onMain(msg) {
       delete body.dataset.error;
       render(msg.id);
       showReadout(msg);
+      break;
+    case 'jacobians':
+      if (!current || current.id !== msg.id) return;
+      current.profile.jacobianNorm = msg.jacobianNorm;
+      render(current.id);
       break;
     case 'frame':
       if (!current) return;
@@ -775,6 +787,7 @@ function bindPageControls() {
   $('jac').addEventListener('change', (e) => {
     view.jac = e.target.checked;
     changeView();
+    if (wantJacobians() && current && !current.profile.jacobianNorm) requestMain();
   });
   $('show-spectrum').addEventListener('change', (e) => {
     view.spectrum = e.target.checked;

@@ -353,6 +353,8 @@ export class Plot {
       }
       return;
     }
+    // For tests: whose factors the chart shows.
+    this.jacEl.dataset.drawn = JSON.stringify({ gain: res.config.gain, steps: prof.jacobianNorm.length });
     const th = res.theory;
     const gs = th && typeof th.gamma === 'number' && typeof th.sigmaMax === 'number' ? th.gamma * th.sigmaMax : null;
     const data = [x, place(prof.jacobianNorm, n, back), constant(1, n), constant(gs, n)];

@@ -106,7 +106,7 @@ class Patient {
 }
 
 // Requests owns the ids. handlers: onMain(msg, meta) for answers to the
-// newest main request (profile, frame, done, error), onPin(key, msg) for
+// newest main request (profile, jacobians, frame, done, error), onPin(key, msg) for
 // answers to pins, onBusy(bool) when the main answer takes long.
 export class Requests extends Patient {
   constructor(conn, handlers) {
@@ -250,6 +250,7 @@ export class Requests extends Patient {
         this.animating = false;
         break;
       case 'frame':
+      case 'jacobians':
         break;
       default:
         return;
