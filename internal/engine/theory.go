@@ -118,9 +118,9 @@ func (s *Spectrum) Bound(direct []float64) []float64 {
 	return out
 }
 
-// jacobianNorms returns ‖J_t‖₂ = ‖diag(f′(a_t)) Wh‖₂ for t = 1..T, given
-// the states s_t (rows 1..T of states, each H long), using up to workers
-// goroutines.
+// jacobianJob computes ‖J_t‖₂ = ‖diag(f′(a_t)) Wh‖₂ for t = 1..T, given
+// the states s_t (rows 1..T of states, each H long); any number of
+// goroutines may share the steps by calling work.
 //
 // With G = Wh Whᵀ, ‖J_t‖₂² is the largest eigenvalue of D_t G D_t. When G
 // is diagonal, as for orthogonal and identity initialisations, that is

@@ -1,0 +1,34 @@
+package api
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+)
+
+// BenchmarkPlotExport measures "Export PNG" (and SVG, CSV) of a slide:
+// 1600×900, a tanh RNN at T=200 with three pinned runs (sigmoid, an LSTM
+// with forget bias 1, a ReLU RNN with identity initialisation), the
+// profiles computed and the figure drawn, as the handler does it.
+func BenchmarkPlotExport(b *testing.B) {
+	q := url.Values{"T": {"200"}, "w": {"1600"}, "h": {"900"}}
+	for _, pin := range []string{"act=sigmoid&T=200", "cell=lstm&forgetBias=1&T=200", "act=relu&init=identity&T=200"} {
+		q.Add("pin", pin)
+	}
+	for _, format := range []string{"png", "svg", "csv"} {
+		b.Run("format="+format+"/pins=3", func(b *testing.B) {
+			h := plotHandlers()[format]
+			req := httptest.NewRequest(http.MethodGet, "/api/plot."+format+"?"+q.Encode(), nil)
+			b.ReportAllocs()
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				h(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
+				}
+				b.SetBytes(int64(rec.Body.Len()))
+			}
+		})
+	}
+}
