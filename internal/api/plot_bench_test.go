@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,6 +17,33 @@ func BenchmarkPlotExport(b *testing.B) {
 	for _, pin := range []string{"act=sigmoid&T=200", "cell=lstm&forgetBias=1&T=200", "act=relu&init=identity&T=200"} {
 		q.Add("pin", pin)
 	}
+	// The most expensive image the limits allow: 4K, seven pins, every
+	// curve zig-zagging over the plot at each of 2000 steps.
+	zigzag := "T=2000&H=1&act=relu&gain=30&loss=sum&clip=step-norm&threshold=0.001"
+	worst := url.Values{"w": {"3840"}, "h": {"2160"}}
+	for i := range 8 {
+		q, _ := url.ParseQuery(zigzag + "&seed=" + fmt.Sprint(i+1))
+		if i == 0 {
+			for k, v := range q {
+				worst[k] = v
+			}
+			continue
+		}
+		worst.Add("pin", q.Encode())
+	}
+	b.Run("format=png/worst", func(b *testing.B) {
+		h := plotHandlers()["png"]
+		req := httptest.NewRequest(http.MethodGet, "/api/plot.png?"+worst.Encode(), nil)
+		b.ReportAllocs()
+		for b.Loop() {
+			rec := httptest.NewRecorder()
+			h(rec, req)
+			if rec.Code != http.StatusOK {
+				b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
+			}
+			b.SetBytes(int64(rec.Body.Len()))
+		}
+	})
 	for _, format := range []string{"png", "svg", "csv"} {
 		b.Run("format="+format+"/pins=3", func(b *testing.B) {
 			h := plotHandlers()[format]

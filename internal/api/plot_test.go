@@ -132,11 +132,11 @@ func TestPlotBadRequests(t *testing.T) {
 		name, query string
 		field, msg  string
 	}{
-		{"narrow", "w=100", "w", "w must be a whole number of pixels 800..4000, got \"100\""},
-		{"wide", "w=4001", "w", "800..4000"},
+		{"narrow", "w=100", "w", "w must be a whole number of pixels 800..3840, got \"100\""},
+		{"wide", "w=3841", "w", "800..3840"},
 		{"width not a number", "w=big", "w", "got \"big\""},
-		{"short", "h=499", "h", "h must be a whole number of pixels 500..3000, got \"499\""},
-		{"tall", "h=3001", "h", "500..3000"},
+		{"short", "h=499", "h", "h must be a whole number of pixels 500..2160, got \"499\""},
+		{"tall", "h=2161", "h", "500..2160"},
 		{"two widths", "w=900&w=1000", "w", "w is given 2 times"},
 		{"x axis", "x=time", "x", "x must be step or back, got \"time\""},
 		{"language", "lang=fr", "lang", "lang must be en or es, got \"fr\""},

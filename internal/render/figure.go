@@ -48,14 +48,14 @@ var Langs = []Lang{English, Spanish}
 
 // Figure sizes in pixels, and how many runs one figure may compare. The
 // minimum keeps the caption and legend readable; the maximum bounds the
-// memory of one PNG (4000×3000 RGBA is 48 MB).
+// memory of one PNG (3840×2160, a 4K slide, is 33 MB of RGBA).
 const (
 	DefaultWidth  = 1200
 	DefaultHeight = 700
 	MinWidth      = 800
 	MinHeight     = 500
-	MaxWidth      = 4000
-	MaxHeight     = 3000
+	MaxWidth      = 3840
+	MaxHeight     = 2160
 	MaxPins       = 7
 	// MaxLabelLen bounds a run label in runes; longer labels are cut.
 	MaxLabelLen = 40

@@ -45,8 +45,58 @@ func (cv *curve) Plot(c draw.Canvas, p *plot.Plot) {
 		for i, pt := range seg {
 			pts[i] = vg.Point{X: trX(pt.x), Y: trY(pt.y)}
 		}
-		c.StrokeLines(cv.style, c.ClipLinesXY(pts)...)
+		lines := c.ClipLinesXY(pts)
+		sty := boundedDashes(cv.style, lines)
+		for _, l := range lines {
+			for len(l) > 1 {
+				n := min(len(l), strokeChunk)
+				c.StrokeLines(sty, l[:n])
+				l = l[n-1:]
+			}
+		}
 	}
+}
+
+// strokeChunk is the most points stroked as one path. The rasteriser
+// keeps a list of the cells a path covers in each pixel row and searches
+// it for every new cell, so a path's cost grows with the square of its
+// crossings of a row: a curve that zig-zags over the plot at every one
+// of 2000 steps took tens of seconds as one path and takes milliseconds
+// in chunks. Consecutive chunks share a point, so the curve is unbroken.
+const strokeChunk = 32
+
+// maxDashes bounds the dashes of one drawn curve. Each dash is a path of
+// its own for the rasteriser, and a curve that zig-zags over the whole
+// height at every step of T=2000 is millions of points long: at the
+// plain pattern it took minutes to draw. Past the bound the pattern is
+// stretched, which a curve that dense does not show anyway.
+const maxDashes = 4000
+
+// boundedDashes returns sty with its dash pattern stretched so that the
+// lines take at most maxDashes dashes.
+func boundedDashes(sty draw.LineStyle, lines [][]vg.Point) draw.LineStyle {
+	if len(sty.Dashes) == 0 {
+		return sty
+	}
+	var period, length vg.Length
+	for _, d := range sty.Dashes {
+		period += d
+	}
+	for _, l := range lines {
+		for i := 1; i < len(l); i++ {
+			length += vg.Length(math.Hypot(float64(l[i].X-l[i-1].X), float64(l[i].Y-l[i-1].Y)))
+		}
+	}
+	if period <= 0 || length/period <= maxDashes {
+		return sty
+	}
+	stretch := length / period / maxDashes
+	dashes := make([]vg.Length, len(sty.Dashes))
+	for i, d := range sty.Dashes {
+		dashes[i] = d * stretch
+	}
+	sty.Dashes = dashes
+	return sty
 }
 
 // Thumbnail implements plot.Thumbnailer.

@@ -504,8 +504,8 @@ func TestFigureErrors(t *testing.T) {
 		want string
 	}{
 		{"no result", Figure{}, "current run: no result"},
-		{"too narrow", Figure{Current: Run{Result: tanh}, Width: 100}, "width must be 800..4000"},
-		{"too tall", Figure{Current: Run{Result: tanh}, Height: 5000}, "height must be 500..3000"},
+		{"too narrow", Figure{Current: Run{Result: tanh}, Width: 100}, "width must be 800..3840"},
+		{"too tall", Figure{Current: Run{Result: tanh}, Height: 5000}, "height must be 500..2160"},
 		{"bad axis", Figure{Current: Run{Result: tanh}, X: "time"}, "x axis must be step or back"},
 		{"bad language", Figure{Current: Run{Result: tanh}, Lang: "fr"}, "language must be en or es"},
 		{"too many pins", Figure{Current: Run{Result: tanh}, Pins: make([]Run, MaxPins+1)}, "at most 7 pinned runs"},
