@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -346,5 +347,51 @@ func TestSendQueueBounds(t *testing.T) {
 	sess.sendJSON(strings.Repeat("x", sendQueueBytes+1), false)
 	if len(sess.send) != 1 || sess.ctx.Err() != nil {
 		t.Errorf("a message over the byte bound to an empty queue: got %d queued, dropped %v; want it queued", len(sess.send), sess.ctx.Err() != nil)
+	}
+}
+
+// TestLightRequestsOvertakeAHeavyRun: with a single worker, a heavy
+// client's gradient map (a long run) is under way when a light client
+// asks for profiles. The heavy run gives its core up at its next step
+// once it has held it for a quantum, so every light profile is answered
+// before the map, which still completes afterwards. Served in arrival
+// order, the light client would wait for the whole map.
+func TestLightRequestsOvertakeAHeavyRun(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Workers = 1
+	ts, app := newTestServer(t, cfg)
+	heavy := dial(t, ts, nil)
+	send(t, heavy, `{"type":"map","id":1,"rows":20,"cell":"lstm","T":600,"H":128}`)
+	waitFor(t, 30*time.Second, "the map to be computing", func() bool { return app.snapshot(time.Now()).Runs.Running == 1 })
+
+	var mapArrived atomic.Bool
+	heavyDone := make(chan error, 1)
+	// Exits when the map (or an error) arrives.
+	go func() {
+		heavy.SetReadDeadline(time.Now().Add(10 * time.Minute))
+		_, data, err := heavy.ReadMessage()
+		if err == nil && !strings.Contains(string(data), `"type":"map"`) {
+			err = errors.New("got " + string(data[:min(len(data), 80)]))
+		}
+		mapArrived.Store(true)
+		heavyDone <- err
+	}()
+
+	light := dial(t, ts, nil)
+	for id := 1; id <= 10; id++ {
+		send(t, light, `{"type":"config","id":`+itoa(id)+`,"T":50,"H":8}`)
+		if m := readUntil(t, light, "profile"); m["id"] != float64(id) {
+			t.Fatalf("light client: got profile %v, want %d", m["id"], id)
+		}
+	}
+	if mapArrived.Load() {
+		t.Error("the heavy map was answered before the light profiles: they waited for all of it")
+	}
+	if err := <-heavyDone; err != nil {
+		t.Fatalf("heavy client: %v, want its map", err)
+	}
+	snap := app.snapshot(time.Now())
+	if snap.Runs.ByPriority["interactive"].Runs < 11 {
+		t.Errorf("interactive runs recorded: %d, want the map and 10 profiles", snap.Runs.ByPriority["interactive"].Runs)
 	}
 }

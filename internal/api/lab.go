@@ -231,7 +231,7 @@ func (sess *session) runTraining(ctx context.Context, id int64, req trainRequest
 			}
 			active++
 			var st engine.StepStats
-			err := sess.srv.withSlot(ctx, func() (err error) {
+			err := sess.srv.withSlot(ctx, r.tr.Model().WorkingBytes(req.base.Batch), func(ctx context.Context) (err error) {
 				st, err = r.tr.Step(ctx)
 				return err
 			})
@@ -272,7 +272,7 @@ func (sess *session) runTraining(ctx context.Context, id int64, req trainRequest
 
 func (sess *session) sendProgress(ctx context.Context, id int64, run, iter int, tr *engine.Trainer, w *window, since time.Time, iters int) {
 	var profile []float64
-	sess.srv.withSlot(ctx, func() (err error) {
+	sess.srv.withSlot(ctx, tr.Model().WorkingBytes(1), func(ctx context.Context) (err error) {
 		profile, err = tr.Probe(ctx)
 		return err
 	})
@@ -304,7 +304,9 @@ type sensitivityMessage struct {
 
 func (sess *session) runSensitivity(ctx context.Context, id int64, s engine.Settings, step int) {
 	msg := sensitivityMessage{Type: "sensitivity", ID: id, OutputStep: step}
-	err := sess.srv.withSlot(ctx, func() error {
+	bidir := s
+	bidir.Bidir = true
+	err := sess.srv.withSlot(ctx, bidir.WorkingBytes(1), func(ctx context.Context) error {
 		for _, bidir := range []bool{false, true} {
 			st := s
 			st.Bidir = bidir
@@ -346,7 +348,7 @@ type mapMessage struct {
 
 func (sess *session) runMap(ctx context.Context, id int64, s engine.Settings, rows int) {
 	var m *engine.GradientMap
-	err := sess.srv.withSlot(ctx, func() (err error) {
+	err := sess.srv.withSlot(ctx, s.WorkingBytes(1), func(ctx context.Context) (err error) {
 		m, err = engine.FullGradientMap(ctx, s, rows)
 		return err
 	})

@@ -71,9 +71,17 @@ type metrics struct {
 	panicked   int64
 	trainIters int64 // slot uses by training runs, which are not runs here
 	latency    ring  // run durations of completed runs
-	queueWait  ring  // wait for a slot of completed runs
+	queueWait  ring  // wait for a slot of every run, pauses included
+	// byPriority has, per scheduling class, the same for its runs.
+	byPriority [2]priorityCounts
 	perSecond  [60]secondCount
 	errors     map[string]int64
+}
+
+// priorityCounts are the runs of one scheduling class.
+type priorityCounts struct {
+	runs      int64 // uses of a worker slot, whatever their outcome
+	queueWait ring
 }
 
 // secondCount is the number of runs completed in one second of the clock.
@@ -115,12 +123,16 @@ func newMetrics(now time.Time) *metrics {
 	return &metrics{start: now, errors: map[string]int64{}}
 }
 
-// runEnded records one use of a worker slot: the wait for it and the
-// time the work took.
-func (m *metrics) runEnded(kind runKind, wait, took time.Duration, outcome runOutcome) {
+// runEnded records one use of a worker slot: the wait for it (pauses
+// included), recorded whatever the outcome, and the time the work took.
+func (m *metrics) runEnded(kind runKind, prio priority, wait, took time.Duration, outcome runOutcome) {
 	now := time.Now().Unix()
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.queueWait.add(wait)
+	pc := &m.byPriority[prio]
+	pc.runs++
+	pc.queueWait.add(wait)
 	if kind == kindTrain {
 		if outcome == outcomeCompleted {
 			m.trainIters++
@@ -134,7 +146,6 @@ func (m *metrics) runEnded(kind runKind, wait, took time.Duration, outcome runOu
 	case outcomeCompleted:
 		m.completed++
 		m.latency.add(took)
-		m.queueWait.add(wait)
 		b := &m.perSecond[now%int64(len(m.perSecond))]
 		if b.unix != now {
 			*b = secondCount{unix: now}
@@ -192,7 +203,21 @@ type runsMetrics struct {
 	// since start, if that is shorter).
 	PerSecond float64        `json:"perSecond"`
 	LatencyMs latencySummary `json:"latencyMs"`
-	QueueMs   latencySummary `json:"queueWaitMs"`
+	// QueueMs is the wait for a worker of every run, training iterations
+	// and cancelled runs included, and the pauses a run made for others.
+	QueueMs    latencySummary            `json:"queueWaitMs"`
+	ByPriority map[string]priorityMetric `json:"byPriority"`
+	// MemoryReservedBytes is what the admitted runs have reserved of
+	// MemoryBudgetBytes.
+	MemoryReservedBytes int64 `json:"memoryReservedBytes"`
+	MemoryBudgetBytes   int64 `json:"memoryBudgetBytes"`
+}
+
+// priorityMetric is one scheduling class: interactive (profiles, plots,
+// analyses) or background (training iterations).
+type priorityMetric struct {
+	Runs    int64          `json:"runs"`
+	QueueMs latencySummary `json:"queueWaitMs"`
 }
 
 // latencySummary is over the latest latencySamples completed runs.
@@ -221,6 +246,8 @@ func (s *Server) snapshot(now time.Time) metricsSnapshot {
 		},
 		Runs: runsMetrics{Workers: s.cfg.Workers, Running: m.running.Load(), Waiting: m.waiting.Load()},
 	}
+	_, _, snap.Runs.MemoryReservedBytes = s.sched.stats()
+	snap.Runs.MemoryBudgetBytes = s.cfg.MemoryBudget
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	snap.Training.Iterations = m.trainIters
@@ -237,6 +264,11 @@ func (s *Server) snapshot(now time.Time) metricsSnapshot {
 	snap.Runs.PerSecond = math.Round(float64(recent)/window.Seconds()*100) / 100
 	snap.Runs.LatencyMs = m.latency.percentiles()
 	snap.Runs.QueueMs = m.queueWait.percentiles()
+	snap.Runs.ByPriority = map[string]priorityMetric{}
+	for _, p := range []priority{prioInteractive, prioBackground} {
+		pc := &m.byPriority[p]
+		snap.Runs.ByPriority[p.String()] = priorityMetric{Runs: pc.runs, QueueMs: pc.queueWait.percentiles()}
+	}
 	snap.Errors = make(map[string]int64, len(m.errors))
 	for k, v := range m.errors {
 		snap.Errors[k] = v

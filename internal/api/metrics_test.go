@@ -94,7 +94,7 @@ func TestMetricsConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 500 {
-				app.metrics.runEnded(kindProfile, time.Millisecond, time.Duration(i)*time.Microsecond, runOutcome(i%4))
+				app.metrics.runEnded(kindProfile, prioInteractive, time.Millisecond, time.Duration(i)*time.Microsecond, runOutcome(i%4))
 				app.metrics.countError(errInvalid)
 				if i%50 == g {
 					app.snapshot(time.Now())

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5/middleware"
@@ -154,4 +156,55 @@ func strictQuery(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// clientLanes gives each HTTP client address a lane, so one address runs
+// one request's work at a time however many requests it sends, and the
+// scheduler charges that address's CPU time to it. An address's entry
+// lives while it has requests in flight.
+type clientLanes struct {
+	mu    sync.Mutex
+	lanes map[string]*clientLane
+}
+
+type clientLane struct {
+	ch   chan struct{}
+	refs int
+}
+
+// tagRuns marks the runs of every request with its client's address and
+// lane, for the scheduler.
+func (cl *clientLanes) tagRuns(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		client := "http/" + clientAddr(r)
+		cl.mu.Lock()
+		if cl.lanes == nil {
+			cl.lanes = map[string]*clientLane{}
+		}
+		l := cl.lanes[client]
+		if l == nil {
+			l = &clientLane{ch: make(chan struct{}, 1)}
+			cl.lanes[client] = l
+		}
+		l.refs++
+		cl.mu.Unlock()
+		defer func() {
+			cl.mu.Lock()
+			if l.refs--; l.refs == 0 {
+				delete(cl.lanes, client)
+			}
+			cl.mu.Unlock()
+		}()
+		ctx := withRunTag(r.Context(), runTag{kind: kindProfile, client: client, lane: l.ch})
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// clientAddr is the IP address of the request's peer, without its port.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

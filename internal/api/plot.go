@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
 	"mime"
@@ -33,7 +34,7 @@ var plotContentTypes = map[string]string{
 // Each pin is a url-encoded query string of settings (and optionally its
 // own label), at most render.MaxPins of them. Runs are computed one after
 // another, so a plot costs one worker at a time like any other request.
-func handlePlot(logger *slog.Logger, compute computeFunc, lim engine.Limits, format string) http.HandlerFunc {
+func handlePlot(logger *slog.Logger, compute computeFunc, inSlot slotFunc, lim engine.Limits, format string) http.HandlerFunc {
 	contentType, ok := plotContentTypes[format]
 	if !ok {
 		panic("api: unknown plot format " + format)
@@ -62,11 +63,18 @@ func handlePlot(logger *slog.Logger, compute computeFunc, lim engine.Limits, for
 
 		// Render to memory first: a failure then becomes a proper error
 		// response instead of half an image.
+		// Drawing takes a worker slot too, and reserves the canvas.
 		var body bytes.Buffer
-		if format == "csv" {
-			err = render.WriteCSV(&body, fig)
-		} else {
-			err = render.WriteImage(&body, fig, render.Format(format))
+		err = inSlot(r.Context(), drawingBytes(fig, format), func(context.Context) error {
+			if format == "csv" {
+				return render.WriteCSV(&body, fig)
+			}
+			return render.WriteImage(&body, fig, render.Format(format))
+		})
+		if err != nil && r.Context().Err() != nil {
+			if cause := context.Cause(r.Context()); cause != nil {
+				err = cause
+			}
 		}
 		if err != nil {
 			writeError(w, logger, fmt.Errorf("plot %s: %w", format, err))
@@ -77,6 +85,29 @@ func handlePlot(logger *slog.Logger, compute computeFunc, lim engine.Limits, for
 		w.Header().Set("Content-Length", strconv.Itoa(body.Len()))
 		w.Write(body.Bytes())
 	}
+}
+
+// slotFunc runs work in a worker slot, reserving bytes (Server.withSlot).
+type slotFunc func(ctx context.Context, bytes int64, work func(context.Context) error) error
+
+// drawingBytes estimates the memory of drawing fig: an RGBA canvas, the
+// rasteriser's and the encoder's buffers for a PNG; the SVG and CSV text.
+func drawingBytes(fig render.Figure, format string) int64 {
+	steps := int64(0)
+	for _, run := range append([]render.Run{fig.Current}, fig.Pins...) {
+		if run.Result != nil {
+			steps += int64(run.Result.Settings.T)
+		}
+	}
+	text := (steps + 1) * 2048
+	if format != "png" {
+		return text
+	}
+	w, h := fig.Width, fig.Height
+	if w == 0 || h == 0 {
+		w, h = render.DefaultWidth, render.DefaultHeight
+	}
+	return 3*4*int64(w)*int64(h) + text
 }
 
 // plotRequest is a validated plot request, before any run is computed.

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"image"
@@ -23,10 +24,11 @@ func plotHandlers() map[string]http.HandlerFunc {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	runner := engine.NewRunner(16)
 	lim := engine.DefaultLimits()
+	direct := func(ctx context.Context, _ int64, work func(context.Context) error) error { return work(ctx) }
 	return map[string]http.HandlerFunc{
-		"png": handlePlot(logger, runner.Profile, lim, "png"),
-		"svg": handlePlot(logger, runner.Profile, lim, "svg"),
-		"csv": handlePlot(logger, runner.Profile, lim, "csv"),
+		"png": handlePlot(logger, runner.Profile, direct, lim, "png"),
+		"svg": handlePlot(logger, runner.Profile, direct, lim, "svg"),
+		"csv": handlePlot(logger, runner.Profile, direct, lim, "csv"),
 	}
 }
 
@@ -176,5 +178,5 @@ func TestPlotUnknownFormatPanics(t *testing.T) {
 			t.Errorf("got no panic for format \"gif\", want one: it is a programming error")
 		}
 	}()
-	handlePlot(slog.New(slog.NewTextHandler(io.Discard, nil)), engine.NewRunner(0).Profile, engine.DefaultLimits(), "gif")
+	handlePlot(slog.New(slog.NewTextHandler(io.Discard, nil)), engine.NewRunner(0).Profile, nil, engine.DefaultLimits(), "gif")
 }

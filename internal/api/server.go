@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gradviz/internal/engine"
@@ -31,10 +32,13 @@ type Config struct {
 	// send.
 	MessagesPerSecond float64
 	MessageBurst      int
-	// Workers bounds the runs computed at once across all clients; more
-	// wait their turn in arrival order, so one heavy run cannot starve the
-	// others.
+	// Workers bounds the runs computed at once across all clients, one
+	// core each; the scheduler shares them fairly (see scheduler).
 	Workers int
+	// MemoryBudget bounds, in bytes, the estimated working memory of the
+	// runs admitted at once (computing or paused), plots included;
+	// others wait. Zero means no bound.
+	MemoryBudget int64
 	// Train bounds training runs.
 	Train engine.TrainLimits
 	// RunTimeout bounds one HTTP request's runs, the wait for a worker
@@ -54,6 +58,7 @@ func DefaultConfig() Config {
 		MessagesPerSecond: 60,
 		MessageBurst:      60,
 		Workers:           runtime.GOMAXPROCS(0),
+		MemoryBudget:      256 << 20,
 		Train:             engine.DefaultTrainLimits(),
 		RunTimeout:        20 * time.Second,
 	}
@@ -61,14 +66,17 @@ func DefaultConfig() Config {
 
 // Server is the gradviz HTTP handler.
 type Server struct {
-	logger   *slog.Logger
-	cfg      Config
-	runner   *engine.Runner
-	slots    chan struct{} // one token per run that may compute now
-	sessions sessions
-	metrics  *metrics
-	handler  http.Handler
-	hooks    testHooks
+	logger *slog.Logger
+	cfg    Config
+	runner *engine.Runner
+	sched  *scheduler // the worker slots
+	// sessionSeq numbers websocket sessions, for the scheduler.
+	sessionSeq atomic.Uint64
+	httpLanes  clientLanes
+	sessions   sessions
+	metrics    *metrics
+	handler    http.Handler
+	hooks      testHooks
 	// queue bounds what waits for one websocket client: sendQueue
 	// messages and sendQueueBytes bytes, smaller in tests that fill it.
 	queue sendLimits
@@ -104,7 +112,7 @@ func NewServer(logger *slog.Logger, cfg Config) *Server {
 		logger:   logger,
 		cfg:      cfg,
 		runner:   engine.NewRunner(spectrumCacheSize),
-		slots:    make(chan struct{}, cfg.Workers),
+		sched:    newScheduler(cfg.Workers, cfg.MemoryBudget),
 		sessions: sessions{all: map[*session]struct{}{}},
 		metrics:  newMetrics(time.Now()),
 		queue:    sendLimits{messages: sendQueue, bytes: sendQueueBytes},
@@ -130,7 +138,7 @@ func (s *Server) compute(ctx context.Context, st engine.Settings) (*engine.Resul
 // computeWith is compute with a choice of what the profile includes.
 func (s *Server) computeWith(ctx context.Context, st engine.Settings, opts engine.ProfileOptions) (*engine.Result, error) {
 	var res *engine.Result
-	err := s.withSlot(ctx, func() (err error) {
+	err := s.withSlot(ctx, st.WorkingBytes(1), func(ctx context.Context) (err error) {
 		if h := s.hooks.beforeProfile; h != nil {
 			h(st)
 		}
@@ -157,17 +165,20 @@ const (
 	kindTrain       runKind = "train" // one iteration or probe of a training run
 )
 
-// runTag says, on a run's context, what the run is for and which
-// client's lane it takes.
+// runTag says, on a run's context, what the run is for, whose it is and
+// which lane it takes.
 type runTag struct {
 	kind runKind
-	lane chan struct{} // nil for HTTP requests
+	// client names whose CPU time the run is charged to: a websocket
+	// session, or the address of an HTTP client.
+	client string
+	lane   chan struct{} // one of the client's runs at a time; nil for none
 }
 
 type runTagKey struct{}
 
-func withRunTag(ctx context.Context, kind runKind, lane chan struct{}) context.Context {
-	return context.WithValue(ctx, runTagKey{}, runTag{kind: kind, lane: lane})
+func withRunTag(ctx context.Context, tag runTag) context.Context {
+	return context.WithValue(ctx, runTagKey{}, tag)
 }
 
 func runTagOf(ctx context.Context) runTag {
@@ -177,17 +188,28 @@ func runTagOf(ctx context.Context) runTag {
 	return runTag{kind: kindProfile}
 }
 
-// withSlot runs work once a worker slot is free. Goroutines blocked on a
-// channel are served in arrival order, which makes the wait fair; a
-// training run takes a slot per iteration, so it shares the CPUs with the
-// profiles other students ask for instead of holding them. Each client
-// has at most one request of each kind waiting, and its runs go one at a
-// time through its lane, so one client never holds more than one worker
-// and the queue takes turns between clients. A panic in work releases the
-// slot and propagates to the caller's recover.
-func (s *Server) withSlot(ctx context.Context, work func() error) error {
+// priorityOf is the scheduling class of a kind of run: training
+// iterations are background work, everything a user waits to see is
+// interactive.
+func priorityOf(kind runKind) priority {
+	if kind == kindTrain {
+		return prioBackground
+	}
+	return prioInteractive
+}
+
+// withSlot runs work once the scheduler gives it a worker slot, with a
+// context on which the engine's long passes pause (engine.WithPacer):
+// while a run with a better claim waits, a run gives its slot up at its
+// next step after a quantum, so a light request never waits for all of a
+// heavy one. bytes is an estimate of the memory the run needs, reserved
+// against the server's budget until it ends. Each client's runs go one
+// at a time through its lane, so one client never holds more than one
+// worker. A panic in work releases the slot and propagates to the
+// caller's recover.
+func (s *Server) withSlot(ctx context.Context, bytes int64, work func(context.Context) error) error {
 	tag := runTagOf(ctx)
-	kind := tag.kind
+	kind, prio := tag.kind, priorityOf(tag.kind)
 	queued := time.Now()
 	s.metrics.waiting.Add(1)
 	if tag.lane != nil {
@@ -195,32 +217,32 @@ func (s *Server) withSlot(ctx context.Context, work func() error) error {
 		case tag.lane <- struct{}{}:
 		case <-ctx.Done():
 			s.metrics.waiting.Add(-1)
-			s.metrics.runEnded(kind, time.Since(queued), 0, outcomeCancelled)
+			s.metrics.runEnded(kind, prio, time.Since(queued), 0, outcomeCancelled)
 			return ctx.Err()
 		}
 		defer func() { <-tag.lane }()
 	}
-	select {
-	case s.slots <- struct{}{}:
-		s.metrics.waiting.Add(-1)
-	case <-ctx.Done():
-		s.metrics.waiting.Add(-1)
-		s.metrics.runEnded(kind, time.Since(queued), 0, outcomeCancelled)
-		return ctx.Err()
+	laneWait := time.Since(queued)
+	t, err := s.sched.acquire(ctx, tag.client, prio, bytes)
+	s.metrics.waiting.Add(-1)
+	if err != nil {
+		s.metrics.runEnded(kind, prio, time.Since(queued), 0, outcomeCancelled)
+		return err
 	}
-	wait := time.Since(queued)
-	started := time.Now()
+	started, firstWait := time.Now(), t.waitedFor()
 	s.metrics.running.Add(1)
 	outcome := outcomePanicked
 	defer func() {
-		<-s.slots
+		waited := t.waitedFor() // the first wait and every pause
+		t.release()
 		s.metrics.running.Add(-1)
-		s.metrics.runEnded(kind, wait, time.Since(started), outcome)
+		took := time.Since(started) - (waited - firstWait)
+		s.metrics.runEnded(kind, prio, laneWait+waited, took, outcome)
 	}()
 	if h := s.hooks.inSlot; h != nil {
 		h(kind)
 	}
-	err := work()
+	err = work(engine.WithPacer(ctx, t))
 	switch {
 	case err == nil:
 		outcome = outcomeCompleted

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -74,6 +75,9 @@ type session struct {
 	train    latest // train requests: one at a time, replaced by a newer one
 	// lane lets one of the session's runs hold a worker slot at a time.
 	lane chan struct{}
+	// client names the session to the scheduler, which charges it the
+	// CPU time of its runs.
+	client string
 
 	queued atomic.Int64 // bytes in send
 
@@ -187,6 +191,7 @@ func (s *Server) handleWebsocket() http.HandlerFunc {
 			profile: newLatest(), analysis: newLatest(), train: newLatest(), lane: make(chan struct{}, 1),
 			rate:   newTokenBucket(s.cfg.MessagesPerSecond, s.cfg.MessageBurst),
 			opened: time.Now(),
+			client: "ws/" + strconv.FormatUint(s.sessionSeq.Add(1), 10),
 		}
 		s.sessions.add(sess)
 		sess.run()
@@ -407,7 +412,7 @@ func (sess *session) sendErr(id int64, err error) {
 func (sess *session) submit(l *latest, kind runKind, id int64, job func(context.Context)) {
 	l.submit(func(ctx context.Context) {
 		defer sess.recoverRequest(id)
-		job(withRunTag(ctx, kind, sess.lane))
+		job(withRunTag(ctx, runTag{kind: kind, client: sess.client, lane: sess.lane}))
 	})
 }
 
@@ -674,7 +679,7 @@ func (sess *session) runProfile(ctx context.Context, id int64, s engine.Settings
 		return res
 	}
 	var jn []float64
-	err = sess.srv.withSlot(ctx, func() (err error) {
+	err = sess.srv.withSlot(ctx, int64(8*s.H*(s.H+2)), func(ctx context.Context) (err error) {
 		jn, err = sess.srv.runner.JacobianNorms(ctx, res)
 		return err
 	})

@@ -29,6 +29,7 @@ type backwardOptions struct {
 // ∂E/∂θ to grads (unless grads is nil) and fills the records asked for in
 // opts. It checks ctx between steps.
 func backward(ctx context.Context, tp *tape, grads *Params, opts *backwardOptions) error {
+	pacer := pacerOf(ctx)
 	b, p := tp.batch, tp.p
 	T, B, H, K := b.T, b.B, p.H, p.K
 	gh := p.Cell.Gates() * H
@@ -78,7 +79,7 @@ func backward(ctx context.Context, tp *tape, grads *Params, opts *backwardOption
 		sent := 0
 		unsent := func(done int) int { return done - sent }
 		for i := range T {
-			if err := ctx.Err(); err != nil {
+			if err := checkpoint(ctx, pacer); err != nil {
 				return err
 			}
 			if opts.clip.IsStep() && clipStep(delta, B, H, opts.clip, opts.threshold) {

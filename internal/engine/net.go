@@ -93,6 +93,7 @@ func (c *chainTape) next(t int) int {
 // forward runs the model over the batch and returns the record. It checks
 // ctx between steps.
 func forward(ctx context.Context, p *Params, act Activation, b *batch, bump *perturbation) (*tape, error) {
+	pacer := pacerOf(ctx)
 	T, B, H, D := b.T, b.B, p.H, p.D
 	gh := p.Cell.Gates() * H
 	tp := &tape{p: p, act: act, batch: b}
@@ -122,7 +123,7 @@ func forward(ctx context.Context, p *Params, act Activation, b *batch, bump *per
 			}
 		}
 		for i, t := 0, ct.first(T); i < T; i, t = i+1, ct.next(t) {
-			if err := ctx.Err(); err != nil {
+			if err := checkpoint(ctx, pacer); err != nil {
 				return nil, err
 			}
 			prev := ct.prev(t)

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"math"
+	"runtime"
 	"testing"
 )
 
@@ -146,5 +147,29 @@ func TestProfileFirstThenJacobians(t *testing.T) {
 	}
 	if _, err := NewRunner(1).JacobianNorms(context.Background(), res); err == nil {
 		t.Error("Jacobian norms of an LSTM profile: got no error")
+	}
+}
+
+// TestWorkingBytesBoundsAllocation: the estimate a server reserves for a
+// profile is at least what the profile allocates in all, for every cell
+// and both directions, and not more than twenty times it.
+func TestWorkingBytesBoundsAllocation(t *testing.T) {
+	for _, cell := range Cells {
+		for _, bidir := range []bool{false, true} {
+			s := Defaults()
+			s.Cell, s.T, s.H, s.Bidir, s.Clip, s.Threshold = cell, 400, 48, bidir, ClipStepNorm, 0.1
+			r := NewRunner(0)
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			if _, err := r.ProfileWith(context.Background(), s, ProfileOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			runtime.ReadMemStats(&after)
+			allocated := int64(after.TotalAlloc - before.TotalAlloc)
+			if est := s.WorkingBytes(1); est < allocated || est > 20*allocated {
+				t.Errorf("%s bidir=%v: estimate %d bytes, the profile allocated %d", cell, bidir, est, allocated)
+			}
+		}
 	}
 }

@@ -181,6 +181,7 @@ func newJacobianJob(wh []float64, h int, act Activation, states []float64, known
 // work computes steps until none are left or ctx is done. Several
 // goroutines may call it at once.
 func (job *jacobianJob) work(ctx context.Context) error {
+	pacer := pacerOf(ctx)
 	h := job.h
 	w := &jacobianWorker{lz: newLanczos(h, job.gram), deriv: make([]float64, h)}
 	w.lz.tol = jacobianTol
@@ -191,7 +192,7 @@ func (job *jacobianJob) work(ctx context.Context) error {
 			return nil
 		}
 		for t := first; t < min(first+jacobianChunk, len(job.out)); t++ {
-			if err := ctx.Err(); err != nil {
+			if err := checkpoint(ctx, pacer); err != nil {
 				return err
 			}
 			job.act.deriv(deriv, job.states[t*h:(t+1)*h])
