@@ -66,7 +66,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.Int64Var(&cfg.MaxMessageBytes, "max-message-bytes", env.int64("MAX_MESSAGE_BYTES", cfg.MaxMessageBytes), "largest websocket message a client may send; a larger one closes the socket with 1009 (env MAX_MESSAGE_BYTES)")
 	fs.Float64Var(&cfg.MessagesPerSecond, "messages-per-second", env.float("MESSAGES_PER_SECOND", cfg.MessagesPerSecond), "websocket messages one client may send a second, on average (env MESSAGES_PER_SECOND)")
 	fs.IntVar(&cfg.MessageBurst, "message-burst", env.int("MESSAGE_BURST", cfg.MessageBurst), "websocket messages one client may send at once (env MESSAGE_BURST)")
-	fs.IntVar(&cfg.Workers, "workers", env.int("WORKERS", cfg.Workers), "runs computed at once across all clients; default the number of CPUs (env WORKERS)")
+	fs.IntVar(&cfg.Workers, "workers", env.int("WORKERS", cfg.Workers), "runs computed at once across all clients, one core each; default the number of CPUs (env WORKERS)")
+	fs.Int64Var(&cfg.MemoryBudget, "memory-budget", env.int64("MEMORY_BUDGET", cfg.MemoryBudget), "bytes of estimated working memory the runs admitted at once may reserve; others wait (env MEMORY_BUDGET)")
+	fs.DurationVar(&cfg.TrainCPU, "max-train-cpu", env.duration("MAX_TRAIN_CPU", cfg.TrainCPU), "CPU time one training run may use, its models together (env MAX_TRAIN_CPU)")
 	origins := env.origins("ALLOW_ORIGIN")
 	fs.Var(&origins, "allow-origin", "an origin such as https://class.example.org that may open the websocket besides the server's own; repeat or separate with commas (env ALLOW_ORIGIN)")
 	fs.DurationVar(&cfg.RunTimeout, "run-timeout", env.duration("RUN_TIMEOUT", cfg.RunTimeout), "longest an HTTP request's runs may take, the wait for a worker included (env RUN_TIMEOUT)")
@@ -181,6 +183,8 @@ func validateConfig(cfg api.Config) error {
 		{"-max-message-bytes", cfg.MaxMessageBytes, 512},
 		{"-message-burst", int64(cfg.MessageBurst), 1},
 		{"-workers", int64(cfg.Workers), 1},
+		{"-memory-budget", cfg.MemoryBudget, 0},
+		{"-max-train-cpu", int64(cfg.TrainCPU), 0},
 		{"-max-train-T", int64(cfg.Train.MaxT), 1},
 		{"-max-train-H", int64(cfg.Train.MaxH), 1},
 		{"-max-train-batch", int64(cfg.Train.MaxBatch), 1},

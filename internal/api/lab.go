@@ -1,6 +1,7 @@
 package api
 
 import (
+	"sync/atomic"
 	"context"
 	"encoding/json"
 	"math"
@@ -223,7 +224,27 @@ func (sess *session) runTraining(ctx context.Context, id int64, req trainRequest
 		runs[i].done = true
 		sess.sendJSON(trainDoneMessage{Type: "trainDone", ID: id, Run: i, Reason: reason, Iteration: iter}, false)
 	}
+	var cpu atomic.Int64
+	ctx = withCPUMeter(ctx, &cpu)
+	limit := func(iter int, reason, why string) {
+		sess.log.Info("training ended by the server", "reason", why, "iter", iter, "cpuSeconds", time.Duration(cpu.Load()).Seconds())
+		for i, r := range runs {
+			if !r.done {
+				finish(i, reason, iter)
+			}
+		}
+		sess.sendJSON(map[string]any{"type": "done", "id": id}, false)
+	}
+	cfg := sess.srv.cfg
 	for iter := 1; iter <= req.base.Iterations; iter++ {
+		if cfg.TrainCPU > 0 && time.Duration(cpu.Load()) > cfg.TrainCPU {
+			limit(iter-1, "limit", "cpu")
+			return
+		}
+		if cfg.TrainUnread > 0 && sess.unreadFor() > cfg.TrainUnread {
+			limit(iter-1, "stopped", "unread")
+			return
+		}
 		active := 0
 		for i, r := range runs {
 			if r.done {

@@ -1,8 +1,14 @@
 package api
 
 import (
+	"io"
+	"log/slog"
+	"net"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 func TestWebsocketTrainingStreamsAndStops(t *testing.T) {
@@ -205,6 +211,80 @@ func TestWebsocketStopOnlyWhatIsNamed(t *testing.T) {
 				t.Fatalf("error got %v, want field what", m)
 			}
 			break
+		}
+	}
+}
+
+// TestTrainingCPULimit: a training run that has used its CPU time ends
+// every model with trainDone "limit", then done, and frees the slot.
+func TestTrainingCPULimit(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.TrainCPU = time.Millisecond
+	ts, app := newTestServer(t, cfg)
+	conn := dial(t, ts, nil)
+	send(t, conn, `{"type":"train","id":4,"task":"recall","T":20,"H":16,"iterations":20000,"every":1000,"cells":["rnn","lstm"]}`)
+	if m := readMsg(t, conn); m["type"] != "trainStart" {
+		t.Fatalf("got %v, want trainStart", m)
+	}
+	limited := 0
+	for {
+		m := readUntilOneOf(t, conn, "trainDone", "done")
+		if m["type"] == "done" {
+			break
+		}
+		if m["reason"] != "limit" || m["iter"].(float64) >= 20000 {
+			t.Errorf("trainDone: got %v, want reason limit long before 20000 iterations", m)
+		}
+		limited++
+	}
+	if limited != 2 {
+		t.Errorf("%d models ended by the limit, want 2", limited)
+	}
+	waitFor(t, 10*time.Second, "no training to be active", func() bool { return app.snapshot(time.Now()).Training.Active == 0 })
+}
+
+// TestTrainingEndsWhenNobodyReads: a client starts a training and never
+// reads again. Once its queue has stayed full for TrainUnread the run
+// ends, though its 20000 iterations are far from done.
+func TestTrainingEndsWhenNobodyReads(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.TrainUnread = 100 * time.Millisecond
+	ts, app := newTestServerWith(t, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), func(s *Server) {
+		s.queue = sendLimits{messages: 4, bytes: 1 << 20}
+	})
+	// The client's receive buffer is the kernel's least, so the socket
+	// fills after a few messages.
+	dialer := *websocket.DefaultDialer
+	dialer.NetDial = func(network, addr string) (net.Conn, error) {
+		c, err := net.Dial(network, addr)
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetReadBuffer(1)
+		}
+		return c, err
+	}
+	conn, _, err := dialer.Dial(wsURL(ts), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Progress after every iteration, each with a 500-step profile.
+	send(t, conn, `{"type":"train","id":5,"task":"recall","T":500,"H":8,"iterations":20000,"every":1,"cells":["rnn"]}`)
+	waitFor(t, 30*time.Second, "the training to start", func() bool { return app.snapshot(time.Now()).Training.Active == 1 })
+	waitFor(t, 5*time.Minute, "the unread training to end", func() bool { return app.snapshot(time.Now()).Training.Active == 0 })
+	if it := app.snapshot(time.Now()).Training.Iterations; it >= 20000 {
+		t.Errorf("the training ran all %d iterations, want it ended early", it)
+	}
+}
+
+// readUntilOneOf reads messages until one has one of the types.
+func readUntilOneOf(t *testing.T, conn *websocket.Conn, types ...string) map[string]any {
+	t.Helper()
+	for {
+		m := readMsg(t, conn)
+		for _, want := range types {
+			if m["type"] == want {
+				return m
+			}
 		}
 	}
 }

@@ -41,6 +41,12 @@ type Config struct {
 	MemoryBudget int64
 	// Train bounds training runs.
 	Train engine.TrainLimits
+	// TrainCPU bounds the CPU time of one training run, all its models
+	// together; past it the run ends with trainDone "limit".
+	TrainCPU time.Duration
+	// TrainUnread ends a training run whose client has read none of its
+	// progress for this long: the page is gone or asleep.
+	TrainUnread time.Duration
 	// RunTimeout bounds one HTTP request's runs, the wait for a worker
 	// included; past it the request fails with 503. Websocket runs have
 	// no timeout: the client cancels them by sending a newer request or
@@ -59,6 +65,8 @@ func DefaultConfig() Config {
 		MessageBurst:      60,
 		Workers:           runtime.GOMAXPROCS(0),
 		MemoryBudget:      256 << 20,
+		TrainCPU:          5 * time.Minute,
+		TrainUnread:       30 * time.Second,
 		Train:             engine.DefaultTrainLimits(),
 		RunTimeout:        20 * time.Second,
 	}
@@ -188,6 +196,14 @@ func runTagOf(ctx context.Context) runTag {
 	return runTag{kind: kindProfile}
 }
 
+type cpuMeterKey struct{}
+
+// withCPUMeter returns a context whose runs add the time they held a
+// worker slot to m, in nanoseconds.
+func withCPUMeter(ctx context.Context, m *atomic.Int64) context.Context {
+	return context.WithValue(ctx, cpuMeterKey{}, m)
+}
+
 // priorityOf is the scheduling class of a kind of run: training
 // iterations are background work, everything a user waits to see is
 // interactive.
@@ -238,6 +254,9 @@ func (s *Server) withSlot(ctx context.Context, bytes int64, work func(context.Co
 		s.metrics.running.Add(-1)
 		took := time.Since(started) - (waited - firstWait)
 		s.metrics.runEnded(kind, prio, laneWait+waited, took, outcome)
+		if m, ok := ctx.Value(cpuMeterKey{}).(*atomic.Int64); ok {
+			m.Add(int64(took))
+		}
 	}()
 	if h := s.hooks.inSlot; h != nil {
 		h(kind)

@@ -80,6 +80,10 @@ type session struct {
 	client string
 
 	queued atomic.Int64 // bytes in send
+	// drained is when the writer last left the send queue empty (unix
+	// nanoseconds): a queue that stays full means the client has stopped
+	// reading.
+	drained atomic.Int64
 
 	rate      tokenBucket
 	lastLimit time.Time // when the last rate-limit error was sent
@@ -193,6 +197,7 @@ func (s *Server) handleWebsocket() http.HandlerFunc {
 			opened: time.Now(),
 			client: "ws/" + strconv.FormatUint(s.sessionSeq.Add(1), 10),
 		}
+		sess.drained.Store(time.Now().UnixNano())
 		s.sessions.add(sess)
 		sess.run()
 	}
@@ -315,6 +320,9 @@ func (sess *session) writePump() {
 			if err := conn.WriteMessage(websocket.TextMessage, msg.data); err != nil {
 				return
 			}
+			if len(sess.send) == 0 {
+				sess.drained.Store(time.Now().UnixNano())
+			}
 		case <-ticker.C:
 			conn.SetWriteDeadline(time.Now().Add(writeWait))
 			if err := conn.WriteMessage(websocket.PingMessage, nil); err != nil {
@@ -325,6 +333,15 @@ func (sess *session) writePump() {
 			return
 		}
 	}
+}
+
+// unreadFor says how long messages have waited for the client without
+// the queue emptying: zero while the client keeps up.
+func (sess *session) unreadFor() time.Duration {
+	if len(sess.send) == 0 {
+		return 0
+	}
+	return time.Since(time.Unix(0, sess.drained.Load()))
 }
 
 // writeClose sends the close frame; the session's context is done.

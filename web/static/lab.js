@@ -154,7 +154,7 @@ export class Lab {
     if (!tr.runs.length || ['finished', 'stopped', 'diverged'].includes(tr.state)) return;
     const reasons = tr.runs.map((r) => r.reason || 'finished');
     let state = 'finished';
-    if (reasons.includes('stopped')) state = 'stopped';
+    if (reasons.includes('stopped') || reasons.includes('limit')) state = 'stopped';
     else if (reasons.every((r) => r === 'diverged')) state = 'diverged';
     this.setState(state);
   }
