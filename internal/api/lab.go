@@ -1,10 +1,10 @@
 package api
 
 import (
-	"sync/atomic"
 	"context"
 	"encoding/json"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"gradviz/internal/engine"
