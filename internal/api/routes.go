@@ -15,7 +15,7 @@ func (s *Server) routes() http.Handler {
 	r.Use(middleware.GetHead)
 
 	r.Get("/", handlePage(s.logger, s.cfg))
-	r.Handle("/static/*", handleStatic())
+	r.Method(http.MethodGet, "/static/*", handleStatic())
 	r.Get("/healthz", handleHealth())
 	r.Get("/metrics", s.handleMetrics())
 	r.Group(func(r chi.Router) {
