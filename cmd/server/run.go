@@ -69,6 +69,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.IntVar(&cfg.Workers, "workers", env.int("WORKERS", cfg.Workers), "runs computed at once across all clients; default the number of CPUs (env WORKERS)")
 	origins := env.origins("ALLOW_ORIGIN")
 	fs.Var(&origins, "allow-origin", "an origin such as https://class.example.org that may open the websocket besides the server's own; repeat or separate with commas (env ALLOW_ORIGIN)")
+	hosts := env.hosts("ALLOW_HOST")
+	fs.Var(&hosts, "allow-host", "a host name such as class.example.org, or an address, that the server answers to besides localhost, the loopback addresses, the address a client connected to and the host of -addr; other Host headers get 421 (against DNS rebinding); repeat or separate with commas (env ALLOW_HOST)")
 	fs.DurationVar(&cfg.RunTimeout, "run-timeout", env.duration("RUN_TIMEOUT", cfg.RunTimeout), "longest an HTTP request's runs may take, the wait for a worker included (env RUN_TIMEOUT)")
 
 	tl := &cfg.Train
@@ -97,6 +99,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("-log-level: %w", err)
 	}
 	cfg.AllowedOrigins = origins.origins
+	cfg.AllowedHosts = hosts.hosts
+	// The host -addr names is the server's own.
+	if h, _, err := net.SplitHostPort(*addr); err == nil && h != "" && net.ParseIP(h) == nil {
+		if _, _, err := api.ParseAllowedHost(h); err == nil {
+			cfg.AllowedHosts = append(cfg.AllowedHosts, h)
+		}
+	}
 	if err := validateConfig(cfg); err != nil {
 		return err
 	}
@@ -238,6 +247,42 @@ func (o *originList) add(v string) error {
 	return nil
 }
 
+// hostList is the repeatable, comma-separated -allow-host flag. The
+// first use of the flag replaces the list from the environment.
+type hostList struct {
+	hosts   []string
+	fromEnv bool
+}
+
+func (h *hostList) String() string {
+	if h == nil {
+		return ""
+	}
+	return strings.Join(h.hosts, ",")
+}
+
+// Set adds each comma-separated host name or address.
+func (h *hostList) Set(v string) error {
+	if h.fromEnv {
+		h.hosts, h.fromEnv = nil, false
+	}
+	return h.add(v)
+}
+
+func (h *hostList) add(v string) error {
+	for _, host := range strings.Split(v, ",") {
+		host = strings.TrimSpace(host)
+		if host == "" {
+			continue
+		}
+		if _, _, err := api.ParseAllowedHost(host); err != nil {
+			return err
+		}
+		h.hosts = append(h.hosts, host)
+	}
+	return nil
+}
+
 // checkHealth asks the server at addr for /healthz, on the loopback
 // interface when addr listens on every interface.
 func checkHealth(ctx context.Context, addr string) error {
@@ -339,6 +384,15 @@ func (e *envDefaults) duration(name string, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// hosts reads a comma-separated list of host names.
+func (e *envDefaults) hosts(name string) hostList {
+	h := hostList{fromEnv: true}
+	if err := h.add(e.getenv(name)); err != nil && e.err == nil {
+		e.err = fmt.Errorf("environment %s: %w", name, err)
+	}
+	return h
 }
 
 // origins reads a comma-separated list of origins.

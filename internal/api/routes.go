@@ -10,7 +10,9 @@ import (
 // routes is the whole route table.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(recoverPanics(s.logger, s.metrics), logRequests(s.logger, s.metrics), securityHeaders, refuseBodies)
+	// The Host is checked before anything else answers, so a page on a
+	// rebound name learns nothing from any route.
+	r.Use(recoverPanics(s.logger, s.metrics), logRequests(s.logger, s.metrics), securityHeaders, s.checkHost, refuseBodies)
 	// HEAD is answered like GET (without the body), for health checkers.
 	r.Use(middleware.GetHead)
 

@@ -23,6 +23,11 @@ type Config struct {
 	// open the websocket besides the page's own, for deployments behind a
 	// proxy that rewrites the host.
 	AllowedOrigins []string
+	// AllowedHosts lists host names ("class.example.org") or addresses
+	// the server answers to besides localhost, the loopback addresses
+	// and the address a client connected to; requests naming any other
+	// Host get 421, against DNS rebinding. See ParseAllowedHost.
+	AllowedHosts []string
 	// MaxConnections bounds open websockets.
 	MaxConnections int
 	// MaxMessageBytes bounds one client message.
@@ -67,6 +72,7 @@ type Server struct {
 	slots    chan struct{} // one token per run that may compute now
 	sessions sessions
 	metrics  *metrics
+	hosts    hostPolicy
 	handler  http.Handler
 	hooks    testHooks
 }
@@ -98,6 +104,7 @@ func NewServer(logger *slog.Logger, cfg Config) *Server {
 		slots:    make(chan struct{}, cfg.Workers),
 		sessions: sessions{all: map[*session]struct{}{}},
 		metrics:  newMetrics(time.Now()),
+		hosts:    newHostPolicy(cfg.AllowedHosts),
 	}
 	s.handler = s.routes()
 	return s

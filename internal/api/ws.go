@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
-	"net/url"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -150,7 +149,7 @@ func (s *Server) handleWebsocket() http.HandlerFunc {
 	upgrader := websocket.Upgrader{
 		ReadBufferSize:  4096,
 		WriteBufferSize: 16384,
-		CheckOrigin:     checkOrigin(s.cfg.AllowedOrigins),
+		CheckOrigin:     s.checkOrigin,
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
 			msg := reason.Error()
 			kind := errInvalid
@@ -714,31 +713,6 @@ func helloMessage(cfg Config) map[string]any {
 			"messageBurst": cfg.MessageBurst, "messageBytes": cfg.MaxMessageBytes,
 		},
 		"defaults": engine.Defaults(),
-	}
-}
-
-// checkOrigin accepts same-origin upgrades and the allow-listed origins.
-// A request without an Origin header comes from a non-browser client,
-// which the same-origin policy does not concern.
-func checkOrigin(allowed []string) func(*http.Request) bool {
-	return func(r *http.Request) bool {
-		origin := r.Header.Get("Origin")
-		if origin == "" {
-			return true
-		}
-		u, err := url.Parse(origin)
-		if err != nil || u.Host == "" {
-			return false
-		}
-		if strings.EqualFold(u.Host, r.Host) {
-			return true
-		}
-		for _, a := range allowed {
-			if strings.EqualFold(strings.TrimSuffix(a, "/"), origin) {
-				return true
-			}
-		}
-		return false
 	}
 }
 
