@@ -71,6 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.Var(&origins, "allow-origin", "an origin such as https://class.example.org that may open the websocket besides the server's own; repeat or separate with commas (env ALLOW_ORIGIN)")
 	hosts := env.hosts("ALLOW_HOST")
 	fs.Var(&hosts, "allow-host", "a host name such as class.example.org, or an address, that the server answers to besides localhost, the loopback addresses, the address a client connected to and the host of -addr; other Host headers get 421 (against DNS rebinding); repeat or separate with commas (env ALLOW_HOST)")
+	fs.Float64Var(&cfg.HTTPRequestsPerSecond, "http-requests-per-second", env.float("HTTP_REQUESTS_PER_SECOND", cfg.HTTPRequestsPerSecond), "API requests and websocket upgrades one client address may make a second, on average; more get 429; 0 means no limit (env HTTP_REQUESTS_PER_SECOND)")
+	fs.IntVar(&cfg.HTTPRequestBurst, "http-request-burst", env.int("HTTP_REQUEST_BURST", cfg.HTTPRequestBurst), "API requests and websocket upgrades one client address may make at once (env HTTP_REQUEST_BURST)")
 	fs.DurationVar(&cfg.RunTimeout, "run-timeout", env.duration("RUN_TIMEOUT", cfg.RunTimeout), "longest an HTTP request's runs may take, the wait for a worker included (env RUN_TIMEOUT)")
 
 	tl := &cfg.Train
@@ -189,6 +191,7 @@ func validateConfig(cfg api.Config) error {
 		{"-max-connections", int64(cfg.MaxConnections), 1},
 		{"-max-message-bytes", cfg.MaxMessageBytes, 512},
 		{"-message-burst", int64(cfg.MessageBurst), 1},
+		{"-http-request-burst", int64(cfg.HTTPRequestBurst), 1},
 		{"-workers", int64(cfg.Workers), 1},
 		{"-max-train-T", int64(cfg.Train.MaxT), 1},
 		{"-max-train-H", int64(cfg.Train.MaxH), 1},
@@ -201,6 +204,9 @@ func validateConfig(cfg api.Config) error {
 	}
 	if r := cfg.MessagesPerSecond; !(r > 0) || r > 1e6 {
 		return fmt.Errorf("-messages-per-second must be greater than 0 and at most 1e6, got %g", r)
+	}
+	if r := cfg.HTTPRequestsPerSecond; !(r >= 0) || r > 1e6 {
+		return fmt.Errorf("-http-requests-per-second must be 0 (no limit) to 1e6, got %g", r)
 	}
 	if cfg.RunTimeout < 0 {
 		return fmt.Errorf("-run-timeout must not be negative (0 means none), got %s", cfg.RunTimeout)

@@ -23,13 +23,13 @@ func (s *Server) routes() http.Handler {
 	r.Group(func(r chi.Router) {
 		// A deadline on the context, not http.TimeoutHandler: the runs
 		// stop when it passes, and /ws is outside this group.
-		r.Use(strictQuery, runTimeout(s.cfg.RunTimeout))
+		r.Use(s.limitRequests, strictQuery, runTimeout(s.cfg.RunTimeout))
 		r.Get("/api/profile", handleProfile(s.logger, s.compute, s.cfg.Limits))
 		r.Get("/api/plot.png", handlePlot(s.logger, s.compute, s.cfg.Limits, "png"))
 		r.Get("/api/plot.svg", handlePlot(s.logger, s.compute, s.cfg.Limits, "svg"))
 		r.Get("/api/plot.csv", handlePlot(s.logger, s.compute, s.cfg.Limits, "csv"))
 	})
-	r.Get("/ws", s.handleWebsocket())
+	r.With(s.limitRequests).Get("/ws", s.handleWebsocket())
 	r.NotFound(handleNotFound())
 	r.MethodNotAllowed(handleMethodNotAllowed())
 	return r

@@ -36,6 +36,12 @@ type Config struct {
 	// send.
 	MessagesPerSecond float64
 	MessageBurst      int
+	// HTTPRequestsPerSecond and HTTPRequestBurst bound how fast one
+	// client address (an IPv4 address, an IPv6 /64) may send API requests
+	// and websocket upgrades; past them it gets 429. Zero rate means no
+	// limit.
+	HTTPRequestsPerSecond float64
+	HTTPRequestBurst      int
 	// Workers bounds the runs computed at once across all clients; more
 	// wait their turn in arrival order, so one heavy run cannot starve the
 	// others.
@@ -53,14 +59,16 @@ type Config struct {
 // flag says otherwise.
 func DefaultConfig() Config {
 	return Config{
-		Limits:            engine.DefaultLimits(),
-		MaxConnections:    1000,
-		MaxMessageBytes:   64 << 10,
-		MessagesPerSecond: 60,
-		MessageBurst:      60,
-		Workers:           runtime.GOMAXPROCS(0),
-		Train:             engine.DefaultTrainLimits(),
-		RunTimeout:        20 * time.Second,
+		Limits:                engine.DefaultLimits(),
+		MaxConnections:        1000,
+		MaxMessageBytes:       64 << 10,
+		MessagesPerSecond:     60,
+		MessageBurst:          60,
+		HTTPRequestsPerSecond: 20,
+		HTTPRequestBurst:      60,
+		Workers:               runtime.GOMAXPROCS(0),
+		Train:                 engine.DefaultTrainLimits(),
+		RunTimeout:            20 * time.Second,
 	}
 }
 
@@ -73,8 +81,10 @@ type Server struct {
 	sessions sessions
 	metrics  *metrics
 	hosts    hostPolicy
-	handler  http.Handler
-	hooks    testHooks
+	// httpLimit bounds HTTP requests per client address; nil for none.
+	httpLimit *clientLimiter
+	handler   http.Handler
+	hooks     testHooks
 }
 
 // testHooks let tests in this package inject faults such as a panic in
@@ -105,6 +115,9 @@ func NewServer(logger *slog.Logger, cfg Config) *Server {
 		sessions: sessions{all: map[*session]struct{}{}},
 		metrics:  newMetrics(time.Now()),
 		hosts:    newHostPolicy(cfg.AllowedHosts),
+	}
+	if cfg.HTTPRequestsPerSecond > 0 {
+		s.httpLimit = newClientLimiter(cfg.HTTPRequestsPerSecond, max(cfg.HTTPRequestBurst, 1), maxClients, clientIdle)
 	}
 	s.handler = s.routes()
 	return s

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 
 	"gradviz/internal/engine"
 )
@@ -76,8 +77,8 @@ type session struct {
 
 	queued atomic.Int64 // bytes in send
 
-	rate      tokenBucket
-	lastLimit time.Time // when the last rate-limit error was sent
+	rate      *rate.Limiter // messages; only the reader uses it
+	lastLimit time.Time     // when the last rate-limit error was sent
 	opened    time.Time
 	received  int // messages read; the reader's alone
 
@@ -184,7 +185,7 @@ func (s *Server) handleWebsocket() http.HandlerFunc {
 			srv: s, conn: conn, send: make(chan outMsg, sendQueue),
 			log: s.logger.With("remote", r.RemoteAddr), ctx: ctx, cancel: cancel,
 			profile: newLatest(), analysis: newLatest(), train: newLatest(), lane: make(chan struct{}, 1),
-			rate:   newTokenBucket(s.cfg.MessagesPerSecond, s.cfg.MessageBurst),
+			rate:   rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), s.cfg.MessageBurst),
 			opened: time.Now(),
 		}
 		s.sessions.add(sess)
@@ -256,7 +257,7 @@ func (sess *session) readPump() (code int, reason string) {
 			sess.sendError(0, "", "messages must be JSON text, not binary")
 			continue
 		}
-		if now := time.Now(); !sess.rate.allow(now) {
+		if now := time.Now(); !sess.rate.AllowN(now, 1) {
 			sess.srv.metrics.countError(errRateLimited)
 			if now.Sub(sess.lastLimit) >= rateErrorInterval {
 				sess.lastLimit = now
@@ -714,28 +715,4 @@ func helloMessage(cfg Config) map[string]any {
 		},
 		"defaults": engine.Defaults(),
 	}
-}
-
-// tokenBucket limits the messages a client may send: rate a second on
-// average, burst at once. Not safe for concurrent use; only the reader
-// uses it.
-type tokenBucket struct {
-	rate, burst, tokens float64
-	last                time.Time
-}
-
-func newTokenBucket(rate float64, burst int) tokenBucket {
-	return tokenBucket{rate: rate, burst: float64(burst), tokens: float64(burst)}
-}
-
-func (b *tokenBucket) allow(now time.Time) bool {
-	if !b.last.IsZero() {
-		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-	}
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
 }
