@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -451,7 +452,7 @@ func (sess *session) handle(data []byte) {
 		}
 		what := "all"
 		if raw, ok := msg.fields["what"]; ok {
-			if err := json.Unmarshal(raw, &what); err != nil || !contains(stopTargets, what) {
+			if err := stringField(raw, &what); err != nil || !contains(stopTargets, what) {
 				sess.sendError(msg.id, "what", fmt.Sprintf("what must be one of %s, got %s", strings.Join(stopTargets, ", "), shorten(string(raw))))
 				return
 			}
@@ -534,21 +535,22 @@ type message struct {
 const maxID = 1<<53 - 1
 
 // decodeMessage reads the envelope of a client message: a JSON object
-// with a string "type" and an optional whole-number "id".
+// with a string "type" and an optional whole-number "id". Each name may
+// appear once.
 func decodeMessage(data []byte) (message, error) {
 	var msg message
-	if err := json.Unmarshal(data, &msg.fields); err != nil || msg.fields == nil {
-		// Only a failure pays for the decoder that tells a second
-		// object after the first from anything else.
-		var first map[string]json.RawMessage
-		if json.NewDecoder(bytes.NewReader(data)).Decode(&first) == nil && first != nil {
-			return message{}, fieldErrorf("", "a message must be a single JSON object")
-		}
-		return message{}, fieldErrorf("", "a message must be a JSON object with a \"type\"")
+	fields, err := decodeObject(data)
+	if err != nil {
+		return message{}, err
 	}
+	msg.fields = fields
 	if raw, ok := msg.fields["id"]; ok {
+		// A number, not the string "7" that json.Number would take.
 		var n json.Number
 		id, err := int64(0), json.Unmarshal(raw, &n)
+		if err == nil && !isJSONNumber(raw) {
+			err = errNotNumber
+		}
 		if err == nil {
 			id, err = n.Int64()
 		}
@@ -561,10 +563,73 @@ func decodeMessage(data []byte) (message, error) {
 	if !ok {
 		return msg, fieldErrorf("type", "a message needs a \"type\": "+messageTypes)
 	}
-	if err := json.Unmarshal(raw, &msg.kind); err != nil {
+	if err := stringField(raw, &msg.kind); err != nil {
 		return msg, fieldErrorf("type", "type must be a string, got %s", shorten(string(raw)))
 	}
 	return msg, nil
+}
+
+var errNotNumber = errors.New("not a number")
+
+// decodeObject reads one JSON object into its fields, refusing anything
+// else, a second value after it, and a name given twice (which
+// json.Unmarshal would resolve silently, the last one winning).
+func decodeObject(data []byte) (map[string]json.RawMessage, error) {
+	notObject := fieldErrorf("", "a message must be a JSON object with a \"type\"")
+	single := fieldErrorf("", "a message must be a single JSON object")
+	if !json.Valid(data) {
+		// Only a failure pays for the decoder that tells a second
+		// object after the first from anything else.
+		var first map[string]json.RawMessage
+		if json.NewDecoder(bytes.NewReader(data)).Decode(&first) == nil && first != nil {
+			return nil, single
+		}
+		return nil, notObject
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, notObject
+	}
+	fields := map[string]json.RawMessage{}
+	for dec.More() {
+		tok, err := dec.Token()
+		name, ok := tok.(string)
+		if err != nil || !ok {
+			return nil, notObject
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, notObject
+		}
+		if _, dup := fields[name]; dup {
+			return nil, fieldErrorf(shorten(name), "%s is given twice", shorten(name))
+		}
+		fields[name] = raw
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, notObject
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, single
+	}
+	return fields, nil
+}
+
+// isJSONNumber reports whether a JSON value is a number (not a string,
+// null, a boolean, an array or an object).
+func isJSONNumber(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) > 0 && (raw[0] == '-' || ('0' <= raw[0] && raw[0] <= '9'))
+}
+
+// stringField reads a JSON string into dst; null, numbers and anything
+// else are an error (json.Unmarshal would take null as "no change").
+func stringField(raw json.RawMessage, dst *string) error {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '"' {
+		return errors.New("not a string")
+	}
+	return json.Unmarshal(raw, dst)
 }
 
 // numberField reads an optional numeric field within [min, max].
@@ -574,7 +639,7 @@ func numberField(fields map[string]json.RawMessage, name string, def, min, max f
 		return def, nil
 	}
 	var v float64
-	if err := json.Unmarshal(raw, &v); err != nil {
+	if err := json.Unmarshal(raw, &v); err != nil || !isJSONNumber(raw) {
 		return 0, fieldErrorf(name, "%s must be a number, got %s", name, shorten(string(raw)))
 	}
 	if math.IsNaN(v) || v < min || v > max {
