@@ -168,7 +168,10 @@ func newHTTPServer(h http.Handler, runTimeout time.Duration, logger *slog.Logger
 		WriteTimeout:      runTimeout + writeMargin,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		// "OPTIONS *" goes to the handler like any request, so it meets
+		// the Host check too, instead of net/http's own empty 200.
+		DisableGeneralOptionsHandler: true,
+		ErrorLog:                     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	if runTimeout <= 0 {
 		srv.WriteTimeout = 0

@@ -216,6 +216,15 @@ func TestHostAndRateFlags(t *testing.T) {
 			t.Errorf("Host %q: got %q (nosniff %q), want %q with the security headers", tc.host, status, h.Get("X-Content-Type-Options"), tc.want)
 		}
 	}
+	for _, tc := range []struct{ host, want string }{
+		{"evil.example", "421 Misdirected Request"},
+		{base, "404 Not Found"}, // no route is "*"
+	} {
+		status, h := rawStatus(t, base, "OPTIONS * HTTP/1.1\r\nHost: "+tc.host+"\r\n\r\n")
+		if status != tc.want || h.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("Host %q: got %q (nosniff %q), want %q with the security headers", tc.host, status, h.Get("X-Content-Type-Options"), tc.want)
+		}
+	}
 	for i, want := range []string{"200 OK", "200 OK", "429 Too Many Requests"} {
 		status, h := rawStatus(t, base, "GET /api/profile?T=3&H=2 HTTP/1.1\r\nHost: "+base+"\r\n\r\n")
 		if status != want {
