@@ -154,13 +154,19 @@ func (c *client) randomSetting() setting {
 	if c.rng.IntN(4) == 0 {
 		loss = "sum"
 	}
-	return setting{
+	s := setting{
 		Cell: pick(c.rng, cells), Act: pick(c.rng, acts),
 		T: 1 + c.rng.IntN(c.p.maxT), H: pick(c.rng, h),
 		Init: pick(c.rng, inits), Gain: math.Round((0.25+c.rng.Float64()*2)*100) / 100,
 		Clip: pick(c.rng, clips), Threshold: pick(c.rng, []float64{0.1, 0.5, 1, 5}),
 		Loss: loss, Seed: 1 + c.rng.IntN(100), Bidir: c.rng.IntN(10) == 0,
 	}
+	// A gated cell ignores the activation, and the server refuses
+	// linear for one: ask for tanh, the default.
+	if s.Cell != "rnn" {
+		s.Act = "tanh"
+	}
+	return s
 }
 
 // drag moves one control step by step, as a slider drag does.

@@ -71,6 +71,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.DurationVar(&cfg.TrainCPU, "max-train-cpu", env.duration("MAX_TRAIN_CPU", cfg.TrainCPU), "CPU time one training run may use, its models together (env MAX_TRAIN_CPU)")
 	origins := env.origins("ALLOW_ORIGIN")
 	fs.Var(&origins, "allow-origin", "an origin such as https://class.example.org that may open the websocket besides the server's own; repeat or separate with commas (env ALLOW_ORIGIN)")
+	hosts := env.hosts("ALLOW_HOST")
+	fs.Var(&hosts, "allow-host", "a host name such as class.example.org, or an address, that the server answers to besides localhost, the loopback addresses, the address a client connected to and the host of -addr; other Host headers get 421 (against DNS rebinding); repeat or separate with commas (env ALLOW_HOST)")
+	fs.Float64Var(&cfg.HTTPRequestsPerSecond, "http-requests-per-second", env.float("HTTP_REQUESTS_PER_SECOND", cfg.HTTPRequestsPerSecond), "API requests and websocket upgrades one client address may make a second, on average; more get 429; 0 means no limit (env HTTP_REQUESTS_PER_SECOND)")
+	fs.IntVar(&cfg.HTTPRequestBurst, "http-request-burst", env.int("HTTP_REQUEST_BURST", cfg.HTTPRequestBurst), "API requests and websocket upgrades one client address may make at once (env HTTP_REQUEST_BURST)")
 	fs.DurationVar(&cfg.RunTimeout, "run-timeout", env.duration("RUN_TIMEOUT", cfg.RunTimeout), "longest an HTTP request's runs may take, the wait for a worker included (env RUN_TIMEOUT)")
 
 	tl := &cfg.Train
@@ -99,6 +103,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("-log-level: %w", err)
 	}
 	cfg.AllowedOrigins = origins.origins
+	cfg.AllowedHosts = hosts.hosts
+	// The host -addr names is the server's own.
+	if h, _, err := net.SplitHostPort(*addr); err == nil && h != "" && net.ParseIP(h) == nil {
+		if _, _, err := api.ParseAllowedHost(h); err == nil {
+			cfg.AllowedHosts = append(cfg.AllowedHosts, h)
+		}
+	}
 	if err := validateConfig(cfg); err != nil {
 		return err
 	}
@@ -115,7 +126,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	serveErr := make(chan error, 1)
 	// Exits when the listener is closed by Shutdown, or on a serve error.
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- srv.Serve(api.Listener(ln)) }()
 
 	select {
 	case err := <-serveErr:
@@ -159,7 +170,10 @@ func newHTTPServer(h http.Handler, runTimeout time.Duration, logger *slog.Logger
 		WriteTimeout:      runTimeout + writeMargin,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		// "OPTIONS *" goes to the handler like any request, so it meets
+		// the Host check too, instead of net/http's own empty 200.
+		DisableGeneralOptionsHandler: true,
+		ErrorLog:                     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	if runTimeout <= 0 {
 		srv.WriteTimeout = 0
@@ -182,6 +196,7 @@ func validateConfig(cfg api.Config) error {
 		{"-max-connections", int64(cfg.MaxConnections), 1},
 		{"-max-message-bytes", cfg.MaxMessageBytes, 512},
 		{"-message-burst", int64(cfg.MessageBurst), 1},
+		{"-http-request-burst", int64(cfg.HTTPRequestBurst), 1},
 		{"-workers", int64(cfg.Workers), 1},
 		{"-memory-budget", cfg.MemoryBudget, 0},
 		{"-max-train-cpu", int64(cfg.TrainCPU), 0},
@@ -196,6 +211,9 @@ func validateConfig(cfg api.Config) error {
 	}
 	if r := cfg.MessagesPerSecond; !(r > 0) || r > 1e6 {
 		return fmt.Errorf("-messages-per-second must be greater than 0 and at most 1e6, got %g", r)
+	}
+	if r := cfg.HTTPRequestsPerSecond; !(r >= 0) || r > 1e6 {
+		return fmt.Errorf("-http-requests-per-second must be 0 (no limit) to 1e6, got %g", r)
 	}
 	if cfg.RunTimeout < 0 {
 		return fmt.Errorf("-run-timeout must not be negative (0 means none), got %s", cfg.RunTimeout)
@@ -238,6 +256,42 @@ func (o *originList) add(v string) error {
 			return fmt.Errorf("origin %q must be http(s)://host[:port], without a path", origin)
 		}
 		o.origins = append(o.origins, strings.TrimSuffix(origin, "/"))
+	}
+	return nil
+}
+
+// hostList is the repeatable, comma-separated -allow-host flag. The
+// first use of the flag replaces the list from the environment.
+type hostList struct {
+	hosts   []string
+	fromEnv bool
+}
+
+func (h *hostList) String() string {
+	if h == nil {
+		return ""
+	}
+	return strings.Join(h.hosts, ",")
+}
+
+// Set adds each comma-separated host name or address.
+func (h *hostList) Set(v string) error {
+	if h.fromEnv {
+		h.hosts, h.fromEnv = nil, false
+	}
+	return h.add(v)
+}
+
+func (h *hostList) add(v string) error {
+	for _, host := range strings.Split(v, ",") {
+		host = strings.TrimSpace(host)
+		if host == "" {
+			continue
+		}
+		if _, _, err := api.ParseAllowedHost(host); err != nil {
+			return err
+		}
+		h.hosts = append(h.hosts, host)
 	}
 	return nil
 }
@@ -343,6 +397,15 @@ func (e *envDefaults) duration(name string, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// hosts reads a comma-separated list of host names.
+func (e *envDefaults) hosts(name string) hostList {
+	h := hostList{fromEnv: true}
+	if err := h.add(e.getenv(name)); err != nil && e.err == nil {
+		e.err = fmt.Errorf("environment %s: %w", name, err)
+	}
+	return h
 }
 
 // origins reads a comma-separated list of origins.

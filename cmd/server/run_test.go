@@ -99,6 +99,13 @@ func TestRunRefusesBadFlags(t *testing.T) {
 		{"env not a duration", nil, map[string]string{"RUN_TIMEOUT": "5"}, `environment RUN_TIMEOUT="5": not a duration`},
 		{"env bad origin", nil, map[string]string{"ALLOW_ORIGIN": "https://a.example,ftp://b.example"}, `environment ALLOW_ORIGIN: origin "ftp://b.example"`},
 		{"env value checked", nil, map[string]string{"WORKERS": "-2"}, "-workers must be at least 1, got -2"},
+		{"host with a scheme", []string{"-allow-host", "http://a.example"}, nil, `host "http://a.example"`},
+		{"host with a port", []string{"-allow-host", "a.example:8080"}, nil, `host "a.example:8080"`},
+		{"host with a trailing dot", []string{"-allow-host", "a.example."}, nil, `host "a.example."`},
+		{"env bad host", nil, map[string]string{"ALLOW_HOST": "a.example,b_c"}, `environment ALLOW_HOST: host "b_c"`},
+		{"negative HTTP rate", []string{"-http-requests-per-second", "-1"}, nil, "-http-requests-per-second must be 0 (no limit) to 1e6"},
+		{"NaN HTTP rate", []string{"-http-requests-per-second", "NaN"}, nil, "-http-requests-per-second must be 0 (no limit) to 1e6"},
+		{"no HTTP burst", []string{"-http-request-burst", "0"}, nil, "-http-request-burst must be at least 1, got 0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
@@ -169,6 +176,67 @@ func TestFlagsReachTheServer(t *testing.T) {
 	resp.Body.Close()
 	if m.Connections.Max != 1 {
 		t.Errorf("metrics connections.max: got %d, want 1 from MAX_CONNECTIONS", m.Connections.Max)
+	}
+}
+
+// rawStatus sends request over a fresh connection to base and returns
+// the status line and the header of the answer.
+func rawStatus(t *testing.T, base, request string) (string, http.Header) {
+	t.Helper()
+	conn, err := net.Dial("tcp", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	go io.WriteString(conn, request) // may be cut short by an early answer
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("%.60q: reading the answer: %v", request, err)
+	}
+	resp.Body.Close()
+	return resp.Status, resp.Header
+}
+
+// TestHostAndRateFlags: ALLOW_HOST adds a name the server answers to,
+// other names get 421; the HTTP rate flags bound API requests; and the
+// binary's own 431 carries the security headers.
+func TestHostAndRateFlags(t *testing.T) {
+	base := startRun(t, map[string]string{"ALLOW_HOST": "class.example.org"},
+		"-http-requests-per-second", "0.001", "-http-request-burst", "2", "-log-level", "error")
+	for _, tc := range []struct{ host, want string }{
+		{"class.example.org", "200 OK"},
+		{"CLASS.example.org:8080", "200 OK"},
+		{base, "200 OK"},
+		{"evil.example", "421 Misdirected Request"},
+		{"class.example.org.", "421 Misdirected Request"},
+	} {
+		status, h := rawStatus(t, base, "GET /healthz HTTP/1.1\r\nHost: "+tc.host+"\r\n\r\n")
+		if status != tc.want || h.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("Host %q: got %q (nosniff %q), want %q with the security headers", tc.host, status, h.Get("X-Content-Type-Options"), tc.want)
+		}
+	}
+	for _, tc := range []struct{ host, want string }{
+		{"evil.example", "421 Misdirected Request"},
+		{base, "404 Not Found"}, // no route is "*"
+	} {
+		status, h := rawStatus(t, base, "OPTIONS * HTTP/1.1\r\nHost: "+tc.host+"\r\n\r\n")
+		if status != tc.want || h.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("Host %q: got %q (nosniff %q), want %q with the security headers", tc.host, status, h.Get("X-Content-Type-Options"), tc.want)
+		}
+	}
+	for i, want := range []string{"200 OK", "200 OK", "429 Too Many Requests"} {
+		status, h := rawStatus(t, base, "GET /api/profile?T=3&H=2 HTTP/1.1\r\nHost: "+base+"\r\n\r\n")
+		if status != want {
+			t.Errorf("API request %d: got %q, want %q", i+1, status, want)
+		}
+		if want[:3] == "429" && h.Get("Retry-After") == "" {
+			t.Errorf("429 without Retry-After")
+		}
+	}
+	status, h := rawStatus(t, base, "GET /healthz?"+strings.Repeat("a", 2<<20)+" HTTP/1.1\r\nHost: "+base+"\r\n\r\n")
+	if !strings.HasPrefix(status, "431") || h.Get("Content-Security-Policy") == "" {
+		t.Errorf("2 MB request line: got %q, CSP %q, want 431 with the security headers", status, h.Get("Content-Security-Policy"))
 	}
 }
 

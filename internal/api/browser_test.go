@@ -69,6 +69,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("spanish", b.testSpanish)
 	t.Run("export", b.testExport)
 	t.Run("overflow", b.testOverflow)
+	t.Run("linear then a gated cell", b.testLinearThenGated)
 	t.Run("play and large text", b.testPlayAndLargeText)
 	t.Run("redraws", b.testRedraws)
 	t.Run("presets", b.testPresets)
@@ -654,6 +655,30 @@ func (s *browserSuite) testOverflow(t *testing.T) {
 		t.Errorf("overflow banner says %q, want it to name step %s and NaN", banner, step)
 	}
 	tb.screenshot("overflow")
+}
+
+// testLinearThenGated: the server refuses act=linear with a gated cell,
+// so a page left on linear by the RNN asks for the LSTM without act, and
+// its export link too; back on rnn, linear is still chosen.
+func (s *browserSuite) testLinearThenGated(t *testing.T) {
+	tb := s.newTab(t)
+	tb.open("act=linear&T=50&H=8")
+	tb.waitRendered("act", "linear")
+	tb.set("Cell", "lstm")
+	tb.waitRendered("cell", "lstm")
+	if errs := eval[string](tb, `[...document.querySelectorAll('.field-error')].filter((e) => !e.hidden).map((e) => e.textContent).join('; ')`); errs != "" {
+		t.Errorf("errors shown for lstm after linear: %q", errs)
+	}
+	href := eval[string](tb, `document.getElementById('export-png').dataset.href`)
+	u, err := url.Parse(href)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := u.Query(); q.Has("act") || q.Get("cell") != "lstm" {
+		t.Errorf("export link %s: want cell=lstm and no act", href)
+	}
+	tb.set("Cell", "rnn")
+	tb.waitRendered("act", "linear")
 }
 
 func (s *browserSuite) testPlayAndLargeText(t *testing.T) {

@@ -133,9 +133,14 @@ func (c *checker) series(name string, got, want []float64) {
 // ---------------------------------------------------------------------
 // Fetching.
 
+// newTestServer serves the default configuration without the per-client
+// request rate: these tests send one request per case as fast as they
+// can, from one address, and the limit has tests of its own.
 func newTestServer(t testing.TB) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(api.NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), api.DefaultConfig()))
+	cfg := api.DefaultConfig()
+	cfg.HTTPRequestsPerSecond = 0
+	srv := httptest.NewServer(api.NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), cfg))
 	t.Cleanup(srv.Close)
 	return srv
 }

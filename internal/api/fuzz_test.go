@@ -1,32 +1,43 @@
 package api
 
 // Fuzz targets for everything a client can send: the settings of a query
-// string, the settings of a JSON object, and a websocket message through
-// the whole of session.handle. The seed corpora are under
+// string, the settings of a JSON object, a websocket message through
+// the whole of session.handle, the Host header, the websocket's Origin,
+// the numbers of a query string, and a label on its way into a CSV and
+// an SVG. The seed corpora are under
 // testdata/fuzz/<FuzzName>/ and run with every go test. CI fuzzes each
 // target for a while with
 //
 //	go test ./internal/api -run '^$' -fuzz '^FuzzSettingsQuery$' -fuzztime 20s -fuzzminimizetime 1s -timeout 2m
 //
-// and likewise for FuzzSettingsJSON and FuzzDecodeMessage. A short
+// and likewise for the other Fuzz targets (.ci/run lists them). A short
 // -fuzzminimizetime keeps the fuzzer fuzzing: minimizing each new
 // interesting input for the default 60 s stalls a 20 s run. -timeout
 // turns a hang into a failure.
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
+	"html"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"gradviz/internal/engine"
+	"gradviz/internal/render"
 )
 
 // maxErrorLen bounds an error message: the client's text is quoted in it
@@ -191,6 +202,125 @@ func FuzzDecodeMessage(f *testing.F) {
 					t.Fatalf("message %.100q: got an internal error", data)
 				}
 			}
+		}
+	})
+}
+
+// FuzzHostPort: the Host reader never panics; what it accepts is a
+// lower-case DNS name without a trailing dot, or an address without a
+// zone, with at most a valid port; and with no -allow-host and no
+// connection address, only localhost and loopback addresses are allowed.
+func FuzzHostPort(f *testing.F) {
+	// The hostile seeds are in testdata/fuzz/FuzzHostPort.
+	f.Add("localhost:8080")
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	f.Fuzz(func(t *testing.T, s string) {
+		hp, err := parseHostPort(s)
+		if err != nil {
+			return
+		}
+		if (hp.name == "") == !hp.addr.IsValid() {
+			t.Fatalf("%q: got %+v, want a name or an address", s, hp)
+		}
+		if hp.addr.Zone() != "" || strings.ContainsAny(hp.name, "@/%_:[] \x00") || strings.HasSuffix(hp.name, ".") || hp.name != strings.ToLower(hp.name) {
+			t.Fatalf("%q: accepted as %+v", s, hp)
+		}
+		if hp.port != "" && !validPort(hp.port) {
+			t.Fatalf("%q: port %q", s, hp.port)
+		}
+		if (hostPolicy{}).allows(r, hp) && hp.name != "localhost" && !hp.addr.IsLoopback() {
+			t.Fatalf("%q: allowed by default as %+v", s, hp)
+		}
+	})
+}
+
+// FuzzOrigin: an Origin the websocket accepts is exactly
+// http://host[:port] with an allowed host on the request's port, or an
+// -allow-origin entry.
+func FuzzOrigin(f *testing.F) {
+	// The hostile seeds are in testdata/fuzz/FuzzOrigin.
+	f.Add("http://localhost:8080", "localhost:8080")
+	cfg := DefaultConfig()
+	cfg.AllowedOrigins = []string{"https://class.example.org"}
+	srv := NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), cfg)
+	f.Fuzz(func(t *testing.T, origin, host string) {
+		r := httptest.NewRequest(http.MethodGet, "/ws", nil)
+		r.Host = host
+		r.Header.Set("Origin", origin)
+		if !srv.checkOrigin(r) || strings.EqualFold(origin, "https://class.example.org") {
+			return
+		}
+		authority, ok := strings.CutPrefix(origin, "http://")
+		hp, err := parseHostPort(authority)
+		if !ok || err != nil || !(hp.name == "localhost" || hp.addr.IsLoopback()) {
+			t.Fatalf("Origin %q accepted for Host %q", origin, host)
+		}
+		req, err := parseHostPort(host)
+		if err != nil || effectivePort("http", req.port) != effectivePort("http", hp.port) {
+			t.Fatalf("Origin %q accepted for Host %q on another port", origin, host)
+		}
+	})
+}
+
+// decimalGrammar is JSON's number grammar, which isDecimal implements.
+var decimalGrammar = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
+
+// FuzzDecimal: isDecimal is JSON's number grammar, and what it accepts
+// strconv reads without a syntax error.
+func FuzzDecimal(f *testing.F) {
+	// The hostile seeds are in testdata/fuzz/FuzzDecimal.
+	f.Add("-1.5e-3")
+	f.Fuzz(func(t *testing.T, s string) {
+		got := isDecimal(s, true, true)
+		if want := decimalGrammar.MatchString(s); got != want {
+			t.Fatalf("isDecimal(%q) = %v, want %v", s, got, want)
+		}
+		if got {
+			if _, err := strconv.ParseFloat(s, 64); err != nil && !errors.Is(err, strconv.ErrRange) {
+				t.Fatalf("isDecimal(%q) but ParseFloat: %v", s, err)
+			}
+		}
+		if isDecimal(s, false, false) && (strings.ContainsAny(s, "-.eE") || !got) {
+			t.Fatalf("isDecimal(%q, whole) accepted a sign, fraction or exponent", s)
+		}
+	})
+}
+
+// FuzzLabel: a label the API accepts lands in the CSV as a header cell
+// that reads back as text a spreadsheet does not run, and in the SVG as
+// XML text that reads back as itself.
+func FuzzLabel(f *testing.F) {
+	// The hostile seeds are in testdata/fuzz/FuzzLabel.
+	f.Add("=1+1")
+	res := &engine.Result{Settings: engine.Defaults(), Profile: engine.Profile{DEds: []float64{1}, DEdsRaw: []float64{1}, StateNorm: []float64{1}}}
+	res.Settings.T = 1
+	f.Fuzz(func(t *testing.T, label string) {
+		q := url.Values{"label": {label}}
+		got, err := labelFromQuery(q, "label")
+		if err != nil {
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Field != "label" || len(fe.Message) > maxErrorLen {
+				t.Fatalf("label %q: error %v, want a short one naming label", label, err)
+			}
+			return
+		}
+		var buf bytes.Buffer
+		if err := render.WriteCSV(&buf, render.Figure{Current: render.Run{Result: res, Label: got}}); err != nil {
+			t.Fatalf("label %q: WriteCSV: %v", label, err)
+		}
+		records, err := csv.NewReader(&buf).ReadAll()
+		if err != nil || len(records) != 2 {
+			t.Fatalf("label %q: the CSV reads back as %q, %v", label, records, err)
+		}
+		for _, cell := range records[0] {
+			if c := strings.TrimLeft(cell, " "); c != "" && strings.ContainsRune("=+-@\t\r\n", rune(c[0])) {
+				t.Fatalf("label %q: header cell %q would run as a formula", label, cell)
+			}
+		}
+		doc := "<text>" + html.EscapeString(got) + "</text>" // as vgsvg writes it
+		var text string
+		if err := xml.Unmarshal([]byte(doc), &text); err != nil || text != got {
+			t.Fatalf("label %q: as SVG text reads back as %q, %v", label, text, err)
 		}
 	})
 }

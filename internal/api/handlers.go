@@ -59,9 +59,12 @@ func handleNotFound() http.HandlerFunc {
 	}
 }
 
+// handleMethodNotAllowed answers 405 with Allow: every route is read
+// only, GET or HEAD.
 func handleMethodNotAllowed() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Message: r.Method + " is not allowed on " + shorten(r.URL.Path)})
+		w.Header().Set("Allow", "GET, HEAD")
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Message: shorten(r.Method) + " is not allowed on " + shorten(r.URL.Path)})
 	}
 }
 

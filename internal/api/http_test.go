@@ -154,9 +154,14 @@ func TestNotFoundAndMethodNotAllowed(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
+			req := httptest.NewRequest(tc.method, tc.path, nil)
+			req.Host = "localhost" // not httptest's example.com, which the server refuses
+			h.ServeHTTP(rec, req)
 			if rec.Code != tc.want {
 				t.Errorf("%s %s: got status %d, want %d", tc.method, tc.path, rec.Code, tc.want)
+			}
+			if allow := rec.Header().Get("Allow"); tc.want == http.StatusMethodNotAllowed && allow != "GET, HEAD" {
+				t.Errorf("%s %s: Allow got %q, want \"GET, HEAD\"", tc.method, tc.path, allow)
 			}
 			if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 				t.Errorf("Content-Type: got %q, want application/json", ct)

@@ -26,6 +26,13 @@ const maxCompared = 3
 
 func parseTrainRequest(fields map[string]json.RawMessage, cfg Config) (trainRequest, error) {
 	req := trainRequest{base: engine.DefaultTrainSettings(), every: 10}
+	// The task decides the inputs and the loss: a value for them would be
+	// ignored, so it is refused.
+	for _, name := range []string{"D", "loss"} {
+		if _, ok := fields[name]; ok {
+			return req, fieldErrorf(name, "%s is set by the task in a train message; leave it out", name)
+		}
+	}
 	model, err := settingsFromJSON(mergeDefaults(fields, req.base.Model), cfg.Limits, trainFields...)
 	if err != nil {
 		return req, err
@@ -36,7 +43,7 @@ func parseTrainRequest(fields map[string]json.RawMessage, cfg Config) (trainRequ
 		dst  *string
 	}{{"task", (*string)(&req.base.Task)}, {"optimizer", (*string)(&req.base.Optimizer)}} {
 		if raw, ok := fields[f.name]; ok {
-			if err := json.Unmarshal(raw, f.dst); err != nil {
+			if err := stringField(raw, f.dst); err != nil {
 				return req, fieldErrorf(f.name, "%s must be a string, got %s", f.name, shorten(string(raw)))
 			}
 		}
@@ -70,12 +77,16 @@ func parseTrainRequest(fields map[string]json.RawMessage, cfg Config) (trainRequ
 	}
 	req.cells = []engine.Cell{model.Cell}
 	if raw, ok := fields["cells"]; ok {
-		var names []string
-		if err := json.Unmarshal(raw, &names); err != nil || len(names) == 0 || len(names) > maxCompared {
+		var items []json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil || items == nil || len(items) == 0 || len(items) > maxCompared {
 			return req, fieldErrorf("cells", "cells must be a list of 1 to %d of rnn, lstm, gru, got %s", maxCompared, shorten(string(raw)))
 		}
 		req.cells = req.cells[:0]
-		for _, n := range names {
+		for _, item := range items {
+			var n string
+			if err := stringField(item, &n); err != nil {
+				return req, fieldErrorf("cells", "cells must be a list of names among rnn, lstm, gru, got %s", shorten(string(item)))
+			}
 			c := engine.Cell(n)
 			if !contains([]string{"rnn", "lstm", "gru"}, n) || containsCell(req.cells, c) {
 				return req, fieldErrorf("cells", "cells must be distinct names among rnn, lstm, gru, got %q", shorten(n))

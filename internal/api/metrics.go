@@ -35,8 +35,10 @@ const (
 	errSlowClient       = "slow-client"       // a client dropped for not reading (close 1008)
 	errTooManyConns     = "too-many-connections"
 	errOriginRefused    = "origin-refused"
-	errBodyRefused      = "body-refused" // an HTTP request with a body
-	errTimeout          = "timeout"      // an HTTP run past -run-timeout
+	errHostRefused      = "host-refused"      // a Host that is not the server's (HTTP 421)
+	errHTTPRateLimited  = "http-rate-limited" // HTTP requests past the rate (429)
+	errBodyRefused      = "body-refused"      // an HTTP request with a body
+	errTimeout          = "timeout"           // an HTTP run past -run-timeout
 	errPanic            = "panic"
 	errInternal         = "internal"
 	errNotFound         = "not-found"

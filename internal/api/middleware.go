@@ -92,29 +92,44 @@ func errorKindOf(status int) string {
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
 	"connect-src 'self'; font-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
+// securityHeaderList is the headers every response carries, in the
+// canonical form net/http writes them: the handlers' responses get them
+// from securityHeaders, the ones net/http writes by itself from
+// Listener.
+var securityHeaderList = [][2]string{
+	{"Content-Security-Policy", contentSecurityPolicy},
+	{"X-Content-Type-Options", "nosniff"},
+	{"Referrer-Policy", "no-referrer"},
+	{"X-Frame-Options", "DENY"},
+	{"Cross-Origin-Opener-Policy", "same-origin"},
+}
+
 // securityHeaders sets the headers every response carries.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		for _, kv := range securityHeaderList {
+			h.Set(kv[0], kv[1])
+		}
 		next.ServeHTTP(w, r)
 	})
 }
 
 // refuseBodies answers 413 to a request with a body: every endpoint is a
 // GET whose input is the query string, so a body is a mistake or an
-// attack, and reading it would only cost. net/http then closes the
-// connection without reading more than a little of it.
+// attack, and reading it would only cost. After the answer net/http
+// would read up to 256 KiB of the body, looking for its end, and a
+// client that declared a body and sends none would hold the connection
+// until the read timeout; the read deadline set to now makes that read
+// fail at once, and the connection closes.
 func refuseBodies(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength != 0 {
 			w.Header().Set("Connection", "close")
 			writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Field: "body",
 				Message: "request bodies are not accepted: every gradviz endpoint is a GET with its settings in the query string"})
+			// Not every ResponseWriter has a connection (a recorder).
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 			return
 		}
 		next.ServeHTTP(w, r)

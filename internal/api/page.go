@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"html/template"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"gradviz/internal/engine"
 	"gradviz/web"
@@ -54,11 +56,14 @@ func handlePage(logger *slog.Logger, cfg Config) http.HandlerFunc {
 
 // handleStatic serves the embedded static files, without directory
 // listings. Files are named with the version in their URL, so they may be
-// cached for long.
+// cached for long. A path that cannot name a file (not UTF-8, a NUL,
+// "..", a backslash) is a 404 like any other missing file: the file
+// server would call it an internal error.
 func handleStatic() http.Handler {
 	files := http.StripPrefix("/static/", http.FileServerFS(web.Static()))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasSuffix(r.URL.Path, "/") {
+		name := strings.TrimPrefix(r.URL.Path, "/static/")
+		if strings.HasSuffix(r.URL.Path, "/") || !utf8.ValidString(name) || !fs.ValidPath(name) || strings.ContainsAny(name, "\\\x00") {
 			writeJSON(w, http.StatusNotFound, errorBody{Message: "no such file"})
 			return
 		}

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"unicode/utf8"
 
 	"gradviz/internal/engine"
 	"gradviz/internal/render"
@@ -218,14 +217,13 @@ func pixelsFromQuery(q url.Values, name string, def, lo, hi int) (int, error) {
 	return n, nil
 }
 
-// labelFromQuery reads an optional legend name.
+// labelFromQuery reads an optional legend name, which goes into the
+// PNG's legend, the SVG's text and the CSV's header: bounded in length
+// and free of control characters (render.CheckLabel).
 func labelFromQuery(q url.Values, name string) (string, error) {
 	label := q.Get(name)
-	if !utf8.ValidString(label) {
-		return "", fieldErrorf(name, "%s must be UTF-8 text", name)
-	}
-	if n := utf8.RuneCountInString(label); n > render.MaxLabelLen {
-		return "", fieldErrorf(name, "%s must be at most %d characters, got %d", name, render.MaxLabelLen, n)
+	if err := render.CheckLabel(label); err != nil {
+		return "", fieldErrorf(name, "%s %s", name, err)
 	}
 	return label, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"encoding/xml"
 	"image"
 	"image/png"
 	"io"
@@ -151,6 +152,17 @@ func TestPlotBadRequests(t *testing.T) {
 		{"pin not a query", "pin=" + url.QueryEscape("T=%zz"), "pin", "pin 1: not a query string"},
 		{"pin label too long", pin("label=" + strings.Repeat("b", 41)), "pin", "pin 1: label must be at most 40 characters"},
 		{"too many pins", strings.TrimSuffix(eightPins, "&"), "pin", "at most 7 pins, got 8"},
+		{"label with a NUL", "label=a%00b", "label", "U+0000"},
+		{"label with a tab", "label=%09%3D1%2B1", "label", "U+0009"},
+		{"label with CR LF", "label=a%0D%0Ab", "label", "U+000D"},
+		{"label with DEL", "label=a%7F", "label", "U+007F"},
+		{"label with a C1 control", "label=a%C2%85", "label", "U+0085"},
+		{"label with a bidi override", "label=" + url.QueryEscape("abc\u202egpj.exe"), "label", "U+202E"},
+		{"label with a line separator", "label=" + url.QueryEscape("a\u2028b"), "label", "U+2028"},
+		{"label not UTF-8", "label=%FF%FE", "label", "UTF-8"},
+		{"label very long", "label=" + strings.Repeat("%E2%80%A6", 100000), "label", "at most 40 characters, got 100000"},
+		{"label given twice", "label=a&label=b", "label", "label is given 2 times"},
+		{"pin label with a NUL", pin("label=a\x00b"), "pin", "pin 1: label must not contain"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,4 +191,70 @@ func TestPlotUnknownFormatPanics(t *testing.T) {
 		}
 	}()
 	handlePlot(slog.New(slog.NewTextHandler(io.Discard, nil)), engine.NewRunner(0).Profile, nil, engine.DefaultLimits(), "gif")
+}
+
+// TestPlotLabelsAreInert: a label from the URL reaches the CSV header as
+// text a spreadsheet will not run, and the SVG as escaped XML text.
+func TestPlotLabelsAreInert(t *testing.T) {
+	handlers := plotHandlers()
+	for _, label := range []string{
+		`=HYPERLINK("http://evil.example","x")`,
+		`=cmd|' /C calc'!A0`,
+		`@SUM(1+1)*cmd|' /C calc'!A0`,
+		`+1+1`,
+		`-1+1`,
+		`  =1+1`,
+		`a,=1+1`,
+		`"=1+1`,
+	} {
+		query := "T=3&H=2&label=" + url.QueryEscape(label) + "&" + pin("T=4&H=2&label="+url.QueryEscape(label))
+		rec := servePlot(t, handlers["csv"], "csv", query)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("label %q: got %d %s, want 200", label, rec.Code, rec.Body)
+		}
+		header, err := csv.NewReader(bytes.NewReader(rec.Body.Bytes())).Read()
+		if err != nil {
+			t.Fatalf("label %q: CSV header: %v", label, err)
+		}
+		found := 0
+		for _, cell := range header {
+			if c := strings.TrimLeft(cell, " "); c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+				t.Errorf("label %q: header cell %q would run as a formula", label, cell)
+			}
+			if strings.Contains(cell, strings.TrimSpace(label)) {
+				found++
+			}
+		}
+		if found == 0 {
+			t.Errorf("label %q: header %q does not carry it", label, header)
+		}
+	}
+
+	label := `</text><script>alert(1)</script>&'"`
+	rec := servePlot(t, handlers["svg"], "svg", "T=3&H=2&label="+url.QueryEscape(label)+"&"+pin("T=4&H=2"))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("svg: got %d %s, want 200", rec.Code, rec.Body)
+	}
+	dec := xml.NewDecoder(bytes.NewReader(rec.Body.Bytes()))
+	var texts []string
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("svg is not well-formed XML: %v", err)
+		}
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			if tok.Name.Local == "script" {
+				t.Fatalf("svg has a script element")
+			}
+		case xml.CharData:
+			texts = append(texts, string(tok))
+		}
+	}
+	if !strings.Contains(strings.Join(texts, ""), label) {
+		t.Errorf("svg text does not carry the label %q as text", label)
+	}
 }

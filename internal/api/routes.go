@@ -10,24 +10,26 @@ import (
 // routes is the whole route table.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(recoverPanics(s.logger, s.metrics), logRequests(s.logger, s.metrics), securityHeaders, refuseBodies)
+	// The Host is checked before anything else answers, so a page on a
+	// rebound name learns nothing from any route.
+	r.Use(recoverPanics(s.logger, s.metrics), logRequests(s.logger, s.metrics), securityHeaders, s.checkHost, refuseBodies)
 	// HEAD is answered like GET (without the body), for health checkers.
 	r.Use(middleware.GetHead)
 
 	r.Get("/", handlePage(s.logger, s.cfg))
-	r.Handle("/static/*", handleStatic())
+	r.Method(http.MethodGet, "/static/*", handleStatic())
 	r.Get("/healthz", handleHealth())
 	r.Get("/metrics", s.handleMetrics())
 	r.Group(func(r chi.Router) {
 		// A deadline on the context, not http.TimeoutHandler: the runs
 		// stop when it passes, and /ws is outside this group.
-		r.Use(strictQuery, runTimeout(s.cfg.RunTimeout), s.httpLanes.tagRuns)
+		r.Use(s.limitRequests, strictQuery, runTimeout(s.cfg.RunTimeout), s.httpLanes.tagRuns)
 		r.Get("/api/profile", handleProfile(s.logger, s.compute, s.cfg.Limits))
 		r.Get("/api/plot.png", handlePlot(s.logger, s.compute, s.withSlot, s.cfg.Limits, "png"))
 		r.Get("/api/plot.svg", handlePlot(s.logger, s.compute, s.withSlot, s.cfg.Limits, "svg"))
 		r.Get("/api/plot.csv", handlePlot(s.logger, s.compute, s.withSlot, s.cfg.Limits, "csv"))
 	})
-	r.Get("/ws", s.handleWebsocket())
+	r.With(s.limitRequests).Get("/ws", s.handleWebsocket())
 	r.NotFound(handleNotFound())
 	r.MethodNotAllowed(handleMethodNotAllowed())
 	return r

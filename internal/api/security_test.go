@@ -190,3 +190,37 @@ func TestHeadLikeGet(t *testing.T) {
 		}
 	}
 }
+
+func TestStaticIsReadOnly(t *testing.T) {
+	ts, _ := newRawTestServer(t, DefaultConfig(), 0)
+	for _, path := range []string{"/static/app.css", "/static/app.js", "/"} {
+		for _, method := range []string{"POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT", "PROPFIND"} {
+			got := rawExchange(t, ts, method+" "+path+" HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n")
+			if got.status != http.StatusMethodNotAllowed || got.header.Get("Allow") != "GET, HEAD" {
+				t.Errorf("%s %s: got %d, Allow %q, want 405 with Allow: GET, HEAD", method, path, got.status, got.header.Get("Allow"))
+			}
+			checkSecurityHeaders(t, method+" "+path, got.header)
+			if strings.Contains(got.body, "{}") || strings.Contains(got.body, "<html") {
+				t.Errorf("%s %s: body %.80q, want no file", method, path, got.body)
+			}
+		}
+		for _, method := range []string{"GET", "HEAD"} {
+			if got := rawExchange(t, ts, method+" "+path+" HTTP/1.1\r\nHost: localhost\r\n\r\n"); got.status != http.StatusOK {
+				t.Errorf("%s %s: got %d, want 200", method, path, got.status)
+			}
+		}
+	}
+	for _, path := range []string{"/static/%ff", "/static/%c0%ae%c0%ae/x", "/static/%00", "/static/app.css%00", "/static/a\\b", "/static/%5c..%5capp.css", "/static/./app.css", "/static/vendor//x"} {
+		got := rawExchange(t, ts, "GET "+path+" HTTP/1.1\r\nHost: localhost\r\n\r\n")
+		if got.status != http.StatusNotFound && got.status != http.StatusBadRequest && got.status != http.StatusMovedPermanently {
+			t.Errorf("GET %s: got %d, want 404 (or 400, or the file server's redirect to the clean path)", path, got.status)
+		}
+		checkSecurityHeaders(t, "GET "+path, got.header)
+	}
+	metrics := rawExchange(t, ts, "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	var snap metricsSnapshot
+	json.Unmarshal([]byte(metrics.body), &snap)
+	if n := snap.Errors[errInternal]; n != 0 {
+		t.Errorf("metrics errors[%s]: got %d, want 0", errInternal, n)
+	}
+}

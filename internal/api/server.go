@@ -24,6 +24,11 @@ type Config struct {
 	// open the websocket besides the page's own, for deployments behind a
 	// proxy that rewrites the host.
 	AllowedOrigins []string
+	// AllowedHosts lists host names ("class.example.org") or addresses
+	// the server answers to besides localhost, the loopback addresses
+	// and the address a client connected to; requests naming any other
+	// Host get 421, against DNS rebinding. See ParseAllowedHost.
+	AllowedHosts []string
 	// MaxConnections bounds open websockets.
 	MaxConnections int
 	// MaxMessageBytes bounds one client message.
@@ -32,6 +37,12 @@ type Config struct {
 	// send.
 	MessagesPerSecond float64
 	MessageBurst      int
+	// HTTPRequestsPerSecond and HTTPRequestBurst bound how fast one
+	// client address (an IPv4 address, an IPv6 /64) may send API requests
+	// and websocket upgrades; past them it gets 429. Zero rate means no
+	// limit.
+	HTTPRequestsPerSecond float64
+	HTTPRequestBurst      int
 	// Workers bounds the runs computed at once across all clients, one
 	// core each; the scheduler shares them fairly (see scheduler).
 	Workers int
@@ -58,17 +69,19 @@ type Config struct {
 // flag says otherwise.
 func DefaultConfig() Config {
 	return Config{
-		Limits:            engine.DefaultLimits(),
-		MaxConnections:    1000,
-		MaxMessageBytes:   64 << 10,
-		MessagesPerSecond: 60,
-		MessageBurst:      60,
-		Workers:           runtime.GOMAXPROCS(0),
-		MemoryBudget:      256 << 20,
-		TrainCPU:          5 * time.Minute,
-		TrainUnread:       30 * time.Second,
-		Train:             engine.DefaultTrainLimits(),
-		RunTimeout:        20 * time.Second,
+		Limits:                engine.DefaultLimits(),
+		MaxConnections:        1000,
+		MaxMessageBytes:       64 << 10,
+		MessagesPerSecond:     60,
+		MessageBurst:          60,
+		HTTPRequestsPerSecond: 20,
+		HTTPRequestBurst:      60,
+		Workers:               runtime.GOMAXPROCS(0),
+		MemoryBudget:          256 << 20,
+		TrainCPU:              5 * time.Minute,
+		TrainUnread:           30 * time.Second,
+		Train:                 engine.DefaultTrainLimits(),
+		RunTimeout:            20 * time.Second,
 	}
 }
 
@@ -85,6 +98,9 @@ type Server struct {
 	metrics    *metrics
 	handler    http.Handler
 	hooks      testHooks
+	hosts      hostPolicy
+	// httpLimit bounds HTTP requests per client address; nil for none.
+	httpLimit *clientLimiter
 	// queue bounds what waits for one websocket client: sendQueue
 	// messages and sendQueueBytes bytes, smaller in tests that fill it.
 	queue sendLimits
@@ -124,6 +140,10 @@ func NewServer(logger *slog.Logger, cfg Config) *Server {
 		sessions: sessions{all: map[*session]struct{}{}},
 		metrics:  newMetrics(time.Now()),
 		queue:    sendLimits{messages: sendQueue, bytes: sendQueueBytes},
+		hosts:    newHostPolicy(cfg.AllowedHosts),
+	}
+	if cfg.HTTPRequestsPerSecond > 0 {
+		s.httpLimit = newClientLimiter(cfg.HTTPRequestsPerSecond, max(cfg.HTTPRequestBurst, 1), maxClients, clientIdle)
 	}
 	s.handler = s.routes()
 	return s

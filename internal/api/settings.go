@@ -96,11 +96,16 @@ func parseSettings(values map[string]rawValue, lim engine.Limits) (engine.Settin
 	if err := s.Validate(lim); err != nil {
 		return s, err
 	}
+	if s.Act == engine.ActLinear && s.Cell != engine.CellRNN {
+		return s, fieldErrorf("act", "act linear is for cell rnn only; %s uses its gates' own sigmoid and tanh, so leave act out", s.Cell)
+	}
 	return s, nil
 }
 
 func (st setting) parse(s *engine.Settings, raw rawValue) error {
-	text := strings.TrimSpace(raw.text)
+	// The text is read as it came: " 5" or "rnn " is not a value, in a
+	// query string or in JSON.
+	text := raw.text
 	show := shorten(text)
 	switch st.kind {
 	case kindEnum:
@@ -112,14 +117,11 @@ func (st setting) parse(s *engine.Settings, raw rawValue) error {
 		st.set(s, shorten(text), 0, 0, 0, false)
 		return nil
 	case kindBool:
-		b, err := strconv.ParseBool(text)
-		if raw.json && text != "true" && text != "false" {
-			err = strconv.ErrSyntax // JSON has two booleans, not 1 or "t"
-		}
-		if err != nil || raw.quoted {
+		// true and false only: not 1, t or TRUE, in JSON or a query.
+		if raw.quoted || (text != "true" && text != "false") {
 			return fieldErrorf(st.name, "%s must be true or false, got %q", st.name, show)
 		}
-		st.set(s, "", 0, 0, 0, b)
+		st.set(s, "", 0, 0, 0, text == "true")
 		return nil
 	}
 	if raw.quoted {
@@ -127,33 +129,69 @@ func (st setting) parse(s *engine.Settings, raw rawValue) error {
 	}
 	switch st.kind {
 	case kindInt:
-		n, err := strconv.ParseInt(text, 10, 32)
-		if isRangeError(err) {
-			return fieldErrorf(st.name, "%s is far out of range, got %q", st.name, show)
-		}
-		if err != nil {
+		if !isDecimal(text, true, false) {
 			return fieldErrorf(st.name, "%s must be a whole number, got %q", st.name, show)
+		}
+		n, err := strconv.ParseInt(text, 10, 32)
+		if err != nil {
+			return fieldErrorf(st.name, "%s is far out of range, got %q", st.name, show)
 		}
 		st.set(s, "", n, 0, 0, false)
 	case kindUint:
 		u, err := strconv.ParseUint(text, 10, 64)
-		if err != nil {
+		if err != nil || !isDecimal(text, false, false) {
 			return fieldErrorf(st.name, "%s must be a whole number from 0 to %d, got %q", st.name, uint64(engine.MaxSeed), show)
 		}
 		st.set(s, "", 0, u, 0, false)
 	case kindFloat:
-		f, err := strconv.ParseFloat(text, 64)
-		if err != nil && !isRangeError(err) {
+		if !isDecimal(text, true, true) {
 			return fieldErrorf(st.name, "%s must be a number, got %q", st.name, show)
 		}
+		// The grammar leaves only range errors, which give ±Inf or 0
+		// and are refused (or taken as 0) by Validate as out of range.
+		f, _ := strconv.ParseFloat(text, 64)
 		st.set(s, "", 0, 0, f, false)
 	}
 	return nil
 }
 
-func isRangeError(err error) bool {
-	ne, ok := err.(*strconv.NumError)
-	return ok && ne.Err == strconv.ErrRange
+// isDecimal reports whether s is a plain decimal number as JSON writes
+// one: an optional minus (when signed), digits without leading zeros,
+// and, when real, an optional fraction and exponent. strconv would also
+// take "+5", "1_0", "0x1p3", "Inf" and "NaN"; none of them is a setting.
+func isDecimal(s string, signed, real bool) bool {
+	i := 0
+	if signed && i < len(s) && s[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		start := i
+		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+			i++
+		}
+		return i - start
+	}
+	start := i
+	n := digits()
+	if n == 0 || (n > 1 && s[start] == '0') {
+		return false
+	}
+	if real && i < len(s) && s[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if real && i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(s)
 }
 
 // settingsFromQuery reads settings from a query string. Names outside the

@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
-	"net/url"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
 
 	"gradviz/internal/engine"
 )
@@ -85,8 +86,8 @@ type session struct {
 	// reading.
 	drained atomic.Int64
 
-	rate      tokenBucket
-	lastLimit time.Time // when the last rate-limit error was sent
+	rate      *rate.Limiter // messages; only the reader uses it
+	lastLimit time.Time     // when the last rate-limit error was sent
 	opened    time.Time
 	received  int // messages read; the reader's alone
 
@@ -158,7 +159,7 @@ func (s *Server) handleWebsocket() http.HandlerFunc {
 	upgrader := websocket.Upgrader{
 		ReadBufferSize:  4096,
 		WriteBufferSize: 16384,
-		CheckOrigin:     checkOrigin(s.cfg.AllowedOrigins),
+		CheckOrigin:     s.checkOrigin,
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
 			msg := reason.Error()
 			kind := errInvalid
@@ -193,7 +194,7 @@ func (s *Server) handleWebsocket() http.HandlerFunc {
 			srv: s, conn: conn, send: make(chan outMsg, s.queue.messages),
 			log: s.logger.With("remote", r.RemoteAddr), ctx: ctx, cancel: cancel,
 			profile: newLatest(), analysis: newLatest(), train: newLatest(), lane: make(chan struct{}, 1),
-			rate:   newTokenBucket(s.cfg.MessagesPerSecond, s.cfg.MessageBurst),
+			rate:   rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), s.cfg.MessageBurst),
 			opened: time.Now(),
 			client: "ws/" + strconv.FormatUint(s.sessionSeq.Add(1), 10),
 		}
@@ -267,7 +268,7 @@ func (sess *session) readPump() (code int, reason string) {
 			sess.sendError(0, "", "messages must be JSON text, not binary")
 			continue
 		}
-		if now := time.Now(); !sess.rate.allow(now) {
+		if now := time.Now(); !sess.rate.AllowN(now, 1) {
 			sess.srv.metrics.countError(errRateLimited)
 			if now.Sub(sess.lastLimit) >= rateErrorInterval {
 				sess.lastLimit = now
@@ -480,7 +481,7 @@ func (sess *session) handle(data []byte) {
 		}
 		what := "all"
 		if raw, ok := msg.fields["what"]; ok {
-			if err := json.Unmarshal(raw, &what); err != nil || !contains(stopTargets, what) {
+			if err := stringField(raw, &what); err != nil || !contains(stopTargets, what) {
 				sess.sendError(msg.id, "what", fmt.Sprintf("what must be one of %s, got %s", strings.Join(stopTargets, ", "), shorten(string(raw))))
 				return
 			}
@@ -563,21 +564,22 @@ type message struct {
 const maxID = 1<<53 - 1
 
 // decodeMessage reads the envelope of a client message: a JSON object
-// with a string "type" and an optional whole-number "id".
+// with a string "type" and an optional whole-number "id". Each name may
+// appear once.
 func decodeMessage(data []byte) (message, error) {
 	var msg message
-	if err := json.Unmarshal(data, &msg.fields); err != nil || msg.fields == nil {
-		// Only a failure pays for the decoder that tells a second
-		// object after the first from anything else.
-		var first map[string]json.RawMessage
-		if json.NewDecoder(bytes.NewReader(data)).Decode(&first) == nil && first != nil {
-			return message{}, fieldErrorf("", "a message must be a single JSON object")
-		}
-		return message{}, fieldErrorf("", "a message must be a JSON object with a \"type\"")
+	fields, err := decodeObject(data)
+	if err != nil {
+		return message{}, err
 	}
+	msg.fields = fields
 	if raw, ok := msg.fields["id"]; ok {
+		// A number, not the string "7" that json.Number would take.
 		var n json.Number
 		id, err := int64(0), json.Unmarshal(raw, &n)
+		if err == nil && !isJSONNumber(raw) {
+			err = errNotNumber
+		}
 		if err == nil {
 			id, err = n.Int64()
 		}
@@ -590,10 +592,73 @@ func decodeMessage(data []byte) (message, error) {
 	if !ok {
 		return msg, fieldErrorf("type", "a message needs a \"type\": "+messageTypes)
 	}
-	if err := json.Unmarshal(raw, &msg.kind); err != nil {
+	if err := stringField(raw, &msg.kind); err != nil {
 		return msg, fieldErrorf("type", "type must be a string, got %s", shorten(string(raw)))
 	}
 	return msg, nil
+}
+
+var errNotNumber = errors.New("not a number")
+
+// decodeObject reads one JSON object into its fields, refusing anything
+// else, a second value after it, and a name given twice (which
+// json.Unmarshal would resolve silently, the last one winning).
+func decodeObject(data []byte) (map[string]json.RawMessage, error) {
+	notObject := fieldErrorf("", "a message must be a JSON object with a \"type\"")
+	single := fieldErrorf("", "a message must be a single JSON object")
+	if !json.Valid(data) {
+		// Only a failure pays for the decoder that tells a second
+		// object after the first from anything else.
+		var first map[string]json.RawMessage
+		if json.NewDecoder(bytes.NewReader(data)).Decode(&first) == nil && first != nil {
+			return nil, single
+		}
+		return nil, notObject
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, notObject
+	}
+	fields := map[string]json.RawMessage{}
+	for dec.More() {
+		tok, err := dec.Token()
+		name, ok := tok.(string)
+		if err != nil || !ok {
+			return nil, notObject
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, notObject
+		}
+		if _, dup := fields[name]; dup {
+			return nil, fieldErrorf(shorten(name), "%s is given twice", shorten(name))
+		}
+		fields[name] = raw
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, notObject
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, single
+	}
+	return fields, nil
+}
+
+// isJSONNumber reports whether a JSON value is a number (not a string,
+// null, a boolean, an array or an object).
+func isJSONNumber(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) > 0 && (raw[0] == '-' || ('0' <= raw[0] && raw[0] <= '9'))
+}
+
+// stringField reads a JSON string into dst; null, numbers and anything
+// else are an error (json.Unmarshal would take null as "no change").
+func stringField(raw json.RawMessage, dst *string) error {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '"' {
+		return errors.New("not a string")
+	}
+	return json.Unmarshal(raw, dst)
 }
 
 // numberField reads an optional numeric field within [min, max].
@@ -603,7 +668,7 @@ func numberField(fields map[string]json.RawMessage, name string, def, min, max f
 		return def, nil
 	}
 	var v float64
-	if err := json.Unmarshal(raw, &v); err != nil {
+	if err := json.Unmarshal(raw, &v); err != nil || !isJSONNumber(raw) {
 		return 0, fieldErrorf(name, "%s must be a number, got %s", name, shorten(string(raw)))
 	}
 	if math.IsNaN(v) || v < min || v > max {
@@ -783,53 +848,4 @@ func helloMessage(cfg Config) map[string]any {
 		},
 		"defaults": engine.Defaults(),
 	}
-}
-
-// checkOrigin accepts same-origin upgrades and the allow-listed origins.
-// A request without an Origin header comes from a non-browser client,
-// which the same-origin policy does not concern.
-func checkOrigin(allowed []string) func(*http.Request) bool {
-	return func(r *http.Request) bool {
-		origin := r.Header.Get("Origin")
-		if origin == "" {
-			return true
-		}
-		u, err := url.Parse(origin)
-		if err != nil || u.Host == "" {
-			return false
-		}
-		if strings.EqualFold(u.Host, r.Host) {
-			return true
-		}
-		for _, a := range allowed {
-			if strings.EqualFold(strings.TrimSuffix(a, "/"), origin) {
-				return true
-			}
-		}
-		return false
-	}
-}
-
-// tokenBucket limits the messages a client may send: rate a second on
-// average, burst at once. Not safe for concurrent use; only the reader
-// uses it.
-type tokenBucket struct {
-	rate, burst, tokens float64
-	last                time.Time
-}
-
-func newTokenBucket(rate float64, burst int) tokenBucket {
-	return tokenBucket{rate: rate, burst: float64(burst), tokens: float64(burst)}
-}
-
-func (b *tokenBucket) allow(now time.Time) bool {
-	if !b.last.IsZero() {
-		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-	}
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
 }

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"gradviz/internal/engine"
 )
@@ -57,7 +58,8 @@ const (
 	MaxWidth      = 3840
 	MaxHeight     = 2160
 	MaxPins       = 7
-	// MaxLabelLen bounds a run label in runes; longer labels are cut.
+	// MaxLabelLen bounds a run label in runes. The api refuses longer
+	// labels (CheckLabel); the figure cuts any that reach it.
 	MaxLabelLen = 40
 )
 
@@ -341,15 +343,50 @@ func describe(s engine.Settings, fields []settingField) string {
 	return strings.Join(parts, ", ")
 }
 
-// cleanLabel keeps a label on one line and short enough for the legend:
-// it comes from a query string.
+// CheckLabel says what is wrong with a run label from a client, or nil:
+// it must be UTF-8, at most MaxLabelLen runes, and free of what would
+// break or disguise the file it lands in: control characters (NUL, tab,
+// CR, LF, DEL and the C1 set, which XML 1.0 forbids or a CSV reader
+// takes as structure), line and paragraph separators, bidirectional
+// overrides and isolates (which reorder the legend's text), and the
+// non-characters U+FFFE and U+FFFF.
+func CheckLabel(label string) error {
+	if !utf8.ValidString(label) {
+		return fmt.Errorf("must be UTF-8 text")
+	}
+	if n := utf8.RuneCountInString(label); n > MaxLabelLen {
+		return fmt.Errorf("must be at most %d characters, got %d", MaxLabelLen, n)
+	}
+	for _, r := range label {
+		if unfitInLabel(r) {
+			return fmt.Errorf("must not contain the control or formatting character %U", r)
+		}
+	}
+	return nil
+}
+
+// unfitInLabel reports whether r is refused in a label (see CheckLabel).
+func unfitInLabel(r rune) bool {
+	switch {
+	case unicode.IsControl(r),
+		r == '\u2028', r == '\u2029',
+		r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069',
+		r == '\ufffe', r == '\uffff':
+		return true
+	}
+	return false
+}
+
+// cleanLabel keeps a label on one line and short enough for the legend,
+// whatever reaches the figure: the api has already refused labels that
+// CheckLabel would.
 func cleanLabel(s string) string {
 	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
+		if unfitInLabel(r) {
 			return ' '
 		}
 		return r
-	}, s)
+	}, strings.ToValidUTF8(s, "\ufffd"))
 	s = strings.TrimSpace(s)
 	if r := []rune(s); len(r) > MaxLabelLen {
 		s = string(r[:MaxLabelLen-1]) + "…"

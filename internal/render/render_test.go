@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"gradviz/internal/engine"
 )
@@ -571,5 +572,44 @@ func TestStepTicks(t *testing.T) {
 		if got := strings.Join(labels, " "); got != tt.want {
 			t.Errorf("%g..%g: got labels %q, want %q", tt.lo, tt.hi, got, tt.want)
 		}
+	}
+}
+
+func TestCSVTextCells(t *testing.T) {
+	for in, want := range map[string]string{
+		"=1+1":        "'=1+1",
+		"+1":          "'+1",
+		"-1":          "'-1",
+		"@A1":         "'@A1",
+		"\t=1":        "'\t=1",
+		"\r=1":        "'\r=1",
+		"  =1":        "'  =1",
+		"k":           "k",
+		"sigmoid":     "sigmoid",
+		"a=1":         "a=1",
+		"":            "",
+		"   ":         "   ",
+		"lstm, T=500": "lstm, T=500",
+	} {
+		if got := csvText(in); got != want {
+			t.Errorf("csvText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestCheckLabel(t *testing.T) {
+	for _, ok := range []string{"", "baseline", "long memory", "σ(b_f) = 0.73", "日本語のラベル", strings.Repeat("é", MaxLabelLen)} {
+		if err := CheckLabel(ok); err != nil {
+			t.Errorf("CheckLabel(%q): %v, want nil", ok, err)
+		}
+	}
+	for _, bad := range []string{"a\x00", "a\tb", "a\nb", "a\rb", "\x7f", "\u0085", "\u202e", "\u2066", "\u2028", "\ufffe", "\xff", strings.Repeat("a", MaxLabelLen+1)} {
+		if err := CheckLabel(bad); err == nil {
+			t.Errorf("CheckLabel(%q): nil, want an error", bad)
+		}
+	}
+	// Whatever reaches a figure is cleaned: one line, bounded.
+	if got := cleanLabel("a\x00b\u202ec" + strings.Repeat("x", 100)); strings.ContainsAny(got, "\x00\u202e") || utf8.RuneCountInString(got) > MaxLabelLen {
+		t.Errorf("cleanLabel: got %q", got)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"   // also registers the "png" format
@@ -119,6 +120,9 @@ func WriteCSV(w io.Writer, fig Figure) error {
 		}
 	}
 
+	for i, h := range header {
+		header[i] = csvText(h)
+	}
 	cw := csv.NewWriter(w)
 	if err := cw.Write(header); err != nil {
 		return fmt.Errorf("render: write csv: %w", err)
@@ -174,6 +178,23 @@ func uniqueLabels(labels []string) []string {
 		}
 	}
 	return out
+}
+
+// csvText neutralises a text cell that a spreadsheet would run as a
+// formula (OWASP's CSV injection rule): a cell beginning with =, +, -, @,
+// a tab or a carriage return, also after leading spaces, gets a single
+// quote in front, so it reads as text. encoding/csv then quotes and
+// escapes the cell as it needs. Labels from clients reach the header;
+// the numbers are the server's own and are left as numbers.
+func csvText(s string) string {
+	t := strings.TrimLeft(s, " ")
+	if t == "" {
+		t = s
+	}
+	if t != "" && strings.ContainsRune("=+-@\t\r\n", rune(t[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 // formatCSV writes a value exactly, and non-finite values as NaN, Inf

@@ -23,6 +23,15 @@ export function newId() {
   return ++lastId;
 }
 
+// wireSettings leaves out what the server would refuse as unused: a gated
+// cell has no activation (linear is the plain RNN's alone), though the
+// page keeps the choice for when the cell is rnn again.
+export function wireSettings(obj) {
+  if (obj.cell === undefined || obj.cell === 'rnn' || !('act' in obj)) return obj;
+  const { act, ...rest } = obj;
+  return rest;
+}
+
 export class Connection {
   // handlers: onOpen(), onMessage(msg), onDown(retryInSeconds)
   constructor(url, handlers) {
@@ -62,7 +71,7 @@ export class Connection {
 
   send(obj) {
     if (!this.open) return false;
-    this.ws.send(JSON.stringify(obj));
+    this.ws.send(JSON.stringify(wireSettings(obj)));
     return true;
   }
 }

@@ -166,9 +166,13 @@ export function pageQuery(settings, view, pins, defaults) {
 // every setting, the pins with their legend names, the x axis and the
 // language.
 export function exportURL(format, settings, view, pins, defaults, w = 1600, h = 900) {
+  // A gated cell has no activation, and the server refuses act=linear
+  // for one.
   const p = settingsQuery(settings, defaults, Object.keys(SETTINGS));
+  if (settings.cell !== 'rnn') p.delete('act');
   for (const pin of pins) {
     const q = settingsQuery(pin.settings, defaults, ['cell']);
+    if (pin.settings.cell !== 'rnn') q.delete('act');
     if (pin.label) q.set('label', pin.label);
     p.append('pin', q.toString());
   }
