@@ -5,6 +5,11 @@
 // requests were answered, their latency, and the server's peak memory,
 // and exits 1 if any newest request went unanswered.
 //
+// With -heavy N, N hostile clients run beside them, in turn training
+// maximal models, dragging maximal gradient maps, asking for the most
+// expensive 4K export and flooding messages; the figures are the
+// measured clients'.
+//
 // It refuses any target that is not loopback (127.0.0.0/8 or ::1), and
 // bounds its clients (2000) and its duration (10 minutes).
 //
@@ -36,6 +41,7 @@ import (
 // Bounds of a run: this is a test tool for one machine, not a flood.
 const (
 	maxClients  = 2000
+	maxHeavy    = 200
 	maxDuration = 10 * time.Minute
 	maxRate     = 20 // interactions per second per client
 	// rampUp spreads the connections over this time, as a class opening
@@ -81,6 +87,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	spawn := fs.String("spawn", "", "start this gradviz binary on 127.0.0.1 (overrides -url) and measure its memory")
 	serverArgs := fs.String("server-args", "", "more flags for the -spawn server, space-separated")
 	pid := fs.Int("pid", 0, "measure the memory of this running server process (Linux /proc)")
+	heavy := fs.Int("heavy", 0, fmt.Sprintf("hostile clients beside the measured ones, 0..%d: maximal training, map drags, 4K exports and message floods, in turn", maxHeavy))
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil // the usage is printed
@@ -102,6 +109,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-max-T and -max-H must be at least 1, got %d and %d", p.maxT, p.maxH)
 	case p.timeout <= 0:
 		return fmt.Errorf("-timeout must be more than 0, got %s", p.timeout)
+	case *heavy < 0 || *heavy > maxHeavy:
+		return fmt.Errorf("-heavy must be 0..%d, got %d", maxHeavy, *heavy)
 	case *spawn != "" && *pid != 0:
 		return errors.New("-spawn and -pid: give one or the other")
 	}
@@ -149,11 +158,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			c.run(ctx, end)
 		}(all[i], rampUp*time.Duration(i)/time.Duration(*clients))
 	}
+	var counts heavyCounts
+	for i := range *heavy {
+		kind := heavyKinds[i%len(heavyKinds)]
+		wg.Add(1)
+		// Exits at end or when ctx is cancelled.
+		go func() {
+			defer wg.Done()
+			runHeavy(ctx, kind, tgt, end, &counts)
+		}()
+	}
 	wg.Wait()
 	took := time.Since(start)
 
 	sum := summarize(all)
 	sum.print(stdout, took)
+	if *heavy > 0 {
+		fmt.Fprintf(stdout, "heavy clients    %d (%d each of %v): %s\n", *heavy, (*heavy+len(heavyKinds)-1)/len(heavyKinds), heavyKinds, &counts)
+	}
 	if m, err := fetchMetrics(tgt.metricsURL()); err == nil {
 		fmt.Fprintf(stdout, "server runs      %d completed, %d cancelled (%d mid-run, %.1f s of work discarded), %d failed; run p50 %.1f ms, p99 %.1f ms; queue wait p99 %.1f ms; errors %v\n",
 			m.Runs.Completed, m.Runs.Cancelled, m.Runs.CancelledMidRun, m.Runs.WastedSeconds, m.Runs.Failed,

@@ -395,3 +395,31 @@ func TestLightRequestsOvertakeAHeavyRun(t *testing.T) {
 		t.Errorf("interactive runs recorded: %d, want the map and 10 profiles", snap.Runs.ByPriority["interactive"].Runs)
 	}
 }
+
+// TestFloodingClientDropped: messages past the rate limit are dropped
+// with one error a second; a client that keeps sending at many times the
+// limit is closed with 1008, since reading and dropping cost CPU too.
+// 5000 messages are more than the flood allowance of ten bursts plus ten
+// times the rate for as long as sending them could take here.
+func TestFloodingClientDropped(t *testing.T) {
+	ts, app := newTestServer(t, DefaultConfig())
+	conn := dial(t, ts, nil)
+	msg := []byte(`{"type":"config","id":1,"T":10}`)
+	for range 5000 {
+		if conn.WriteMessage(websocket.TextMessage, msg) != nil {
+			break // already closed
+		}
+	}
+	if code := readClose(t, conn, 30*time.Second); code != websocket.ClosePolicyViolation {
+		t.Errorf("flooding client: close code %d, want %d", code, websocket.ClosePolicyViolation)
+	}
+	if n := app.snapshot(time.Now()).Errors[errFlood]; n != 1 {
+		t.Errorf("errors[flood]: got %d, want 1", n)
+	}
+	// A client at a slider's pace is not touched.
+	other := dial(t, ts, nil)
+	send(t, other, `{"type":"config","id":2,"T":10}`)
+	if m := readUntil(t, other, "profile"); m["id"] != 2.0 {
+		t.Errorf("the next client: got %v, want profile 2", m)
+	}
+}

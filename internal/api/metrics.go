@@ -30,6 +30,7 @@ const (
 const (
 	errInvalid          = "invalid"           // a bad setting or message (HTTP 400, websocket error)
 	errRateLimited      = "rate-limited"      // websocket messages past the rate
+	errFlood            = "flood"             // a websocket client dropped for flooding (close 1008)
 	errMessageTooLarge  = "message-too-large" // websocket message past the size limit (close 1009)
 	errBinaryMessage    = "binary-message"    // websocket message that is not text
 	errSlowClient       = "slow-client"       // a client dropped for not reading (close 1008)

@@ -75,7 +75,7 @@ func DefaultConfig() Config {
 		MessagesPerSecond:     60,
 		MessageBurst:          60,
 		HTTPRequestsPerSecond: 20,
-		HTTPRequestBurst:      60,
+		HTTPRequestBurst:      240,
 		Workers:               runtime.GOMAXPROCS(0),
 		MemoryBudget:          256 << 20,
 		TrainCPU:              5 * time.Minute,

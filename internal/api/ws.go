@@ -49,6 +49,9 @@ const (
 	// rateErrorInterval is the least time between two "too many
 	// messages" errors to one client; more would be a flood of our own.
 	rateErrorInterval = time.Second
+	// floodFactor: a client whose messages past the rate limit come at
+	// this many times the limit itself is closed with 1008.
+	floodFactor = 10
 )
 
 // outMsg is one message for the writer goroutine.
@@ -87,6 +90,7 @@ type session struct {
 	drained atomic.Int64
 
 	rate      *rate.Limiter // messages; only the reader uses it
+	flood     *rate.Limiter // messages past rate: beyond it the client is dropped
 	lastLimit time.Time     // when the last rate-limit error was sent
 	opened    time.Time
 	received  int // messages read; the reader's alone
@@ -195,6 +199,7 @@ func (s *Server) handleWebsocket() http.HandlerFunc {
 			log: s.logger.With("remote", r.RemoteAddr), ctx: ctx, cancel: cancel,
 			profile: newLatest(), analysis: newLatest(), train: newLatest(), lane: make(chan struct{}, 1),
 			rate:   rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), s.cfg.MessageBurst),
+			flood:  rate.NewLimiter(rate.Limit(floodFactor*s.cfg.MessagesPerSecond), floodFactor*s.cfg.MessageBurst),
 			opened: time.Now(),
 			client: "ws/" + strconv.FormatUint(s.sessionSeq.Add(1), 10),
 		}
@@ -270,6 +275,13 @@ func (sess *session) readPump() (code int, reason string) {
 		}
 		if now := time.Now(); !sess.rate.AllowN(now, 1) {
 			sess.srv.metrics.countError(errRateLimited)
+			if !sess.flood.AllowN(now, 1) {
+				// Reading and dropping costs CPU too: a client far past
+				// its rate is a flood, not a fast slider.
+				sess.srv.metrics.countError(errFlood)
+				sess.log.Warn("dropping a client that floods messages", "received", sess.received)
+				return websocket.ClosePolicyViolation, fmt.Sprintf("flooding: more than %d messages a second past the limit", floodFactor*int(sess.srv.cfg.MessagesPerSecond))
+			}
 			if now.Sub(sess.lastLimit) >= rateErrorInterval {
 				sess.lastLimit = now
 				sess.sendError(0, "", fmt.Sprintf("too many messages: at most %g a second (burst %d); this one was ignored", sess.srv.cfg.MessagesPerSecond, sess.srv.cfg.MessageBurst))
