@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -409,5 +410,48 @@ func TestMapRowsBounded(t *testing.T) {
 	}
 	if got := mapRows(engine.Settings{T: 10, H: 1, Cell: engine.CellRNN}, 200, 0); got != 200 {
 		t.Errorf("no work bound: got %d rows, want 200", got)
+	}
+}
+
+// TestConcurrentLargeImagesStayInBudget: clients asking for large
+// exports at once are drawn within the memory budget, one after another
+// when they must, and every one is answered.
+func TestConcurrentLargeImagesStayInBudget(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MemoryBudget = 40 << 20 // one 1920×1080 drawing (25 MB reserved) at a time
+	cfg.HTTPRequestsPerSecond = 0
+	cfg.RunTimeout = 0 // they wait their turn, however slow the machine
+	ts, app := newTestServer(t, cfg)
+	const clients = 4
+	var wg sync.WaitGroup
+	statuses := make([]int, clients)
+	for i := range clients {
+		wg.Add(1)
+		// Exits when its request is answered.
+		go func() {
+			defer wg.Done()
+			resp, err := http.Get(ts.URL + "/api/plot.png?T=50&w=1920&h=1080&seed=" + itoa(i+1))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	for i, st := range statuses {
+		if st != http.StatusOK {
+			t.Errorf("client %d: status %d, want 200", i, st)
+		}
+	}
+	snap := app.snapshot(time.Now())
+	drawing := int64(3 * 4 * 1920 * 1080)
+	if peak := snap.Runs.MemoryPeakBytes; peak < drawing || peak > cfg.MemoryBudget+cfg.MemoryBudget/4 {
+		t.Errorf("peak memory reserved %d bytes, want at least one drawing's %d and at most the budget %d and its headroom", peak, drawing, cfg.MemoryBudget)
+	}
+	if snap.Runs.MemoryReservedBytes != 0 {
+		t.Errorf("memory still reserved after the requests: %d bytes", snap.Runs.MemoryReservedBytes)
 	}
 }

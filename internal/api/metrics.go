@@ -213,6 +213,7 @@ type runsMetrics struct {
 	// MemoryReservedBytes is what the admitted runs have reserved of
 	// MemoryBudgetBytes.
 	MemoryReservedBytes int64 `json:"memoryReservedBytes"`
+	MemoryPeakBytes     int64 `json:"memoryPeakBytes"`
 	MemoryBudgetBytes   int64 `json:"memoryBudgetBytes"`
 }
 
@@ -250,6 +251,7 @@ func (s *Server) snapshot(now time.Time) metricsSnapshot {
 		Runs: runsMetrics{Workers: s.cfg.Workers, Running: m.running.Load(), Waiting: m.waiting.Load()},
 	}
 	_, _, snap.Runs.MemoryReservedBytes = s.sched.stats()
+	snap.Runs.MemoryPeakBytes = s.sched.peakReserved()
 	snap.Runs.MemoryBudgetBytes = s.cfg.MemoryBudget
 	m.mu.Lock()
 	defer m.mu.Unlock()

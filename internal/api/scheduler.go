@@ -59,6 +59,7 @@ type scheduler struct {
 	busy     int
 	budget   int64 // bytes
 	reserved int64
+	peak     int64 // the most ever reserved at once
 	queue    []*ticket
 	accounts map[string]*account
 	seq      uint64
@@ -277,6 +278,7 @@ func (s *scheduler) dispatch() {
 		s.dequeue(t)
 		if !t.admitted {
 			s.reserved += t.bytes
+			s.peak = max(s.peak, s.reserved)
 			t.admitted = true
 		}
 		t.holding = true
@@ -297,6 +299,13 @@ func (s *scheduler) dequeue(t *ticket) {
 		}
 	}
 	s.contended.Store(len(s.queue) > 0)
+}
+
+// peakReserved returns the most memory ever reserved at once.
+func (s *scheduler) peakReserved() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.peak
 }
 
 // stats returns the slots in use, the runs waiting and the memory
