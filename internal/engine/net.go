@@ -259,16 +259,20 @@ func (tp *tape) step(ct *chainTape, t, r0, r1 int, hh []float64) {
 		for b := r0; b < r1; b++ {
 			g := pre[b*gh : (b+1)*gh]
 			x := hh[(b-r0)*gh : (b-r0+1)*gh]
+			for j, v := range x {
+				g[j] += v
+			}
+			// Gates i and f are adjacent: one call for both.
+			sigmoidVec(g[:2*H], g[:2*H])
+			tanhVec(g[2*H:3*H], g[2*H:3*H])
+			sigmoidVec(g[3*H:], g[3*H:])
+			k := b * H
 			for j := range H {
-				ig := sigmoid(g[j] + x[j])
-				fg := sigmoid(g[H+j] + x[H+j])
-				cg := math.Tanh(g[2*H+j] + x[2*H+j])
-				og := sigmoid(g[3*H+j] + x[3*H+j])
-				g[j], g[H+j], g[2*H+j], g[3*H+j] = ig, fg, cg, og
-				k := b*H + j
-				c[k] = fg*cPrev[k] + ig*cg
-				tc[k] = math.Tanh(c[k])
-				s[k] = og * tc[k]
+				c[k+j] = g[H+j]*cPrev[k+j] + g[j]*g[2*H+j]
+			}
+			tanhVec(tc[k:k+H], c[k:k+H])
+			for j := range H {
+				s[k+j] = g[3*H+j] * tc[k+j]
 			}
 		}
 	case CellGRU:
@@ -277,14 +281,19 @@ func (tp *tape) step(ct *chainTape, t, r0, r1 int, hh []float64) {
 		for b := r0; b < r1; b++ {
 			g := pre[b*gh : (b+1)*gh]
 			x := hh[(b-r0)*gh : (b-r0+1)*gh]
+			for j, v := range x[:2*H] {
+				g[j] += v
+			}
+			sigmoidVec(g[:2*H], g[:2*H])
+			k := b * H
 			for j := range H {
-				r := sigmoid(g[j] + x[j])
-				z := sigmoid(g[H+j] + x[H+j])
-				k := b*H + j
-				hn[k] = x[2*H+j] + ct.w.BhN[j]
-				n := math.Tanh(g[2*H+j] + r*hn[k])
-				g[j], g[H+j], g[2*H+j] = r, z, n
-				s[k] = (1-z)*n + z*sPrev[k]
+				hn[k+j] = x[2*H+j] + ct.w.BhN[j]
+				g[2*H+j] += g[j] * hn[k+j]
+			}
+			tanhVec(g[2*H:], g[2*H:])
+			for j := range H {
+				z, n := g[H+j], g[2*H+j]
+				s[k+j] = (1-z)*n + z*sPrev[k+j]
 			}
 		}
 	}
@@ -300,8 +309,8 @@ func (bp *perturbation) apply(tp *tape, ct *chainTape, t int) {
 			for j := range H {
 				k := b*H + j
 				c[k] += bp.dc[k]
-				ct.tc[(t-1)*B*H+k] = math.Tanh(c[k])
-				ct.s[t*B*H+k] = ct.pre[(t-1)*B*gh+b*gh+3*H+j] * math.Tanh(c[k])
+				ct.tc[(t-1)*B*H+k] = tanhGo(c[k])
+				ct.s[t*B*H+k] = ct.pre[(t-1)*B*gh+b*gh+3*H+j] * ct.tc[(t-1)*B*H+k]
 			}
 		}
 	}
