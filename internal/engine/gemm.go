@@ -85,36 +85,55 @@ func gemmPanels(m, n, k int, a []float64, rsA, csA int, b []float64, ldb, ps int
 	var apack [gemmMR * gemmKC]float64
 	var bpack [gemmKC * gemmNR]float64
 	var tile [gemmMR * gemmNR]float64
+	nFull := n / gemmNR * gemmNR // columns in whole panels
+	if padded {
+		nFull = n
+	}
 	for l0 := 0; l0 < k; l0 += gemmKC {
 		kb := min(gemmKC, k-l0)
-		for j0 := 0; j0 < n; j0 += gemmNR {
-			nb := min(gemmNR, n-j0)
-			off := j0/gemmNR*ps + l0*ldb
-			bp, bld := b[off:], ldb
-			if nb < gemmNR && !padded {
-				// A partial panel is copied, zero-padded, so the kernel
-				// never reads past b.
-				for l := range kb {
-					row := bpack[l*gemmNR : (l+1)*gemmNR]
-					copy(row, b[off+l*ldb:off+l*ldb+nb])
-					clear(row[nb:])
-				}
-				bp, bld = bpack[:], gemmNR
+		if nFull < n {
+			// A partial panel is copied, zero-padded, so the kernel never
+			// reads past b.
+			off := nFull/gemmNR*ps + l0*ldb
+			for l := range kb {
+				row := bpack[l*gemmNR : (l+1)*gemmNR]
+				copy(row, b[off+l*ldb:off+l*ldb+n-nFull])
+				clear(row[n-nFull:])
 			}
-			for i0 := 0; i0 < m; i0 += gemmMR {
-				mb := min(gemmMR, m-i0)
-				ap, ars, acs := a[i0*rsA+l0*csA:], rsA, csA
-				if mb < gemmMR {
-					for l := range kb {
-						for r := range gemmMR {
-							v := 0.0
-							if r < mb {
-								v = a[(i0+r)*rsA+(l0+l)*csA]
-							}
-							apack[l*gemmMR+r] = v
+		}
+		for i0 := 0; i0 < m; i0 += gemmMR {
+			mb := min(gemmMR, m-i0)
+			ap, ars, acs := a[i0*rsA+l0*csA:], rsA, csA
+			switch {
+			case mb == gemmMR && rsA == 1 && csA != 1:
+				// A transposed: four adjacent values a step.
+				for l := range kb {
+					q := a[i0+(l0+l)*csA:][:gemmMR]
+					p := apack[l*gemmMR:][:gemmMR]
+					p[0], p[1], p[2], p[3] = q[0], q[1], q[2], q[3]
+				}
+				ap, ars, acs = apack[:], 1, gemmMR
+			case mb < gemmMR || csA != 1:
+				// A panel read down its columns, or a partial one, is
+				// copied into four contiguous rows per step (zero-padded),
+				// which every panel of b then reads from L1: strided
+				// reads of a transposed operand would miss it.
+				for l := range kb {
+					for r := range gemmMR {
+						v := 0.0
+						if r < mb {
+							v = a[(i0+r)*rsA+(l0+l)*csA]
 						}
+						apack[l*gemmMR+r] = v
 					}
-					ap, ars, acs = apack[:], 1, gemmMR
+				}
+				ap, ars, acs = apack[:], 1, gemmMR
+			}
+			for j0 := 0; j0 < n; j0 += gemmNR {
+				nb := min(gemmNR, n-j0)
+				bp, bld := b[j0/gemmNR*ps+l0*ldb:], ldb
+				if j0 >= nFull {
+					bp, bld = bpack[:], gemmNR
 				}
 				if mb == gemmMR && nb == gemmNR {
 					gemmKernel(kb, ap, ars, acs, bp, bld, c[i0*ldc+j0:], ldc)

@@ -96,12 +96,32 @@ func TestGemmExact(t *testing.T) {
 // BenchmarkGemm measures the products of one training iteration (batch
 // 32, H = 64, LSTM gates) and reports GFLOP/s.
 func BenchmarkGemm(b *testing.B) {
-	for _, sh := range [][3]int{{32, 256, 64}, {32, 64, 256}, {256, 64, 1600}, {1600, 256, 12}} {
+	for _, sh := range [][3]int{{16, 256, 64}, {16, 64, 256}, {16, 64, 64}, {32, 256, 64}, {32, 64, 256}, {128, 64, 1600}, {1600, 256, 12}} {
 		m, n, k := sh[0], sh[1], sh[2]
 		b.Run(fmt.Sprintf("m=%d/n=%d/k=%d", m, n, k), func(b *testing.B) {
 			x, y, z := make([]float64, m*k), make([]float64, packedLen(k, n)), make([]float64, m*n)
 			for b.Loop() {
 				gemmPacked(m, n, k, x, k, 1, y, 1, z, n)
+			}
+			b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+	// The parameter gradients: gate gradients read transposed, states
+	// row-major.
+	for _, sh := range [][3]int{{256, 64, 1600}, {256, 12, 1600}} {
+		m, n, k := sh[0], sh[1], sh[2]
+		b.Run(fmt.Sprintf("grads/m=%d/n=%d/k=%d", m, n, k), func(b *testing.B) {
+			x, y, z := make([]float64, m*k), make([]float64, k*n), make([]float64, m*n)
+			for b.Loop() {
+				gemm(m, n, k, x, 1, m, y, n, 1, z, n)
+			}
+			b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+		b.Run(fmt.Sprintf("grads-packed/m=%d/n=%d/k=%d", m, n, k), func(b *testing.B) {
+			x, y, z := make([]float64, m*k), make([]float64, k*n), make([]float64, m*n)
+			yp := make([]float64, packedLen(k, n))
+			for b.Loop() {
+				gemmPacked(m, n, k, x, 1, m, packB(yp, y, k, n, n, 1), 1, z, n)
 			}
 			b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
