@@ -1,7 +1,5 @@
 package engine
 
-import "sync"
-
 // A pass over a batch splits its sequences into two halves that never
 // meet until the parameter gradients: the recurrence of one sequence
 // reads no other. One half runs on the caller's goroutine and the other
@@ -16,26 +14,22 @@ type job struct {
 	sent bool
 }
 
-var (
-	helperOnce sync.Once
-	helperJobs chan *job
-)
+// helperJobs feeds the one helper goroutine. It is started with the
+// package, so that it is there before anything counts goroutines, lives
+// as long as the process and serves every pass, idle on the channel in
+// between; a pass that finds it busy runs its second half itself.
+var helperJobs = startHelper()
 
-// helper starts the one helper goroutine on first use. It lives as long
-// as the process and serves every pass; a pass that finds it busy runs
-// its second half itself.
-func helper() chan *job {
-	helperOnce.Do(func() {
-		helperJobs = make(chan *job)
-		// Runs for the life of the process, idle on the channel.
-		go func() {
-			for j := range helperJobs {
-				j.run()
-				j.done <- struct{}{}
-			}
-		}()
-	})
-	return helperJobs
+func startHelper() chan *job {
+	jobs := make(chan *job)
+	// Runs for the life of the process.
+	go func() {
+		for j := range jobs {
+			j.run()
+			j.done <- struct{}{}
+		}
+	}()
+	return jobs
 }
 
 func newJob(run func()) *job { return &job{run: run, done: make(chan struct{}, 1)} }
@@ -44,7 +38,7 @@ func newJob(run func()) *job { return &job{run: run, done: make(chan struct{}, 1
 // else after a, and returns when both are done.
 func both(a, b *job) {
 	select {
-	case helper() <- b:
+	case helperJobs <- b:
 		b.sent = true
 	default:
 		b.sent = false
