@@ -16,13 +16,9 @@ func (a Activation) Gamma() float64 {
 func (act Activation) apply(s, a []float64) {
 	switch act {
 	case ActSigmoid:
-		for i, v := range a {
-			s[i] = sigmoid(v)
-		}
+		sigmoidVec(s, a)
 	case ActTanh:
-		for i, v := range a {
-			s[i] = math.Tanh(v)
-		}
+		tanhVec(s, a)
 	case ActReLU:
 		for i, v := range a {
 			if v <= 0 {

@@ -25,41 +25,96 @@ type backwardOptions struct {
 	overflowStep int // first step (going back) whose δ is not finite, or 0
 }
 
+// backScratch holds the buffers of a backward pass, kept with the tape so
+// that a Trainer's passes allocate nothing.
+type backScratch struct {
+	dO, direct                  []float64
+	delta, carry, dcNext, deriv []float64    // B·H: ∂E/∂s, ∂E/∂c and helpers at one step
+	dAx, dAh                    [2][]float64 // per chain, T·B·gates·H gate gradients
+	dAhGRU                      [2][]float64 // the GRU's dAh, which differs from dAx
+	wh                          []float64    // Wh packed for gemm
+	jobs                        [2]backJob
+	grads                       [2]gradJob
+}
+
+// backJob is the backward recurrence of one chain over sequences [r0, r1)
+// of the batch.
+type backJob struct {
+	tp       *tape
+	ctx      context.Context
+	d        int
+	r0, r1   int
+	opts     *backwardOptions
+	clipped  []bool // per step index: step clipping changed δ of a row
+	overflow int
+	err      error
+	job      *job
+}
+
+func (j *backJob) exec() {
+	j.overflow, j.err = j.tp.backwardRows(j.ctx, j.d, j.r0, j.r1, j.opts, nil, j.clipped)
+}
+
+// gradJob accumulates the parameter gradients of gate rows [i0, i1) of
+// one chain over every step.
+type gradJob struct {
+	tp     *tape
+	d      int
+	gw     *CellWeights
+	i0, i1 int
+	job    *job
+}
+
+func (j *gradJob) exec() {
+	T := j.tp.batch.T
+	j.tp.addParamGrads(j.d, j.gw, 1, T+1, j.i0, j.i1)
+}
+
 // backward runs backpropagation through time over the record tp. It adds
 // ∂E/∂θ to grads (unless grads is nil) and fills the records asked for in
 // opts. It checks ctx between steps.
+//
+// A batch of several sequences with no per-step records runs as two
+// halves at once, like forward, and then accumulates the parameter
+// gradients over all steps in two products split by gate rows. Otherwise
+// a goroutine turns the gate gradients into parameter gradients while the
+// recurrence carries on.
 func backward(ctx context.Context, tp *tape, grads *Params, opts *backwardOptions) error {
-	pacer := pacerOf(ctx)
 	b, p := tp.batch, tp.p
 	T, B, H, K := b.T, b.B, p.H, p.K
 	gh := p.Cell.Gates() * H
 	dirsH := p.Dirs * H
+	bs := &tp.back
 
 	// ∂E/∂o_t for every scored step, then its share in each state.
-	dO := make([]float64, T*B*K)
+	bs.dO = resize(bs.dO, T*B*K)
+	clear(bs.dO)
 	for r := range T * B {
 		if !b.mask[r] {
 			continue
 		}
-		o, d := tp.out[r*K:(r+1)*K], dO[r*K:(r+1)*K]
+		o, d := tp.out[r*K:(r+1)*K], bs.dO[r*K:(r+1)*K]
 		if b.squared {
 			d[0] = 2 * b.weight * (o[0] - b.values[r])
 			continue
 		}
 		softmaxGrad(d, o, b.classes[r], b.weight)
 	}
-	direct := make([]float64, T*B*dirsH)
-	mulAB(direct, dO, p.V, T*B, K, dirsH, 0)
+	bs.direct = resize(bs.direct, T*B*dirsH)
+	gemm(T*B, dirsH, K, bs.dO, K, 1, p.V, dirsH, 0, bs.direct, dirsH)
 
-	delta := make([]float64, B*H)
-	carry := make([]float64, B*H)
-	var dcNext []float64
+	bs.delta = resize(bs.delta, B*H)
+	bs.carry = resize(bs.carry, B*H)
+	bs.deriv = resize(bs.deriv, B*H)
 	if p.Cell == CellLSTM {
-		dcNext = make([]float64, B*H)
+		bs.dcNext = resize(bs.dcNext, B*H)
 	}
-	deriv := make([]float64, B*H)
+	split := B >= 2 && opts.dx == nil
+	for d := range p.Dirs {
+		split = split && opts.dhNorm[d] == nil && opts.dcNorm[d] == nil && opts.dh[d] == nil && opts.dc[d] == nil
+	}
 	var acc *gradAccumulator
-	if grads != nil {
+	if grads != nil && !split {
 		acc = newGradAccumulator(tp, grads)
 		defer acc.wait()
 	}
@@ -68,127 +123,218 @@ func backward(ctx context.Context, tp *tape, grads *Params, opts *backwardOption
 		ct := &tp.chain[d]
 		// Each chain has its own gate gradients: the accumulator may still
 		// be reading the previous chain's.
-		dAx := make([]float64, T*B*gh)
-		dAh := dAx
+		bs.dAx[d] = resize(bs.dAx[d], T*B*gh)
+		bs.dAh[d] = bs.dAx[d]
 		if p.Cell == CellGRU {
-			dAh = make([]float64, T*B*gh)
+			bs.dAhGRU[d] = resize(bs.dAhGRU[d], T*B*gh)
+			bs.dAh[d] = bs.dAhGRU[d]
 		}
-		clear(dcNext)
-		t := ct.last(T)
-		addDirect(delta, direct, t, d, B, H, dirsH, false)
-		sent := 0
-		unsent := func(done int) int { return done - sent }
+		if B > 1 {
+			bs.wh = packB(resize(bs.wh, packedLen(gh, H)), ct.w.Wh, gh, H, H, 1)
+		}
+		jobs := bs.jobs[:1]
+		if split {
+			jobs = bs.jobs[:2]
+		}
+		for i := range jobs {
+			j := &jobs[i]
+			if j.job == nil {
+				j.tp, j.job = tp, newJob(j.exec)
+			}
+			j.ctx, j.d, j.opts = ctx, d, opts
+			j.r0, j.r1 = i*B/len(jobs), (i+1)*B/len(jobs)
+			if cap(j.clipped) < T {
+				j.clipped = make([]bool, T)
+			}
+			j.clipped = j.clipped[:T]
+			clear(j.clipped)
+		}
+		if split {
+			both(jobs[0].job, jobs[1].job)
+		} else {
+			j := &jobs[0]
+			j.overflow, j.err = tp.backwardRows(ctx, d, 0, B, opts, acc, j.clipped)
+		}
+		// A step counts as clipped when clipping changed any sequence's δ;
+		// the first overflow going back is the latest step of either half.
 		for i := range T {
-			if err := checkpoint(ctx, pacer); err != nil {
-				return err
-			}
-			if opts.clip.IsStep() && clipStep(delta, B, H, opts.clip, opts.threshold) {
-				opts.clipped++
-			}
-			if d == 0 && opts.overflowStep == 0 && !allFinite(delta) {
-				opts.overflowStep = t
-			}
-			record(opts.dhNorm[d], opts.dh[d], t, delta)
-
-			pt := ct.prev(t)
-			pre := ct.pre[(t-1)*B*gh : t*B*gh]
-			ax := dAx[(t-1)*B*gh : t*B*gh]
-			ah := dAh[(t-1)*B*gh : t*B*gh]
-			switch p.Cell {
-			case CellRNN:
-				tp.act.deriv(deriv, ct.s[t*B*H:(t+1)*B*H])
-				for k, v := range delta {
-					ax[k] = deriv[k] * v
-				}
-			case CellLSTM:
-				tc := ct.tc[(t-1)*B*H : t*B*H]
-				cPrev := ct.c[pt*B*H : (pt+1)*B*H]
-				for r := range B {
-					g, a := pre[r*gh:(r+1)*gh], ax[r*gh:(r+1)*gh]
-					for j := range H {
-						k := r*H + j
-						ig, fg, cg, og := g[j], g[H+j], g[2*H+j], g[3*H+j]
-						dh := delta[k]
-						dc := dcNext[k] + dh*og*(1-tc[k]*tc[k])
-						a[j] = dc * cg * ig * (1 - ig)
-						a[H+j] = dc * cPrev[k] * fg * (1 - fg)
-						a[2*H+j] = dc * ig * (1 - cg*cg)
-						a[3*H+j] = dh * tc[k] * og * (1 - og)
-						dcNext[k] = dc // ∂E/∂c_t, turned into the carry below
-					}
-				}
-				record(opts.dcNorm[d], opts.dc[d], t, dcNext)
-				for r := range B {
-					g := pre[r*gh : (r+1)*gh]
-					for j := range H {
-						dcNext[r*H+j] *= g[H+j]
-					}
-				}
-			case CellGRU:
-				hn := ct.hn[(t-1)*B*H : t*B*H]
-				hPrev := ct.s[pt*B*H : (pt+1)*B*H]
-				for r := range B {
-					g := pre[r*gh : (r+1)*gh]
-					x, h := ax[r*gh:(r+1)*gh], ah[r*gh:(r+1)*gh]
-					for j := range H {
-						k := r*H + j
-						rg, zg, ng := g[j], g[H+j], g[2*H+j]
-						dh := delta[k]
-						dan := dh * (1 - zg) * (1 - ng*ng)
-						dar := dan * hn[k] * rg * (1 - rg)
-						daz := dh * (hPrev[k] - ng) * zg * (1 - zg)
-						x[j], x[H+j], x[2*H+j] = dar, daz, dan
-						h[j], h[H+j], h[2*H+j] = dar, daz, dan*rg
-						carry[k] = dh * zg
-					}
+			for k := range jobs {
+				if jobs[k].clipped[i] {
+					opts.clipped++
+					break
 				}
 			}
-			if acc != nil && (unsent(i+1) == gradChunkSteps || i == T-1) {
-				n := unsent(i + 1)
-				lo := t
-				if ct.rev {
-					lo = t - n + 1
+		}
+		first := 0
+		for k := range jobs {
+			j := &jobs[k]
+			j.ctx, j.opts = nil, nil
+			if j.err != nil {
+				return j.err
+			}
+			first = max(first, j.overflow)
+		}
+		if d == 0 && opts.overflowStep == 0 {
+			opts.overflowStep = first
+		}
+		if grads != nil && split {
+			// Two products over all T·B rows, split by gate rows at a
+			// multiple of the kernel's tile.
+			mid := gh / 2 / gemmMR * gemmMR
+			for i, r := range [2][2]int{{0, mid}, {mid, gh}} {
+				g := &bs.grads[i]
+				if g.job == nil {
+					g.tp, g.job = tp, newJob(g.exec)
 				}
-				acc.chunks <- gradChunk{chain: d, t0: lo, t1: lo + n, dAx: dAx, dAh: dAh}
-				sent = i + 1
+				g.d, g.gw, g.i0, g.i1 = d, &grads.Chain[d], r[0], r[1]
 			}
-			if i == T-1 {
-				break
-			}
-			// δ_{t−1} = Whᵀ (gate gradients at t) + direct terms.
-			mulAB(delta, ah, ct.w.Wh, B, gh, H, 0)
-			if p.Cell == CellGRU {
-				for k, v := range carry {
-					delta[k] += v
-				}
-			}
-			addDirect(delta, direct, pt, d, B, H, dirsH, true)
-			t = pt
+			both(bs.grads[0].job, bs.grads[1].job)
 		}
 		if grads != nil {
-			mulAtB(grads.V[d*H:], dO, ct.s[B*H:(T+1)*B*H], T*B, K, H, dirsH)
+			// V_d += Σ_t ∂E/∂o_tᵀ s_t.
+			gemm(K, H, T*B, bs.dO, 1, K, ct.s[B*H:(T+1)*B*H], H, 1, grads.V[d*H:], dirsH)
 		}
 		if opts.dx != nil {
 			// x_t enters every gate through Wx: ∂E/∂x_t = Wxᵀ dA_t.
-			mulAB(opts.dx, dAx, ct.w.Wx, T*B, gh, p.D, 1)
+			mulAB(opts.dx, bs.dAx[d], ct.w.Wx, T*B, gh, p.D, 1)
 		}
 	}
 	if grads != nil {
-		addColumnSums(grads.C, dO, T*B, K)
+		addColumnSums(grads.C, bs.dO, T*B, K)
 	}
 	return nil
 }
 
+// backwardRows runs the backward recurrence of chain d for sequences
+// [r0, r1), filling their gate gradients, and returns the first step
+// going back whose δ is not finite (chain 0 only), or 0. It marks in
+// clipped the steps at which step clipping changed δ. The records of
+// opts are filled only by a job over the whole batch; acc, if not nil,
+// is sent the gate gradients as they complete.
+func (tp *tape) backwardRows(ctx context.Context, d, r0, r1 int, opts *backwardOptions, acc *gradAccumulator, clipped []bool) (int, error) {
+	pacer := pacerOf(ctx)
+	b, p, bs := tp.batch, tp.p, &tp.back
+	T, B, H := b.T, b.B, p.H
+	gh := p.Cell.Gates() * H
+	dirsH := p.Dirs * H
+	ct := &tp.chain[d]
+	dAx, dAh := bs.dAx[d], bs.dAh[d]
+	n := r1 - r0
+	delta, carry, deriv := bs.delta, bs.carry, bs.deriv
+	dRows := delta[r0*H : r1*H]
+	var dcNext []float64
+	if p.Cell == CellLSTM {
+		dcNext = bs.dcNext
+		clear(dcNext[r0*H : r1*H])
+	}
+	overflow := 0
+	t := ct.last(T)
+	addDirect(delta, bs.direct, t, d, r0, r1, B, H, dirsH, false)
+	sent := 0
+	for i := range T {
+		if err := checkpoint(ctx, pacer); err != nil {
+			return 0, err
+		}
+		if opts.clip.IsStep() && clipStep(dRows, n, H, opts.clip, opts.threshold) {
+			clipped[i] = true
+		}
+		if d == 0 && overflow == 0 && !allFinite(dRows) {
+			overflow = t
+		}
+		record(opts.dhNorm[d], opts.dh[d], t, delta)
+
+		pt := ct.prev(t)
+		pre := ct.pre[(t-1)*B*gh : t*B*gh]
+		ax := dAx[(t-1)*B*gh : t*B*gh]
+		ah := dAh[(t-1)*B*gh : t*B*gh]
+		switch p.Cell {
+		case CellRNN:
+			tp.act.deriv(deriv[r0*H:r1*H], ct.s[(t*B+r0)*H:(t*B+r1)*H])
+			for k := r0 * H; k < r1*H; k++ {
+				ax[k] = deriv[k] * delta[k]
+			}
+		case CellLSTM:
+			tc := ct.tc[(t-1)*B*H : t*B*H]
+			cPrev := ct.c[pt*B*H : (pt+1)*B*H]
+			for r := r0; r < r1; r++ {
+				g, a := pre[r*gh:(r+1)*gh], ax[r*gh:(r+1)*gh]
+				for j := range H {
+					k := r*H + j
+					ig, fg, cg, og := g[j], g[H+j], g[2*H+j], g[3*H+j]
+					dh := delta[k]
+					dc := dcNext[k] + dh*og*(1-tc[k]*tc[k])
+					a[j] = dc * cg * ig * (1 - ig)
+					a[H+j] = dc * cPrev[k] * fg * (1 - fg)
+					a[2*H+j] = dc * ig * (1 - cg*cg)
+					a[3*H+j] = dh * tc[k] * og * (1 - og)
+					dcNext[k] = dc // ∂E/∂c_t, turned into the carry below
+				}
+			}
+			record(opts.dcNorm[d], opts.dc[d], t, dcNext)
+			for r := r0; r < r1; r++ {
+				g := pre[r*gh : (r+1)*gh]
+				for j := range H {
+					dcNext[r*H+j] *= g[H+j]
+				}
+			}
+		case CellGRU:
+			hn := ct.hn[(t-1)*B*H : t*B*H]
+			hPrev := ct.s[pt*B*H : (pt+1)*B*H]
+			for r := r0; r < r1; r++ {
+				g := pre[r*gh : (r+1)*gh]
+				x, h := ax[r*gh:(r+1)*gh], ah[r*gh:(r+1)*gh]
+				for j := range H {
+					k := r*H + j
+					rg, zg, ng := g[j], g[H+j], g[2*H+j]
+					dh := delta[k]
+					dan := dh * (1 - zg) * (1 - ng*ng)
+					dar := dan * hn[k] * rg * (1 - rg)
+					daz := dh * (hPrev[k] - ng) * zg * (1 - zg)
+					x[j], x[H+j], x[2*H+j] = dar, daz, dan
+					h[j], h[H+j], h[2*H+j] = dar, daz, dan*rg
+					carry[k] = dh * zg
+				}
+			}
+		}
+		if acc != nil && (i+1-sent == gradChunkSteps || i == T-1) {
+			steps := i + 1 - sent
+			lo := t
+			if ct.rev {
+				lo = t - steps + 1
+			}
+			acc.chunks <- gradChunk{chain: d, t0: lo, t1: lo + steps}
+			sent = i + 1
+		}
+		if i == T-1 {
+			break
+		}
+		// δ_{t−1} = Whᵀ (gate gradients at t) + direct terms.
+		ahRows := ah[r0*gh : r1*gh]
+		if n == 1 {
+			mulAB(dRows, ahRows, ct.w.Wh, 1, gh, H, 0)
+		} else {
+			gemmPacked(n, H, gh, ahRows, gh, 1, bs.wh, 0, dRows, H)
+		}
+		if p.Cell == CellGRU {
+			for k := r0 * H; k < r1*H; k++ {
+				delta[k] += carry[k]
+			}
+		}
+		addDirect(delta, bs.direct, pt, d, r0, r1, B, H, dirsH, true)
+		t = pt
+	}
+	return overflow, nil
+}
+
 // gradChunkSteps is how many steps of gate gradients go into one
-// parameter-gradient product: large enough for Gemm to run near its best
+// parameter-gradient product: large enough for gemm to run near its best
 // rate, small enough that the last chunk, which nothing overlaps, is short.
 const gradChunkSteps = 128
 
 // gradChunk is a range [t0, t1) of steps of one chain whose gate
-// gradients, in the chain's dAx and dAh, are complete.
+// gradients are complete.
 type gradChunk struct {
 	chain, t0, t1 int
-	dAx, dAh      []float64
 }
 
 // gradAccumulator turns gate gradients into parameter gradients on its
@@ -197,27 +343,23 @@ type gradChunk struct {
 type gradAccumulator struct {
 	tp     *tape
 	grads  *Params
-	dAT    []float64 // transposed chunk of gate gradients
-	xT     []float64 // transposed chunk of inputs
 	chunks chan gradChunk
 	done   chan struct{}
 }
 
 func newGradAccumulator(tp *tape, grads *Params) *gradAccumulator {
-	T, B := tp.batch.T, tp.batch.B
-	gh := tp.p.Cell.Gates() * tp.p.H
+	T := tp.batch.T
 	acc := &gradAccumulator{
 		tp: tp, grads: grads,
-		dAT:    make([]float64, min(T, gradChunkSteps)*B*gh),
-		xT:     make([]float64, min(T, gradChunkSteps)*B*tp.p.D),
 		chunks: make(chan gradChunk, tp.p.Dirs*(T/gradChunkSteps+1)),
 		done:   make(chan struct{}),
 	}
 	// Exits when wait closes the channel, after the last chunk.
 	go func() {
 		defer close(acc.done)
+		gh := tp.p.Cell.Gates() * tp.p.H
 		for c := range acc.chunks {
-			acc.add(c)
+			tp.addParamGrads(c.chain, &grads.Chain[c.chain], c.t0, c.t1, 0, gh)
 		}
 	}()
 	return acc
@@ -229,48 +371,49 @@ func (acc *gradAccumulator) wait() {
 	<-acc.done
 }
 
-// add accumulates Σ dA_tᵀ x_t into Wx, Σ dA_tᵀ s_prev(t) into Wh and the
-// bias sums over the steps of c. gonum's Gemm is three times faster on a
-// stored transpose than on a transposed operand, and the transpose costs
-// a tenth of the product.
-func (acc *gradAccumulator) add(c gradChunk) {
-	tp, p := acc.tp, acc.tp.p
+// addParamGrads accumulates, for gate rows [i0, i1) of chain d and the
+// steps [t0, t1), Σ dA_tᵀ x_t into Wx, Σ dA_tᵀ s_prev(t) into Wh and the
+// bias sums into gw. gemm reads the gate gradients transposed in place.
+func (tp *tape) addParamGrads(d int, gw *CellWeights, t0, t1, i0, i1 int) {
+	p, bs := tp.p, &tp.back
 	B, H, D := tp.batch.B, p.H, p.D
 	gh := p.Cell.Gates() * H
-	ct := &tp.chain[c.chain]
-	gw := &acc.grads.Chain[c.chain]
-	rows := (c.t1 - c.t0) * B
-	r0 := (c.t0 - 1) * B
-	dAx := c.dAx[r0*gh : (r0+rows)*gh]
-	dAh := c.dAh[r0*gh : (r0+rows)*gh]
-	dAT := acc.dAT[:rows*gh]
+	ct := &tp.chain[d]
+	rows := (t1 - t0) * B
+	r0 := (t0 - 1) * B
+	dAx := bs.dAx[d][r0*gh : (r0+rows)*gh]
+	dAh := bs.dAh[d][r0*gh : (r0+rows)*gh]
+	m := i1 - i0
 
-	transpose(dAT, dAx, rows, gh)
-	xT := acc.xT[:D*rows]
-	transpose(xT, tp.batch.X[r0*D:(r0+rows)*D], rows, D)
-	mulABt(gw.Wx, dAT, xT, gh, rows, D, 1)
-	addColumnSums(gw.B, dAx, rows, gh)
-	// The state before step t is row t−1 (forward chain) or t+1 (reverse).
-	prev := c.t0 - 1
-	if ct.rev {
-		prev = c.t0 + 1
+	gemm(m, D, rows, dAx[i0:], 1, gh, tp.batch.X[r0*D:], D, 1, gw.Wx[i0*D:], D)
+	for r := range rows {
+		bias := gw.B[i0:i1]
+		for j, v := range dAx[r*gh+i0 : r*gh+i1] {
+			bias[j] += v
+		}
 	}
-	prevRows := ct.s[prev*B*H : (prev*B+rows)*H]
-	if p.Cell == CellGRU {
-		transpose(dAT, dAh, rows, gh)
+	if p.Cell == CellGRU && i1 > 2*H {
+		lo := max(i0, 2*H)
 		for r := range rows {
-			for j, v := range dAh[r*gh+2*H : (r+1)*gh] {
-				gw.BhN[j] += v
+			bias := gw.BhN[lo-2*H : i1-2*H]
+			for j, v := range dAh[r*gh+lo : r*gh+i1] {
+				bias[j] += v
 			}
 		}
 	}
-	mulAB(gw.Wh, dAT, prevRows, gh, rows, H, 1)
+	// The state before step t is row t−1 (forward chain) or t+1 (reverse).
+	prev := t0 - 1
+	if ct.rev {
+		prev = t0 + 1
+	}
+	prevRows := ct.s[prev*B*H : (prev*B+rows)*H]
+	gemm(m, H, rows, dAh[i0:], 1, gh, prevRows, H, 1, gw.Wh[i0*H:], H)
 }
 
-// addDirect sets (or adds to) v the output layer's share of ∂E/∂s_t for
-// chain d: rows of direct = ∂E/∂o_t · V.
-func addDirect(v, direct []float64, t, d, B, H, dirsH int, add bool) {
-	for r := range B {
+// addDirect sets (or adds to) rows [r0, r1) of v the output layer's
+// share of ∂E/∂s_t for chain d: rows of direct = ∂E/∂o_t · V.
+func addDirect(v, direct []float64, t, d, r0, r1, B, H, dirsH int, add bool) {
+	for r := r0; r < r1; r++ {
 		src := direct[((t-1)*B+r)*dirsH+d*H:][:H]
 		dst := v[r*H : (r+1)*H]
 		if !add {

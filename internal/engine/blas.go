@@ -29,12 +29,6 @@ func mulAB(c, a, b []float64, m, k, n int, beta float64) {
 	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, general(a, m, k, k), general(b, k, n, n), beta, general(c, m, n, n))
 }
 
-// mulAtB adds aᵀ·b to c, where a is k×m, b is k×n, and c is m×n with
-// row stride ldc.
-func mulAtB(c, a, b []float64, k, m, n, ldc int) {
-	blas64.Gemm(blas.Trans, blas.NoTrans, 1, general(a, k, m, m), general(b, k, n, n), 1, general(c, m, n, ldc))
-}
-
 func general(data []float64, rows, cols, stride int) blas64.General {
 	return blas64.General{Rows: rows, Cols: cols, Stride: stride, Data: data}
 }
@@ -65,20 +59,4 @@ func norm2(a []float64) float64 {
 		return math.Sqrt(ss)
 	}
 	return blas64.Nrm2(vector(a))
-}
-
-// transpose sets dst (cols×rows) to the transpose of src (rows×cols).
-func transpose(dst, src []float64, rows, cols int) {
-	// Blocks of 32×32 keep both the reads and the writes in cache.
-	const block = 32
-	for r0 := 0; r0 < rows; r0 += block {
-		for c0 := 0; c0 < cols; c0 += block {
-			for r := r0; r < min(r0+block, rows); r++ {
-				row := src[r*cols : (r+1)*cols]
-				for c := c0; c < min(c0+block, cols); c++ {
-					dst[c*rows+r] = row[c]
-				}
-			}
-		}
-	}
 }

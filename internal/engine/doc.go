@@ -32,7 +32,8 @@
 //     named quantity (each weight matrix, the inputs, the targets, each
 //     task's data), so changing T only appends steps and changing the
 //     gain only scales Wh. The same settings give the same bits on the
-//     same architecture, cached or not.
+//     same architecture, cached or not, and whether or not a batch was
+//     split between goroutines.
 //   - A setting a user can get wrong is a *FieldError naming the field; an
 //     overflow to Inf or NaN is data, reported in Result.Overflow, and
 //     never a panic or a hang. Panics are reserved for programmer errors
@@ -40,7 +41,9 @@
 //   - Long computations take a context and check it between steps: a
 //     cancelled run stops within one step.
 //   - The step loops allocate nothing: buffers are sized once per run,
-//     and what grows with T grows per 128-step gradient chunk.
+//     and what grows with T grows per 128-step gradient chunk. A Trainer
+//     reuses its buffers, so an iteration allocates nothing at all.
 //   - The package imports gonum and the standard library only, and holds
-//     no global state: caches live in a Runner.
+//     no global state beyond what the CPU supports and one helper
+//     goroutine that runs half of a batch: caches live in a Runner.
 package engine

@@ -3,9 +3,6 @@ package engine
 import (
 	"context"
 	"math"
-
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
 )
 
 // batch is B sequences of T steps, stored time-major: the row for step t
@@ -22,7 +19,9 @@ type batch struct {
 	weight  float64   // factor on every scored term of E
 }
 
-// tape records a forward pass for the backward pass to read.
+// tape records a forward pass for the backward pass to read. A tape can
+// be recorded again (the Trainer keeps one): every buffer is resized and
+// overwritten, so nothing of the earlier pass survives.
 type tape struct {
 	p     *Params
 	act   Activation
@@ -35,9 +34,16 @@ type tape struct {
 	loss    float64
 	correct int // scored steps predicted right (argmax or |o−y| < 0.04)
 	scored  int
+	// scoredOnly skips the probabilities of unscored steps, which only a
+	// display reads.
+	scoredOnly bool
 
 	// overflowStep is the first step t whose state is not finite, or 0.
 	overflowStep int
+
+	vT   []float64 // V_dᵀ packed for gemm
+	fwd  [2]fwdJob
+	back backScratch
 }
 
 // chainTape is the record of one direction. Row t of s is the state at
@@ -51,6 +57,32 @@ type chainTape struct {
 	c   []float64 // lstm: (T+2)·B·H cell states
 	tc  []float64 // lstm: T·B·H, tanh(c_t)
 	hn  []float64 // gru: T·B·H, Wh_n h_{t−1} + bh_n
+
+	wxT, whT []float64 // Wxᵀ and Whᵀ packed for gemm
+}
+
+// fwdJob is the forward recurrence of one chain over sequences [r0, r1)
+// of the batch.
+type fwdJob struct {
+	tp       *tape
+	ctx      context.Context
+	d        int
+	r0, r1   int
+	hh       []float64 // (r1−r0)·gates·H: Wh s_prev for the rows
+	overflow int
+	err      error
+	job      *job
+}
+
+func (j *fwdJob) exec() { j.overflow, j.err = j.tp.forwardRows(j.ctx, j.d, j.r0, j.r1, j.hh, nil) }
+
+// resize returns v with length n, reusing its array when it is large
+// enough. The contents are unspecified.
+func resize(v []float64, n int) []float64 {
+	if cap(v) < n {
+		return make([]float64, n)
+	}
+	return v[:n]
 }
 
 // perturbation adds a vector to one state right after it is computed. It
@@ -90,64 +122,125 @@ func (c *chainTape) next(t int) int {
 	return t + 1
 }
 
-// forward runs the model over the batch and returns the record. It checks
-// ctx between steps.
+// forward runs the model over the batch and returns a new record. It
+// checks ctx between steps.
 func forward(ctx context.Context, p *Params, act Activation, b *batch, bump *perturbation) (*tape, error) {
-	pacer := pacerOf(ctx)
+	tp := new(tape)
+	if err := tp.forward(ctx, p, act, b, bump); err != nil {
+		return nil, err
+	}
+	return tp, nil
+}
+
+// forward records a pass of p over b into tp. A batch of several
+// sequences runs as two halves at once (see both); each state is the
+// same either way, as gemm computes every element alike.
+func (tp *tape) forward(ctx context.Context, p *Params, act Activation, b *batch, bump *perturbation) error {
 	T, B, H, D := b.T, b.B, p.H, p.D
 	gh := p.Cell.Gates() * H
-	tp := &tape{p: p, act: act, batch: b}
-	scratch := make([]float64, B*gh)
-	wxT := make([]float64, D*gh)
+	tp.p, tp.act, tp.batch = p, act, b
+	tp.loss, tp.correct, tp.scored, tp.overflowStep = 0, 0, 0, 0
+	split := B >= 2 && bump == nil
 	for d := range p.Dirs {
 		ct := &tp.chain[d]
 		ct.w = &p.Chain[d]
 		ct.rev = d == 1
-		ct.pre = make([]float64, T*B*gh)
-		ct.s = make([]float64, (T+2)*B*H)
+		ct.pre = resize(ct.pre, T*B*gh)
+		ct.s = resize(ct.s, (T+2)*B*H)
+		clear(ct.s[:B*H])
+		clear(ct.s[(T+1)*B*H:])
 		switch p.Cell {
 		case CellLSTM:
-			ct.c = make([]float64, (T+2)*B*H)
-			ct.tc = make([]float64, T*B*H)
+			ct.c = resize(ct.c, (T+2)*B*H)
+			clear(ct.c[:B*H])
+			clear(ct.c[(T+1)*B*H:])
+			ct.tc = resize(ct.tc, T*B*H)
 		case CellGRU:
-			ct.hn = make([]float64, T*B*H)
+			ct.hn = resize(ct.hn, T*B*H)
 		}
-		// The input half of every pre-activation at once: Wx x_t + b. With
-		// D small, gonum's Gemm is fastest on a stored Wxᵀ.
-		transpose(wxT, ct.w.Wx, gh, D)
-		mulAB(ct.pre, b.X, wxT, T*B, D, gh, 0)
+		// The input half of every pre-activation at once: b + Wx x_t.
+		ct.wxT = packB(resize(ct.wxT, packedLen(D, gh)), ct.w.Wx, D, gh, 1, D)
 		for r := range T * B {
-			row := ct.pre[r*gh : (r+1)*gh]
-			for j, v := range ct.w.B {
-				row[j] += v
-			}
+			copy(ct.pre[r*gh:(r+1)*gh], ct.w.B)
 		}
-		for i, t := 0, ct.first(T); i < T; i, t = i+1, ct.next(t) {
-			if err := checkpoint(ctx, pacer); err != nil {
-				return nil, err
+		gemmPacked(T*B, gh, D, b.X, D, 1, ct.wxT, 1, ct.pre, gh)
+		if B > 1 {
+			ct.whT = packB(resize(ct.whT, packedLen(H, gh)), ct.w.Wh, H, gh, 1, H)
+		}
+		if !split {
+			tp.fwd[0].hh = resize(tp.fwd[0].hh, B*gh)
+			overflow, err := tp.forwardRows(ctx, d, 0, B, tp.fwd[0].hh, bump)
+			if err != nil {
+				return err
 			}
-			prev := ct.prev(t)
-			sPrev := ct.s[prev*B*H : (prev+1)*B*H]
-			if i == 0 {
-				clear(scratch)
-			} else {
-				mulABt(scratch, sPrev, ct.w.Wh, B, H, gh, 0)
+			if d == 0 {
+				tp.overflowStep = overflow
 			}
-			tp.step(ct, t, scratch)
-			if bump != nil && bump.chain == d && bump.t == t {
-				bump.apply(tp, ct, t)
+			continue
+		}
+		mid := B / 2
+		for i, r := range [2][2]int{{0, mid}, {mid, B}} {
+			j := &tp.fwd[i]
+			if j.job == nil {
+				j.tp, j.job = tp, newJob(j.exec)
 			}
-			if d == 0 && tp.overflowStep == 0 && !allFinite(ct.s[t*B*H:(t+1)*B*H]) {
-				tp.overflowStep = t
+			j.ctx, j.d, j.r0, j.r1 = ctx, d, r[0], r[1]
+			j.hh = resize(j.hh, (r[1]-r[0])*gh)
+		}
+		both(tp.fwd[0].job, tp.fwd[1].job)
+		for i := range tp.fwd {
+			j := &tp.fwd[i]
+			j.ctx = nil
+			if j.err != nil {
+				return j.err
+			}
+			// The first step at which any sequence overflowed.
+			if d == 0 && j.overflow > 0 && (tp.overflowStep == 0 || j.overflow < tp.overflowStep) {
+				tp.overflowStep = j.overflow
 			}
 		}
 	}
 	tp.outputs()
-	return tp, nil
+	return nil
 }
 
-// step computes the state at time t from hh = Wh s_prev (all gates).
-func (tp *tape) step(ct *chainTape, t int, hh []float64) {
+// forwardRows runs the recurrence of chain d for sequences [r0, r1) and
+// returns the first step whose state overflowed (chain 0 only), or 0.
+func (tp *tape) forwardRows(ctx context.Context, d, r0, r1 int, hh []float64, bump *perturbation) (int, error) {
+	pacer := pacerOf(ctx)
+	ct := &tp.chain[d]
+	T, B, H := tp.batch.T, tp.batch.B, tp.p.H
+	gh := tp.p.Cell.Gates() * H
+	n := r1 - r0
+	overflow := 0
+	for i, t := 0, ct.first(T); i < T; i, t = i+1, ct.next(t) {
+		if err := checkpoint(ctx, pacer); err != nil {
+			return 0, err
+		}
+		prev := ct.prev(t)
+		sPrev := ct.s[(prev*B+r0)*H : (prev*B+r1)*H]
+		switch {
+		case i == 0:
+			clear(hh)
+		case n == 1:
+			mulABt(hh, sPrev, ct.w.Wh, 1, H, gh, 0)
+		default:
+			gemmPacked(n, gh, H, sPrev, H, 1, ct.whT, 0, hh, gh)
+		}
+		tp.step(ct, t, r0, r1, hh)
+		if bump != nil && bump.chain == d && bump.t == t {
+			bump.apply(tp, ct, t)
+		}
+		if d == 0 && overflow == 0 && !allFinite(ct.s[(t*B+r0)*H:(t*B+r1)*H]) {
+			overflow = t
+		}
+	}
+	return overflow, nil
+}
+
+// step computes the states of sequences [r0, r1) at time t from hh =
+// Wh s_prev (all gates) for those sequences.
+func (tp *tape) step(ct *chainTape, t, r0, r1 int, hh []float64) {
 	B, H := tp.batch.B, tp.p.H
 	gh := tp.p.Cell.Gates() * H
 	pre := ct.pre[(t-1)*B*gh : t*B*gh]
@@ -155,43 +248,53 @@ func (tp *tape) step(ct *chainTape, t int, hh []float64) {
 	prev := ct.prev(t)
 	switch tp.p.Cell {
 	case CellRNN:
+		rows := pre[r0*gh : r1*gh]
 		for j, v := range hh {
-			pre[j] += v
+			rows[j] += v
 		}
-		tp.act.apply(s, pre)
+		tp.act.apply(s[r0*H:r1*H], rows)
 	case CellLSTM:
 		c := ct.c[t*B*H : (t+1)*B*H]
 		cPrev := ct.c[prev*B*H : (prev+1)*B*H]
 		tc := ct.tc[(t-1)*B*H : t*B*H]
-		for b := range B {
+		for b := r0; b < r1; b++ {
 			g := pre[b*gh : (b+1)*gh]
-			x := hh[b*gh : (b+1)*gh]
+			x := hh[(b-r0)*gh : (b-r0+1)*gh]
+			for j, v := range x {
+				g[j] += v
+			}
+			// Gates i and f are adjacent: one call for both.
+			sigmoidVec(g[:2*H], g[:2*H])
+			tanhVec(g[2*H:3*H], g[2*H:3*H])
+			sigmoidVec(g[3*H:], g[3*H:])
+			k := b * H
 			for j := range H {
-				ig := sigmoid(g[j] + x[j])
-				fg := sigmoid(g[H+j] + x[H+j])
-				cg := math.Tanh(g[2*H+j] + x[2*H+j])
-				og := sigmoid(g[3*H+j] + x[3*H+j])
-				g[j], g[H+j], g[2*H+j], g[3*H+j] = ig, fg, cg, og
-				k := b*H + j
-				c[k] = fg*cPrev[k] + ig*cg
-				tc[k] = math.Tanh(c[k])
-				s[k] = og * tc[k]
+				c[k+j] = g[H+j]*cPrev[k+j] + g[j]*g[2*H+j]
+			}
+			tanhVec(tc[k:k+H], c[k:k+H])
+			for j := range H {
+				s[k+j] = g[3*H+j] * tc[k+j]
 			}
 		}
 	case CellGRU:
 		sPrev := ct.s[prev*B*H : (prev+1)*B*H]
 		hn := ct.hn[(t-1)*B*H : t*B*H]
-		for b := range B {
+		for b := r0; b < r1; b++ {
 			g := pre[b*gh : (b+1)*gh]
-			x := hh[b*gh : (b+1)*gh]
+			x := hh[(b-r0)*gh : (b-r0+1)*gh]
+			for j, v := range x[:2*H] {
+				g[j] += v
+			}
+			sigmoidVec(g[:2*H], g[:2*H])
+			k := b * H
 			for j := range H {
-				r := sigmoid(g[j] + x[j])
-				z := sigmoid(g[H+j] + x[H+j])
-				k := b*H + j
-				hn[k] = x[2*H+j] + ct.w.BhN[j]
-				n := math.Tanh(g[2*H+j] + r*hn[k])
-				g[j], g[H+j], g[2*H+j] = r, z, n
-				s[k] = (1-z)*n + z*sPrev[k]
+				hn[k+j] = x[2*H+j] + ct.w.BhN[j]
+				g[2*H+j] += g[j] * hn[k+j]
+			}
+			tanhVec(g[2*H:], g[2*H:])
+			for j := range H {
+				z, n := g[H+j], g[2*H+j]
+				s[k+j] = (1-z)*n + z*sPrev[k+j]
 			}
 		}
 	}
@@ -207,8 +310,8 @@ func (bp *perturbation) apply(tp *tape, ct *chainTape, t int) {
 			for j := range H {
 				k := b*H + j
 				c[k] += bp.dc[k]
-				ct.tc[(t-1)*B*H+k] = math.Tanh(c[k])
-				ct.s[t*B*H+k] = ct.pre[(t-1)*B*gh+b*gh+3*H+j] * math.Tanh(c[k])
+				ct.tc[(t-1)*B*H+k] = tanhGo(c[k])
+				ct.s[t*B*H+k] = ct.pre[(t-1)*B*gh+b*gh+3*H+j] * ct.tc[(t-1)*B*H+k]
 			}
 		}
 	}
@@ -222,14 +325,15 @@ func (bp *perturbation) apply(tp *tape, ct *chainTape, t int) {
 func (tp *tape) outputs() {
 	b, p := tp.batch, tp.p
 	T, B, H, K := b.T, b.B, p.H, p.K
-	tp.out = make([]float64, T*B*K)
+	tp.out = resize(tp.out, T*B*K)
 	for r := range T * B {
 		copy(tp.out[r*K:(r+1)*K], p.C)
 	}
 	for d := range p.Dirs {
 		states := tp.chain[d].s[B*H : (T+1)*B*H]
 		// out += states · V_dᵀ, V_d being columns [d·H, (d+1)·H) of V.
-		gemmABtStrided(tp.out, states, p.V[d*H:], T*B, H, K, p.Dirs*H)
+		tp.vT = packB(resize(tp.vT, packedLen(H, K)), p.V[d*H:], H, K, 1, p.Dirs*H)
+		gemmPacked(T*B, K, H, states, H, 1, tp.vT, 1, tp.out, K)
 	}
 	for r := range T * B {
 		if !b.mask[r] {
@@ -255,7 +359,7 @@ func (tp *tape) outputs() {
 			o[j] = math.Exp(o[j] - lse)
 		}
 	}
-	if b.squared {
+	if b.squared || tp.scoredOnly {
 		return
 	}
 	// Unscored steps still report probabilities, for display.
@@ -321,12 +425,6 @@ func logSumExp(o []float64) (float64, int) {
 		sum += math.Exp(v - m)
 	}
 	return m + math.Log(sum), best
-}
-
-// gemmABtStrided adds a·bᵀ to c, where a is m×k, b is n×k with row
-// stride ldb, and c is m×n.
-func gemmABtStrided(c, a, b []float64, m, k, n, ldb int) {
-	blas64.Gemm(blas.NoTrans, blas.Trans, 1, general(a, m, k, k), general(b, n, k, ldb), 1, general(c, m, n, n))
 }
 
 func allFinite(v []float64) bool {

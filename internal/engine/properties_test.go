@@ -219,3 +219,65 @@ func slicesEqual(a, b []float64) bool {
 	}
 	return true
 }
+
+// TestBatchSplitSameBits checks that a sequence's states and gate
+// gradients do not depend on which other sequences share its batch or
+// where the batch is split between goroutines: a batch of 8 (halves of 4)
+// and two batches of 4 (halves of 2) must agree bit for bit.
+func TestBatchSplitSameBits(t *testing.T) {
+	for _, cell := range Cells {
+		t.Run(string(cell), func(t *testing.T) {
+			ts := DefaultTrainSettings()
+			ts.Model.Cell, ts.Model.T, ts.Model.H, ts.Model.Bidir = cell, 9, 8, true
+			tr := NewTrainer(ts)
+			const B = 8
+			full := makeBatch(ts.Task, ts.Model.T, ts.Model.K, B, stream(3, "split"))
+			run := func(b *batch) *tape {
+				tp, err := forward(context.Background(), tr.Params(), ts.Model.Act, b, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := backward(context.Background(), tp, NewParams(cell, tr.model.H, tr.model.D, tr.model.K, 2), &backwardOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				return tp
+			}
+			whole := run(full)
+			T, D, H := full.T, full.D, tr.model.H
+			gh := cell.Gates() * H
+			for _, r0 := range []int{0, 4} {
+				part := &batch{T: T, B: 4, D: D, X: make([]float64, T*4*D), mask: make([]bool, T*4), classes: make([]int, T*4), weight: full.weight}
+				for s := range T {
+					for r := range 4 {
+						src, dst := s*B+r0+r, s*4+r
+						copy(part.X[dst*D:(dst+1)*D], full.X[src*D:(src+1)*D])
+						part.mask[dst], part.classes[dst] = full.mask[src], full.classes[src]
+					}
+				}
+				half := run(part)
+				for d := range 2 {
+					for s := range T {
+						for r := range 4 {
+							src, dst := s*B+r0+r, s*4+r
+							if !sameBits(whole.chain[d].s[(src+B)*H:(src+B+1)*H], half.chain[d].s[(dst+4)*H:(dst+5)*H]) {
+								t.Fatalf("chain %d step %d sequence %d: states differ", d, s+1, r0+r)
+							}
+							if !sameBits(whole.back.dAx[d][src*gh:(src+1)*gh], half.back.dAx[d][dst*gh:(dst+1)*gh]) {
+								t.Fatalf("chain %d step %d sequence %d: gate gradients differ", d, s+1, r0+r)
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+func sameBits(a, b []float64) bool {
+	for i := range a {
+		if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
+			return false
+		}
+	}
+	return len(a) == len(b)
+}

@@ -53,11 +53,11 @@ func TestRunnerCachesAgreeWithColdRuns(t *testing.T) {
 }
 
 // TestNoAllocationPerStep checks that the forward and backward passes
-// allocate per run and per 128-step gradient chunk, never per step. The
-// chunks' Gemm calls allocate a varying handful (gonum's parallel Gemm
-// starts goroutines, more of them under -race), about 0.15 objects a
-// step; one allocation per step would add 1900 objects between T=100 and
-// T=2000, so the bound is one object per four steps.
+// allocate per run, never per step. On an idle machine a run of 2000
+// steps allocates the same objects as one of 100; under load the
+// runtime's hand-overs to the gradient goroutine, one per 128-step chunk,
+// have been seen to add a few dozen. One allocation per step would add
+// 1900 objects, so the bound is one object per four steps.
 func TestNoAllocationPerStep(t *testing.T) {
 	for _, cell := range Cells {
 		allocs := func(T int) float64 {

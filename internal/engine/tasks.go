@@ -79,12 +79,19 @@ func ChanceAccuracy(task Task, keys int) float64 {
 // makeBatch draws B sequences of the task, time-major as the engine
 // expects, with the loss averaged over every scored term.
 func makeBatch(task Task, T, keys, B int, rng *rand.Rand) *batch {
+	return makeBatchInto(new(batch), task, T, keys, B, rng)
+}
+
+// makeBatchInto is makeBatch drawing into b, whose arrays it reuses when
+// they are large enough; it draws the same numbers from rng.
+func makeBatchInto(b *batch, task Task, T, keys, B int, rng *rand.Rand) *batch {
 	D, K, steps := TaskShape(task, T, keys)
-	b := &batch{T: steps, B: B, D: D, X: make([]float64, steps*B*D), mask: make([]bool, steps*B)}
+	classes, values := b.classes, b.values
+	*b = batch{T: steps, B: B, D: D, X: reuse(b.X, steps*B*D), mask: reuse(b.mask, steps*B)}
 	at := func(t, r int) int { return (t-1)*B + r } // row of step t, sequence r
 	switch task {
 	case TaskRecall:
-		b.classes = make([]int, steps*B)
+		b.classes = reuse(classes, steps*B)
 		for r := range B {
 			key := rng.IntN(K)
 			b.X[at(1, r)*D+key] = 1
@@ -96,7 +103,7 @@ func makeBatch(task Task, T, keys, B int, rng *rand.Rand) *batch {
 		}
 	case TaskAdding:
 		b.squared = true
-		b.values = make([]float64, steps*B)
+		b.values = reuse(values, steps*B)
 		for r := range B {
 			for t := 1; t <= steps; t++ {
 				b.X[at(t, r)*D] = rng.Float64()
@@ -118,7 +125,7 @@ func makeBatch(task Task, T, keys, B int, rng *rand.Rand) *batch {
 			b.values[at(steps, r)] = sum
 		}
 	case TaskCopy:
-		b.classes = make([]int, steps*B)
+		b.classes = reuse(classes, steps*B)
 		blank, delim := 0, copyAlphabet+1
 		for r := range B {
 			for t := 1; t <= steps; t++ {
@@ -151,6 +158,17 @@ func makeBatch(task Task, T, keys, B int, rng *rand.Rand) *batch {
 	}
 	b.weight = 1 / float64(scored)
 	return b
+}
+
+// reuse returns v with length n and every element zero, reusing its
+// array when it is large enough.
+func reuse[E any](v []E, n int) []E {
+	if cap(v) < n {
+		return make([]E, n)
+	}
+	v = v[:n]
+	clear(v)
+	return v
 }
 
 // accuracy returns the fraction of the task's answers that tp got right:

@@ -81,6 +81,11 @@ type Trainer struct {
 	data   *rand.Rand
 	probe  *batch
 	iter   int
+
+	// Reused by every iteration, so that a step allocates nothing.
+	batch batch
+	tape  tape
+	opts  backwardOptions
 }
 
 // StepStats is what one iteration measured.
@@ -132,14 +137,16 @@ func (tr *Trainer) Diverged() bool { return !allFinite(tr.params.Data) }
 func (tr *Trainer) Step(ctx context.Context) (StepStats, error) {
 	tr.iter++
 	s := tr.model
-	b := makeBatch(tr.ts.Task, tr.ts.Model.T, tr.ts.Model.K, tr.ts.Batch, tr.data)
-	tp, err := forward(ctx, tr.params, s.Act, b, nil)
-	if err != nil {
+	b := makeBatchInto(&tr.batch, tr.ts.Task, tr.ts.Model.T, tr.ts.Model.K, tr.ts.Batch, tr.data)
+	tp := &tr.tape
+	tp.scoredOnly = true // accuracy reads only the scored steps
+	if err := tp.forward(ctx, tr.params, s.Act, b, nil); err != nil {
 		return StepStats{}, err
 	}
 	clear(tr.grads.Data)
-	opts := backwardOptions{clip: s.Clip, threshold: s.Threshold}
-	if err := backward(ctx, tp, tr.grads, &opts); err != nil {
+	opts := &tr.opts
+	*opts = backwardOptions{clip: s.Clip, threshold: s.Threshold}
+	if err := backward(ctx, tp, tr.grads, opts); err != nil {
 		return StepStats{}, err
 	}
 	st := StepStats{Iteration: tr.iter, Loss: tp.loss, Accuracy: accuracy(tr.ts.Task, tp), Clipped: opts.clipped > 0}
