@@ -44,7 +44,7 @@ const (
 	laptopHeight = 768
 )
 
-// The labels DESIGN.md names, in English and in Spanish, and the role of
+// The controls' labels, in English and in Spanish, and the role of
 // the control each one names.
 var designLabels = []struct{ en, es, role string }{
 	{"Cell", "Celda", "combobox"},

@@ -1,6 +1,6 @@
 package api_test
 
-// The export against the reference of reference_test.go: DESIGN.md
+// The export against the reference of reference_test.go: docs/design.md
 // promises that "a student can load this file in NumPy or PyTorch and
 // recompute every number to within 1e-9 relative error". These tests are
 // that student.
@@ -272,7 +272,7 @@ var referenceCases = []referenceCase{
 	{"saturated/rnn-relu-orthogonal", "cell=rnn&act=relu&init=orthogonal&H=8&T=40&gain=2&seed=2"},
 }
 
-// defaultConfig is DESIGN.md's default settings, as the export echoes them.
+// defaultConfig is the engine's default settings, as the export echoes them.
 var defaultConfig = map[string]string{
 	"cell": "rnn", "act": "tanh", "T": "100", "H": "32", "D": "4", "K": "4",
 	"init": "gaussian", "gain": "1", "forgetBias": "0", "clip": "none",

@@ -1,7 +1,7 @@
 package api_test
 
 // A second, independent derivation of every number in the version-1 run
-// export, written from DESIGN.md's equations alone (the engine's net.go,
+// export, from the equations of docs/design.md alone (the engine's net.go,
 // backward.go and theory.go were deliberately not consulted). It reads
 // only the decoded JSON, and is meant to be the code a student would
 // write: plain loops over float64 slices, one step at a time.
@@ -780,7 +780,7 @@ func theory(m *refModel, r *chainRun, direct [][]float64, res *refResult) {
 
 	// bound_k = Σ_{t≥k} ‖v_t‖ (γ σ_max)^(t−k), v_t the output's direct share
 	// of δ_t in the forward chain (zero on unscored steps). For loss=last this
-	// is DESIGN.md's ‖δ_T‖ (γ σ_max)^(T−k).
+	// is ‖δ_T‖ (γ σ_max)^(T−k).
 	rate := res.Gamma * res.SigmaMax
 	res.Bound = zeros(m.T)
 	for k := 1; k <= m.T; k++ {

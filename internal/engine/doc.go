@@ -21,8 +21,8 @@
 //   - Trainer: seeded mini-batch training on the recall, adding and copy
 //     tasks with SGD or Adam, one iteration at a time.
 //
-// The mathematics, notation and names are those of the project's
-// DESIGN.md; doc comments give each formula where it is computed.
+// The mathematics, notation and names are those of docs/design.md;
+// doc comments give each formula where it is computed.
 //
 // # Invariants
 //

@@ -53,7 +53,7 @@ var InitSchemes = []InitScheme{InitGaussian, InitUniform, InitOrthogonal, InitId
 // ClipMode names a gradient clipping rule.
 type ClipMode string
 
-// The clipping modes; see DESIGN.md and Clip for their exact effect.
+// The clipping modes; docs/design.md gives their exact effect.
 const (
 	ClipNone       ClipMode = "none"
 	ClipGlobalNorm ClipMode = "global-norm"
