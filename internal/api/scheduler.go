@@ -95,6 +95,11 @@ type ticket struct {
 	granted  chan struct{} // closed when a waiting ticket gets a slot
 	waited   time.Duration // total time spent waiting, for the metrics
 	pauses   int
+	// borrowed counts the extra slots lent to the run's helper
+	// goroutines; lends is bumped when a pause takes them back, so a
+	// loan's late release does not give a slot back twice.
+	borrowed int
+	lends    int
 }
 
 func newScheduler(slots int, budget int64) *scheduler {
@@ -162,6 +167,7 @@ func (t *ticket) release() {
 		t.holding = false
 		s.busy--
 	}
+	s.recall(t)
 	s.dequeue(t)
 	if t.admitted {
 		s.reserved -= t.bytes
@@ -201,10 +207,45 @@ func (t *ticket) Pause(ctx context.Context) error {
 	t.holding = false
 	t.pauses++
 	s.busy--
+	s.recall(t)
 	s.enqueue(t)
 	s.dispatch()
 	s.mu.Unlock()
 	return t.wait(ctx)
+}
+
+// Borrow implements engine.Lender: while no run waits, a run may put a
+// helper goroutine on a free slot. A pause takes the run's loans back at
+// once, so a waiting run is never kept from a core by them.
+func (t *ticket) Borrow() (release func(), ok bool) {
+	s := t.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !t.holding || s.busy >= s.slots || len(s.queue) > 0 {
+		return nil, false
+	}
+	s.busy++
+	t.borrowed++
+	lend := t.lends
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if t.lends == lend && t.borrowed > 0 {
+				t.borrowed--
+				s.busy--
+				s.dispatch()
+			}
+		})
+	}, true
+}
+
+// recall takes t's loans back. s.mu is held.
+func (s *scheduler) recall(t *ticket) {
+	s.busy -= t.borrowed
+	t.borrowed = 0
+	t.lends++
 }
 
 // charge adds the time t has held its slot to its client's use. s.mu is

@@ -311,3 +311,49 @@ func TestSchedulerUnderLoad(t *testing.T) {
 		t.Errorf("at the end: %d busy, %d waiting, %d reserved; want none", busy, waiting, reserved)
 	}
 }
+
+// TestSchedulerBorrow: a run may lend a helper goroutine a free slot
+// while nobody waits; not while anyone does; a pause takes the loan back
+// at once so a waiting run gets the core, and the loan's late release
+// gives nothing back twice.
+func TestSchedulerBorrow(t *testing.T) {
+	s, clock := newTestScheduler(2, 0)
+	ctx := context.Background()
+	a := mustAcquire(t, s, "a", prioInteractive, 0)
+	giveBack, ok := a.Borrow()
+	if !ok {
+		t.Fatal("a free slot and nobody waiting: Borrow refused")
+	}
+	if busy, _, _ := s.stats(); busy != 2 {
+		t.Fatalf("busy %d with one run and its loan, want 2", busy)
+	}
+	if _, ok := a.Borrow(); ok {
+		t.Fatal("no free slot: Borrow lent one")
+	}
+	b := acquireAsync(ctx, s, "b", prioInteractive, 0)
+	waitQueued(t, s, 1)
+	clock.advance(time.Second)
+	paused := make(chan error, 1)
+	// Exits when a has its slot back.
+	go func() { paused <- a.Pause(ctx) }()
+	bt := <-b
+	if bt == nil {
+		t.Fatal("the waiting run did not get the core the pause freed")
+	}
+	// The loan's slot was free again, so a resumed on it at once.
+	if err := <-paused; err != nil {
+		t.Fatal(err)
+	}
+	giveBack() // late: the pause took the loan back already
+	if busy, _, _ := s.stats(); busy != 2 {
+		t.Fatalf("busy %d after the late give-back, want a's and b's 2", busy)
+	}
+	if _, ok := bt.Borrow(); ok {
+		t.Fatal("no free slot: Borrow lent one")
+	}
+	bt.release()
+	a.release()
+	if busy, waiting, _ := s.stats(); busy != 0 || waiting != 0 {
+		t.Errorf("at the end: %d busy, %d waiting; want none", busy, waiting)
+	}
+}

@@ -115,7 +115,10 @@ func backward(ctx context.Context, tp *tape, grads *Params, opts *backwardOption
 	}
 	var acc *gradAccumulator
 	if grads != nil && !split {
-		acc = newGradAccumulator(tp, grads)
+		// On a core of its own if one is lent; else inline, chunk by chunk.
+		release, ok := borrowCore(ctx)
+		acc = newGradAccumulator(tp, grads, ok)
+		defer release()
 		defer acc.wait()
 	}
 
@@ -150,7 +153,7 @@ func backward(ctx context.Context, tp *tape, grads *Params, opts *backwardOption
 			clear(j.clipped)
 		}
 		if split {
-			both(jobs[0].job, jobs[1].job)
+			both(ctx, jobs[0].job, jobs[1].job)
 		} else {
 			j := &jobs[0]
 			j.overflow, j.err = tp.backwardRows(ctx, d, 0, B, opts, acc, j.clipped)
@@ -188,7 +191,7 @@ func backward(ctx context.Context, tp *tape, grads *Params, opts *backwardOption
 				}
 				g.d, g.gw, g.i0, g.i1 = d, &grads.Chain[d], r[0], r[1]
 			}
-			both(bs.grads[0].job, bs.grads[1].job)
+			both(ctx, bs.grads[0].job, bs.grads[1].job)
 		}
 		if grads != nil {
 			// V_d += Σ_t ∂E/∂o_tᵀ s_t.
@@ -302,7 +305,7 @@ func (tp *tape) backwardRows(ctx context.Context, d, r0, r1 int, opts *backwardO
 			if ct.rev {
 				lo = t - steps + 1
 			}
-			acc.chunks <- gradChunk{chain: d, t0: lo, t1: lo + steps}
+			acc.add(gradChunk{chain: d, t0: lo, t1: lo + steps})
 			sent = i + 1
 		}
 		if i == T-1 {
@@ -347,26 +350,43 @@ type gradAccumulator struct {
 	done   chan struct{}
 }
 
-func newGradAccumulator(tp *tape, grads *Params) *gradAccumulator {
-	T := tp.batch.T
-	acc := &gradAccumulator{
-		tp: tp, grads: grads,
-		chunks: make(chan gradChunk, tp.p.Dirs*(T/gradChunkSteps+1)),
-		done:   make(chan struct{}),
+func newGradAccumulator(tp *tape, grads *Params, concurrent bool) *gradAccumulator {
+	acc := &gradAccumulator{tp: tp, grads: grads}
+	if !concurrent {
+		return acc
 	}
+	T := tp.batch.T
+	acc.chunks = make(chan gradChunk, tp.p.Dirs*(T/gradChunkSteps+1))
+	acc.done = make(chan struct{})
 	// Exits when wait closes the channel, after the last chunk.
 	go func() {
 		defer close(acc.done)
-		gh := tp.p.Cell.Gates() * tp.p.H
 		for c := range acc.chunks {
-			tp.addParamGrads(c.chain, &grads.Chain[c.chain], c.t0, c.t1, 0, gh)
+			acc.accumulate(c)
 		}
 	}()
 	return acc
 }
 
-// wait closes the queue and returns once every chunk is accumulated.
+// add accumulates c, on the accumulator's goroutine if it has one.
+func (acc *gradAccumulator) add(c gradChunk) {
+	if acc.chunks == nil {
+		acc.accumulate(c)
+		return
+	}
+	acc.chunks <- c
+}
+
+func (acc *gradAccumulator) accumulate(c gradChunk) {
+	gh := acc.tp.p.Cell.Gates() * acc.tp.p.H
+	acc.tp.addParamGrads(c.chain, &acc.grads.Chain[c.chain], c.t0, c.t1, 0, gh)
+}
+
+// wait returns once every chunk is accumulated.
 func (acc *gradAccumulator) wait() {
+	if acc.chunks == nil {
+		return
+	}
 	close(acc.chunks)
 	<-acc.done
 }

@@ -187,7 +187,7 @@ func (tp *tape) forward(ctx context.Context, p *Params, act Activation, b *batch
 			j.ctx, j.d, j.r0, j.r1 = ctx, d, r[0], r[1]
 			j.hh = resize(j.hh, (r[1]-r[0])*gh)
 		}
-		both(tp.fwd[0].job, tp.fwd[1].job)
+		both(ctx, tp.fwd[0].job, tp.fwd[1].job)
 		for i := range tp.fwd {
 			j := &tp.fwd[i]
 			j.ctx = nil

@@ -36,3 +36,26 @@ func checkpoint(ctx context.Context, p Pacer) error {
 	}
 	return nil
 }
+
+// A Lender lends a run more cores than the one it runs on. A Pacer that
+// is also a Lender decides, on the run's context, whether a pass may put
+// work on another goroutine: Borrow returns a function that gives the
+// core back, or false when none is free, and the work then runs on the
+// caller's goroutine, in the same order and to the same bits. Without a
+// Lender on the context (tests, benchmarks, a library caller) every
+// borrow succeeds.
+type Lender interface {
+	Borrow() (release func(), ok bool)
+}
+
+// borrowCore asks ctx's Lender, if any, for a second core. release is
+// never nil.
+func borrowCore(ctx context.Context) (release func(), ok bool) {
+	if l, isLender := pacerOf(ctx).(Lender); isLender {
+		if release, ok := l.Borrow(); ok {
+			return release, true
+		}
+		return func() {}, false
+	}
+	return func() {}, true
+}

@@ -1,5 +1,7 @@
 package engine
 
+import "context"
+
 // A pass over a batch splits its sequences into two halves that never
 // meet until the parameter gradients: the recurrence of one sequence
 // reads no other. One half runs on the caller's goroutine and the other
@@ -34,14 +36,18 @@ func startHelper() chan *job {
 
 func newJob(run func()) *job { return &job{run: run, done: make(chan struct{}, 1)} }
 
-// both runs a on the calling goroutine and b on the helper if it is idle,
-// else after a, and returns when both are done.
-func both(a, b *job) {
-	select {
-	case helperJobs <- b:
-		b.sent = true
-	default:
-		b.sent = false
+// both runs a on the calling goroutine and b on the helper if it is idle
+// and ctx's Lender lends a core, else after a, and returns when both are
+// done.
+func both(ctx context.Context, a, b *job) {
+	b.sent = false
+	if release, ok := borrowCore(ctx); ok {
+		defer release()
+		select {
+		case helperJobs <- b:
+			b.sent = true
+		default:
+		}
 	}
 	a.run()
 	if b.sent {

@@ -293,8 +293,16 @@ func profileOf(ctx context.Context, s Settings, p *Params, inputs []float64, tar
 	// for the next request) and its result is dropped here.
 	spectrumDone := make(chan *Spectrum, 1)
 	if th != nil {
-		// Exits when the decomposition is done.
-		go func() { spectrumDone <- th.spectrum() }()
+		if release, ok := borrowCore(ctx); ok {
+			// Exits when the decomposition is done; the core it borrowed
+			// is given back then, so the lender counts it all along.
+			go func() {
+				defer release()
+				spectrumDone <- th.spectrum()
+			}()
+		} else {
+			spectrumDone = nil // computed on this goroutine, after the passes
+		}
 	}
 
 	b := &batch{T: T, B: 1, D: s.D, X: inputs, classes: targets, mask: make([]bool, T), weight: 1}
@@ -324,14 +332,17 @@ func profileOf(ctx context.Context, s Settings, p *Params, inputs []float64, tar
 	var jobErr error
 	if th != nil && th.jacobians {
 		job = newJacobianJob(p.Chain[0].Wh, p.H, s.Act, tp.chain[0].s[p.H:(T+1)*p.H], th.known)
-		wg.Add(1)
-		// Exits when every step is claimed or ctx is cancelled.
-		go func() {
-			defer wg.Done()
-			if err := job.work(ctx); err != nil {
-				jobErr = err
-			}
-		}()
+		if release, ok := borrowCore(ctx); ok {
+			wg.Add(1)
+			// Exits when every step is claimed or ctx is cancelled.
+			go func() {
+				defer wg.Done()
+				defer release()
+				if err := job.work(ctx); err != nil {
+					jobErr = err
+				}
+			}()
+		}
 	}
 
 	raw := backwardOptions{}
@@ -375,7 +386,13 @@ func profileOf(ctx context.Context, s Settings, p *Params, inputs []float64, tar
 		return nil, jobErr
 	}
 	var sp *Spectrum
-	if th != nil {
+	switch {
+	case th != nil && spectrumDone == nil:
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		sp = th.spectrum()
+	case th != nil:
 		select {
 		case sp = <-spectrumDone:
 		case <-ctx.Done():

@@ -173,3 +173,53 @@ func TestWorkingBytesBoundsAllocation(t *testing.T) {
 		}
 	}
 }
+
+// refusingLender lends no core, as a busy server does.
+type refusingLender struct{ borrows int }
+
+func (l *refusingLender) Pause(context.Context) error { return nil }
+func (l *refusingLender) Borrow() (func(), bool) {
+	l.borrows++
+	return nil, false
+}
+
+// TestNoLentCoreSameBits: a profile and a training step computed on the
+// caller's goroutine alone, as when the server lends no second core,
+// give the same bits as with every helper goroutine.
+func TestNoLentCoreSameBits(t *testing.T) {
+	l := &refusingLender{}
+	alone := WithPacer(context.Background(), l)
+	for _, cell := range Cells {
+		s := Defaults()
+		s.Cell, s.T, s.H, s.Bidir = cell, 120, 16, cell == CellGRU
+		free, err := NewRunner(0).Profile(context.Background(), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lone, err := NewRunner(0).Profile(alone, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slicesEqual(free.Profile.DEds, lone.Profile.DEds) || free.GradNorm != lone.GradNorm ||
+			!slicesEqual(free.Profile.JacobianNorm, lone.Profile.JacobianNorm) || !slicesEqual(free.Profile.Bound, lone.Profile.Bound) {
+			t.Errorf("%s profile: differs without a lent core", cell)
+		}
+		ts := DefaultTrainSettings()
+		ts.Model.Cell, ts.Batch = cell, 8
+		a, b := NewTrainer(ts), NewTrainer(ts)
+		for range 3 {
+			if _, err := a.Step(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := b.Step(alone); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !slicesEqual(a.Params().Data, b.Params().Data) {
+			t.Errorf("%s training: parameters differ without a lent core", cell)
+		}
+	}
+	if l.borrows == 0 {
+		t.Error("nothing asked the lender for a core")
+	}
+}

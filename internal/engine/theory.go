@@ -212,9 +212,14 @@ func (job *jacobianJob) work(ctx context.Context) error {
 	}
 }
 
-// workOnTwo is work on the calling goroutine and one more, the
-// profile's share of the two cores a worker slot stands for.
+// workOnTwo is work on the calling goroutine and, if ctx's Lender lends
+// a core, on one more.
 func (job *jacobianJob) workOnTwo(ctx context.Context) error {
+	release, ok := borrowCore(ctx)
+	if !ok {
+		return job.work(ctx)
+	}
+	defer release()
 	helper := make(chan error, 1)
 	// Exits when every step is claimed or ctx is cancelled.
 	go func() { helper <- job.work(ctx) }()
