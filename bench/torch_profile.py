@@ -42,6 +42,19 @@ def profile(cell, head, xs, y):
     return [s.grad.norm().item() for s in states]
 
 
+def blas_name():
+    """Names the BLAS library this process loaded, from /proc/self/maps."""
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                path = line.split()[-1]
+                if any(n in path for n in ("libblas", "libopenblas", "libblis", "libmkl")):
+                    return path
+    except OSError:
+        pass
+    return "unknown"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=1)
@@ -51,7 +64,7 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     D, K = 4, 4
-    print(f"# PyTorch {torch.__version__}, {args.threads} thread(s), float64, autograd")
+    print(f"# PyTorch {torch.__version__}, {args.threads} thread(s), float64, autograd, BLAS: {blas_name()}")
     print("goos: linux")
     print("pkg: gradviz/internal/engine")
     for name, Cell in CELLS.items():

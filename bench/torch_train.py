@@ -6,7 +6,7 @@ fresh batch of B recall sequences (one of K keys at t = 1, then T−1 of 4
 distractor tokens, one-hot, so D = K + 4), a fused nn.RNN (tanh), nn.LSTM
 or nn.GRU over all T steps, a linear read-out and cross-entropy at the
 last step, backward through time, and one Adam step (lr 0.01, betas 0.9,
-0.999), in float64 on one thread.
+0.999), in float64 on --threads threads (one by default).
 
 Prints one line per cell:
 
@@ -102,15 +102,16 @@ def main():
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--go", action="store_true", help="print Go benchmark lines, one a run")
+    ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
     a = ap.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(a.threads)
     torch.set_default_dtype(torch.float64)
     blas = blas_name()
     for cell in a.cells.split(","):
         runs = time_cell(cell, a.T, a.H, a.B, a.K, a.warmup, a.iters, a.runs)
         if a.go:
             for sec in runs:
-                print(f"BenchmarkTrainStep/cell={cell}/T={a.T}/H={a.H}/batch={a.B}-1 {a.iters} {sec * 1e9:.0f} ns/op", flush=True)
+                print(f"BenchmarkTrainStep/cell={cell}/T={a.T}/H={a.H}/batch={a.B}-2 {a.iters} {sec * 1e9:.0f} ns/op", flush=True)
             continue
         ms = 1000 * statistics.median(runs)
         print(f"torch train cell={cell} T={a.T} H={a.H} B={a.B} blas={blas} ms={ms:.3f}", flush=True)

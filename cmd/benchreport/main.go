@@ -220,5 +220,9 @@ func report(w io.Writer, dir string) error {
 		fmt.Fprintln(w, "\n#### A class of 200 (cmd/loadgen, 30 s)")
 		fmt.Fprintf(w, "\n```\n%s```\n", load)
 	}
+	if load, err := os.ReadFile(filepath.Join(dir, "hostile.txt")); err == nil {
+		fmt.Fprintln(w, "\n#### 20 light clients beside 50 hostile ones (cmd/loadgen -heavy 50, 30 s)")
+		fmt.Fprintf(w, "\n```\n%s```\n", load)
+	}
 	return nil
 }

@@ -27,7 +27,7 @@ func BenchmarkBrowser(b *testing.B) {
 		for _, c := range redrawCases(cell) {
 			b.Run("cell="+cell+"/control="+c.field, func(b *testing.B) {
 				tb := suite.newTab(b)
-				tb.open(redrawQuery(cell))
+				tb.open(redrawQuery(cell, c))
 				tb.do(chromedp.Evaluate[chromedp.Void](`document.getElementById('advanced').open = true`))
 				var m redrawTimings
 				for b.Loop() {

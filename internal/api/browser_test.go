@@ -704,8 +704,8 @@ func (s *browserSuite) testPlayAndLargeText(t *testing.T) {
 // with the value asked for. BenchmarkBrowser times the same changes.
 func (s *browserSuite) testRedraws(t *testing.T) {
 	tb := s.newTab(t)
-	tb.open(redrawQuery("rnn"))
 	for _, c := range redrawCases("rnn")[:2] {
+		tb.open(redrawQuery("rnn", c))
 		m := measureRedraws(tb, c)
 		if len(m.Redraw) != len(c.values) || len(m.Draw) != len(c.values) {
 			t.Errorf("%s: %d redraws and %d draws for %d changes, want one each", c.label, len(m.Redraw), len(m.Draw), len(c.values))
@@ -713,8 +713,16 @@ func (s *browserSuite) testRedraws(t *testing.T) {
 	}
 }
 
-// redrawQuery is where the redraw measurements start, for a cell.
-func redrawQuery(cell string) string { return "cell=" + cell + "&T=1000&H=128&clip=step-norm" }
+// redrawQuery is where the redraw measurements of c start, for a cell:
+// the defaults at T=1000, H=128, with step clipping for Threshold, which
+// only counts then.
+func redrawQuery(cell string, c redrawCase) string {
+	q := "cell=" + cell + "&T=1000&H=128"
+	if c.field == "threshold" {
+		q += "&clip=step-norm"
+	}
+	return q
+}
 
 // redrawCase is a Profile control and the values a measurement sets it to.
 type redrawCase struct {
@@ -726,7 +734,7 @@ type redrawCase struct {
 // redrawCases lists, for a cell, every Profile control that a class moves
 // at T=1000 H=128, each with 20 values that make a new profile each time.
 // The page starts at redrawQuery; each list starts away from the value
-// there and Clipping ends on step-norm, where Threshold counts.
+// there.
 func redrawCases(cell string) []redrawCase {
 	const changes = 20
 	var gains, lengths, seeds, thresholds, acts, inits, clips, losses, biases []string
@@ -749,9 +757,10 @@ func redrawCases(cell string) []redrawCase {
 		{"Clipping", "clip", clips},
 		{"Loss", "loss", losses},
 	}
-	if cell == "rnn" {
+	switch cell {
+	case "rnn":
 		cases = append(cases, redrawCase{"Activation", "act", acts})
-	} else {
+	case "lstm":
 		cases = append(cases, redrawCase{"Forget bias", "forgetBias", biases})
 	}
 	return append(cases, redrawCase{"Threshold", "threshold", thresholds})
