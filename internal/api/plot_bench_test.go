@@ -31,32 +31,23 @@ func BenchmarkPlotExport(b *testing.B) {
 		}
 		worst.Add("pin", q.Encode())
 	}
-	b.Run("format=png/worst", func(b *testing.B) {
-		h := plotHandlers()["png"]
-		req := httptest.NewRequest(http.MethodGet, "/api/plot.png?"+worst.Encode(), nil)
-		b.ReportAllocs()
-		for b.Loop() {
-			rec := httptest.NewRecorder()
-			h(rec, req)
-			if rec.Code != http.StatusOK {
-				b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
-			}
-			b.SetBytes(int64(rec.Body.Len()))
-		}
-	})
+	b.Run("format=png/worst", func(b *testing.B) { benchmarkPlot(b, "png", worst) })
 	for _, format := range []string{"png", "svg", "csv"} {
-		b.Run("format="+format+"/pins=3", func(b *testing.B) {
-			h := plotHandlers()[format]
-			req := httptest.NewRequest(http.MethodGet, "/api/plot."+format+"?"+q.Encode(), nil)
-			b.ReportAllocs()
-			for b.Loop() {
-				rec := httptest.NewRecorder()
-				h(rec, req)
-				if rec.Code != http.StatusOK {
-					b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
-				}
-				b.SetBytes(int64(rec.Body.Len()))
-			}
-		})
+		b.Run("format="+format+"/pins=3", func(b *testing.B) { benchmarkPlot(b, format, q) })
+	}
+}
+
+// benchmarkPlot times the plot handler for format on query q.
+func benchmarkPlot(b *testing.B, format string, q url.Values) {
+	h := plotHandlers()[format]
+	req := httptest.NewRequest(http.MethodGet, "/api/plot."+format+"?"+q.Encode(), nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d: %s", rec.Code, rec.Body.String())
+		}
+		b.SetBytes(int64(rec.Body.Len()))
 	}
 }
