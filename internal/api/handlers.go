@@ -85,10 +85,12 @@ func writeError(w http.ResponseWriter, logger *slog.Logger, err error) {
 	case errors.As(err, &fe):
 		writeJSON(w, http.StatusBadRequest, errorBody{Field: fe.Field, Message: fe.Message})
 	case errors.As(err, &te):
+		w.Header().Set("Retry-After", "5")
 		writeJSON(w, http.StatusServiceUnavailable, errorBody{Message: te.Error()})
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads an answer.
 	case errors.Is(err, context.DeadlineExceeded):
+		w.Header().Set("Retry-After", "5")
 		writeJSON(w, http.StatusServiceUnavailable, errorBody{Message: "the run took too long"})
 	default:
 		logger.Error("request failed", "err", err)

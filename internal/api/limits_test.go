@@ -275,9 +275,9 @@ func TestRunTimeout(t *testing.T) {
 		"/api/plot.png?cell=lstm&T=2000&H=256",
 		"/api/plot.csv?T=5&" + "pin=" + url.QueryEscape("cell=lstm&T=2000&H=256"),
 	} {
-		status, _, body := getJSON(t, ts, path)
-		if status != http.StatusServiceUnavailable {
-			t.Fatalf("GET %s: got status %d, want 503; body %v", path, status, body)
+		status, header, body := getJSON(t, ts, path)
+		if status != http.StatusServiceUnavailable || header.Get("Retry-After") == "" {
+			t.Fatalf("GET %s: got status %d, Retry-After %q, want 503 with Retry-After; body %v", path, status, header.Get("Retry-After"), body)
 		}
 		want := "the run took longer than the server allows (30ms)"
 		if msg, _ := body["message"].(string); !strings.HasPrefix(msg, want) {

@@ -43,7 +43,8 @@
 //   - The step loops allocate nothing: buffers are sized once per run,
 //     and what grows with T grows per 128-step gradient chunk. A Trainer
 //     reuses its buffers, so an iteration allocates nothing at all.
-//   - The package imports gonum and the standard library only, and holds
+//   - The package imports gonum, golang.org/x/sys/cpu (to find FMA) and
+//     the standard library only, and holds
 //     no global state beyond what the CPU supports and one helper
 //     goroutine that runs half of a batch: caches live in a Runner.
 package engine

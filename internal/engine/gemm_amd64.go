@@ -1,31 +1,10 @@
 package engine
 
+import "golang.org/x/sys/cpu"
+
 // hasFMA reports whether the CPU and the OS support AVX2 and FMA3, which
 // the assembly kernels need.
-var hasFMA = detectFMA()
-
-func detectFMA() bool {
-	maxLeaf, _, ecx, _ := cpuid(0, 0)
-	if maxLeaf < 7 {
-		return false
-	}
-	_, _, ecx, _ = cpuid(1, 0)
-	const osxsave, avx, fma = 1 << 27, 1 << 28, 1 << 12
-	if ecx&osxsave == 0 || ecx&avx == 0 || ecx&fma == 0 {
-		return false
-	}
-	const avx2 = 1 << 5
-	if _, ebx, _, _ := cpuid(7, 0); ebx&avx2 == 0 {
-		return false
-	}
-	// The OS must save the SSE and AVX registers on a context switch.
-	xcr0, _ := xgetbv()
-	return xcr0&6 == 6
-}
-
-func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
-
-func xgetbv() (eax, edx uint32)
+var hasFMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 //go:noescape
 func gemmKernelFMA(k int, a *float64, rsA, csA int, b *float64, ldb int, c *float64, ldc int)
