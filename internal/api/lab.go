@@ -235,15 +235,19 @@ func (sess *session) runTraining(ctx context.Context, id int64, req trainRequest
 		runs[i].done = true
 		sess.sendJSON(trainDoneMessage{Type: "trainDone", ID: id, Run: i, Reason: reason, Iteration: iter}, false)
 	}
-	var cpu atomic.Int64
-	ctx = withCPUMeter(ctx, &cpu)
-	limit := func(iter int, reason, why string) {
-		sess.log.Info("training ended by the server", "reason", why, "iter", iter, "cpuSeconds", time.Duration(cpu.Load()).Seconds())
+	// finishRest ends every run still going with reason.
+	finishRest := func(reason string, iter int) {
 		for i, r := range runs {
 			if !r.done {
 				finish(i, reason, iter)
 			}
 		}
+	}
+	var cpu atomic.Int64
+	ctx = withCPUMeter(ctx, &cpu)
+	limit := func(iter int, reason, why string) {
+		sess.log.Info("training ended by the server", "reason", why, "iter", iter, "cpuSeconds", time.Duration(cpu.Load()).Seconds())
+		finishRest(reason, iter)
 		sess.sendJSON(map[string]any{"type": "done", "id": id}, false)
 	}
 	cfg := sess.srv.cfg
@@ -272,11 +276,7 @@ func (sess *session) runTraining(ctx context.Context, id int64, req trainRequest
 					sess.sendErr(id, err)
 				}
 				if sess.ctx.Err() == nil {
-					for j, r := range runs {
-						if !r.done {
-							finish(j, "stopped", iter)
-						}
-					}
+					finishRest("stopped", iter)
 				}
 				return
 			}
@@ -294,11 +294,7 @@ func (sess *session) runTraining(ctx context.Context, id int64, req trainRequest
 			break
 		}
 	}
-	for i, r := range runs {
-		if !r.done {
-			finish(i, "finished", req.base.Iterations)
-		}
-	}
+	finishRest("finished", req.base.Iterations)
 	sess.sendJSON(map[string]any{"type": "done", "id": id}, false)
 }
 

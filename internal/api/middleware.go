@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"runtime/debug"
@@ -173,7 +172,8 @@ func strictQuery(next http.Handler) http.Handler {
 	})
 }
 
-// clientLanes gives each HTTP client address a lane, so one address runs
+// clientLanes gives each HTTP client address (an IPv4 address or an IPv6
+// /64, as the rate limiter keys them) a lane, so one address runs
 // one request's work at a time however many requests it sends, and the
 // scheduler charges that address's CPU time to it. An address's entry
 // lives while it has requests in flight.
@@ -191,7 +191,10 @@ type clientLane struct {
 // lane, for the scheduler.
 func (cl *clientLanes) tagRuns(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		client := "http/" + clientAddr(r)
+		client := "http/" + r.RemoteAddr
+		if key, ok := clientKey(r.RemoteAddr); ok {
+			client = "http/" + key.String() // the rate limiter's key: an IPv4 address, an IPv6 /64
+		}
 		cl.mu.Lock()
 		if cl.lanes == nil {
 			cl.lanes = map[string]*clientLane{}
@@ -213,13 +216,4 @@ func (cl *clientLanes) tagRuns(next http.Handler) http.Handler {
 		ctx := withRunTag(r.Context(), runTag{kind: kindProfile, client: client, lane: l.ch})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
-}
-
-// clientAddr is the IP address of the request's peer, without its port.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

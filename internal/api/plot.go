@@ -70,11 +70,6 @@ func handlePlot(logger *slog.Logger, compute computeFunc, inSlot slotFunc, lim e
 			}
 			return render.WriteImage(&body, fig, render.Format(format))
 		})
-		if err != nil && r.Context().Err() != nil {
-			if cause := context.Cause(r.Context()); cause != nil {
-				err = cause
-			}
-		}
 		if err != nil {
 			writeError(w, logger, fmt.Errorf("plot %s: %w", format, err))
 			return

@@ -91,7 +91,6 @@ type ticket struct {
 	// Guarded by s.mu.
 	holding  bool          // it has a slot now
 	admitted bool          // its memory is reserved
-	since    time.Time     // when it got its slot
 	granted  chan struct{} // closed when a waiting ticket gets a slot
 	waited   time.Duration // total time spent waiting, for the metrics
 	pauses   int
@@ -101,8 +100,14 @@ type ticket struct {
 	borrowed int
 	lends    int
 
-	// sinceNano is since, readable without s.mu.
-	sinceNano atomic.Int64
+	// since is when it last got its slot (unix nanoseconds); written
+	// under s.mu, read without it by Pause's fast path.
+	since atomic.Int64
+}
+
+// heldFor is how long t has held its slot at now.
+func (t *ticket) heldFor(now time.Time) time.Duration {
+	return now.Sub(time.Unix(0, t.since.Load()))
 }
 
 func newScheduler(slots int, budget int64) *scheduler {
@@ -190,7 +195,7 @@ func (t *ticket) Pause(ctx context.Context) error {
 	}
 	// Inside its quantum a run goes on without taking the lock: Pause is
 	// called once a step, and a busy server always has runs waiting.
-	if since := t.sinceNano.Load(); since != 0 && s.now().UnixNano()-since < int64(quantum) {
+	if t.since.Load() != 0 && t.heldFor(s.now()) < quantum {
 		return nil
 	}
 	s.mu.Lock()
@@ -207,7 +212,7 @@ func (t *ticket) Pause(ctx context.Context) error {
 	}
 	now := s.now()
 	best := s.best(now)
-	if now.Sub(t.since) < quantum || best == nil || !s.before(best, t, now) {
+	if t.heldFor(now) < quantum || best == nil || !s.before(best, t, now) {
 		s.mu.Unlock()
 		return nil
 	}
@@ -261,7 +266,7 @@ func (s *scheduler) recall(t *ticket) {
 func (s *scheduler) charge(t *ticket) {
 	now := s.now()
 	a := t.acct
-	a.used = decayed(a.used, now.Sub(a.at)) + now.Sub(t.since).Seconds()
+	a.used = decayed(a.used, now.Sub(a.at)) + t.heldFor(now).Seconds()
 	a.at = now
 	s.charges++
 	if s.charges%256 == 0 {
@@ -284,7 +289,7 @@ func (s *scheduler) before(a, b *ticket, now time.Time) bool {
 	}
 	ua, ub := decayed(a.acct.used, now.Sub(a.acct.at)), decayed(b.acct.used, now.Sub(b.acct.at))
 	if b.holding {
-		ub += now.Sub(b.since).Seconds() // what b has used since it last was charged
+		ub += b.heldFor(now).Seconds() // what b has used since it last was charged
 	}
 	if ua != ub {
 		return ua < ub
@@ -331,8 +336,7 @@ func (s *scheduler) dispatch() {
 			t.admitted = true
 		}
 		t.holding = true
-		t.since = now
-		t.sinceNano.Store(now.UnixNano())
+		t.since.Store(now.UnixNano())
 		t.waited += now.Sub(t.queued)
 		s.busy++
 		close(t.granted)

@@ -156,9 +156,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // so that every run goes through the worker slots.
 type computeFunc func(context.Context, engine.Settings) (*engine.Result, error)
 
-// compute runs a profile once a worker slot is free. When ctx ended with
-// a cause (the run timeout of an HTTP request), the cause is the error,
-// so the client learns which limit it hit.
+// compute runs a profile once a worker slot is free (see withSlot).
 func (s *Server) compute(ctx context.Context, st engine.Settings) (*engine.Result, error) {
 	return s.computeWith(ctx, st, engine.ProfileOptions{Jacobians: true})
 }
@@ -173,11 +171,6 @@ func (s *Server) computeWith(ctx context.Context, st engine.Settings, opts engin
 		res, err = s.runner.ProfileWith(ctx, st, opts)
 		return err
 	})
-	if err != nil && ctx.Err() != nil {
-		if cause := context.Cause(ctx); cause != nil {
-			err = cause
-		}
-	}
 	return res, err
 }
 
@@ -243,7 +236,21 @@ func priorityOf(kind runKind) priority {
 // at a time through its lane, so one client never holds more than one
 // worker. A panic in work releases the slot and propagates to the
 // caller's recover.
+//
+// When ctx ended with a cause (the run timeout of an HTTP request), the
+// cause is the error, so the client learns which limit it hit.
 func (s *Server) withSlot(ctx context.Context, bytes int64, work func(context.Context) error) error {
+	err := s.runInSlot(ctx, bytes, work)
+	if err != nil && ctx.Err() != nil {
+		if cause := context.Cause(ctx); cause != nil {
+			err = cause
+		}
+	}
+	return err
+}
+
+// runInSlot is withSlot without the mapping to the cause.
+func (s *Server) runInSlot(ctx context.Context, bytes int64, work func(context.Context) error) error {
 	tag := runTagOf(ctx)
 	kind, prio := tag.kind, priorityOf(tag.kind)
 	queued := time.Now()
