@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -21,8 +22,9 @@ type trainRequest struct {
 // settings.
 var trainFields = []string{"type", "id", "task", "optimizer", "lr", "momentum", "batch", "iterations", "every", "cells"}
 
-// maxCompared bounds the runs of one training request.
-const maxCompared = 3
+// maxCompared bounds the runs of one training request: every model can
+// be compared with three others.
+const maxCompared = 4
 
 func parseTrainRequest(fields map[string]json.RawMessage, cfg Config) (trainRequest, error) {
 	req := trainRequest{base: engine.DefaultTrainSettings(), every: 10}
@@ -78,18 +80,19 @@ func parseTrainRequest(fields map[string]json.RawMessage, cfg Config) (trainRequ
 	req.cells = []engine.Cell{model.Cell}
 	if raw, ok := fields["cells"]; ok {
 		var items []json.RawMessage
+		names := cellNames()
 		if err := json.Unmarshal(raw, &items); err != nil || items == nil || len(items) == 0 || len(items) > maxCompared {
-			return req, fieldErrorf("cells", "cells must be a list of 1 to %d of rnn, lstm, gru, got %s", maxCompared, shorten(string(raw)))
+			return req, fieldErrorf("cells", "cells must be a list of 1 to %d of %s, got %s", maxCompared, names, shorten(string(raw)))
 		}
 		req.cells = req.cells[:0]
 		for _, item := range items {
 			var n string
 			if err := stringField(item, &n); err != nil {
-				return req, fieldErrorf("cells", "cells must be a list of names among rnn, lstm, gru, got %s", shorten(string(item)))
+				return req, fieldErrorf("cells", "cells must be a list of names among %s, got %s", names, shorten(string(item)))
 			}
 			c := engine.Cell(n)
-			if !contains([]string{"rnn", "lstm", "gru"}, n) || containsCell(req.cells, c) {
-				return req, fieldErrorf("cells", "cells must be distinct names among rnn, lstm, gru, got %q", shorten(n))
+			if c.Info().Cell != c || containsCell(req.cells, c) {
+				return req, fieldErrorf("cells", "cells must be distinct names among %s, got %q", names, shorten(n))
 			}
 			req.cells = append(req.cells, c)
 		}
@@ -392,4 +395,13 @@ func (sess *session) runMap(ctx context.Context, id int64, s engine.Settings, ro
 		msg.Values[i] = v
 	}
 	sess.sendJSON(msg, false)
+}
+
+// cellNames lists the models for error messages: "rnn, lstm, gru".
+func cellNames() string {
+	names := make([]string, len(engine.Cells))
+	for i, c := range engine.Cells {
+		names[i] = string(c)
+	}
+	return strings.Join(names, ", ")
 }

@@ -209,7 +209,7 @@ func TestTrainingLimits(t *testing.T) {
 		{`{"type":"train","id":2,"H":17}`, "H", "training: H must be 1..16, got 17"},
 		{`{"type":"train","id":3,"batch":9}`, "batch", "batch must be 1..8, got 9"},
 		{`{"type":"train","id":4,"iterations":101}`, "iterations", "iterations must be 1..100, got 101"},
-		{`{"type":"train","id":5,"cells":["rnn","lstm","gru","rnn"]}`, "cells", "cells must be a list of 1 to 3"},
+		{`{"type":"train","id":5,"cells":["rnn","lstm","gru","rnn","lstm"]}`, "cells", "cells must be a list of 1 to 4"},
 	} {
 		send(t, conn, tc.msg)
 		m := readMsg(t, conn)

@@ -96,8 +96,8 @@ func parseSettings(values map[string]rawValue, lim engine.Limits) (engine.Settin
 	if err := s.Validate(lim); err != nil {
 		return s, err
 	}
-	if s.Act == engine.ActLinear && s.Cell != engine.CellRNN {
-		return s, fieldErrorf("act", "act linear is for cell rnn only; %s uses its gates' own sigmoid and tanh, so leave act out", s.Cell)
+	if s.Act == engine.ActLinear && !s.Cell.Info().Activation {
+		return s, fieldErrorf("act", "act linear is for a model with an activation; %s uses its gates' own sigmoid and tanh, so leave act out", s.Cell)
 	}
 	return s, nil
 }

@@ -70,23 +70,15 @@ func (j *gradJob) exec() {
 	j.tp.addParamGrads(j.d, j.gw, 1, T+1, j.i0, j.i1)
 }
 
-// backward runs backpropagation through time over the record tp. It adds
-// ∂E/∂θ to grads (unless grads is nil) and fills the records asked for in
-// opts. It checks ctx between steps.
-//
-// A batch of several sequences with no per-step records runs as two
-// halves at once, like forward, and then accumulates the parameter
-// gradients over all steps in two products split by gate rows. Otherwise
-// a goroutine turns the gate gradients into parameter gradients while the
-// recurrence carries on.
+// backward runs the backward pass over the record tp. It adds ∂E/∂θ to
+// grads (unless grads is nil) and fills the records asked for in opts.
+// It checks ctx between steps.
 func backward(ctx context.Context, tp *tape, grads *Params, opts *backwardOptions) error {
 	b, p := tp.batch, tp.p
-	T, B, H, K := b.T, b.B, p.H, p.K
-	gh := p.Cell.Gates() * H
-	dirsH := p.Dirs * H
+	T, B, K := b.T, b.B, p.K
 	bs := &tp.back
 
-	// ∂E/∂o_t for every scored step, then its share in each state.
+	// ∂E/∂o_t for every scored step.
 	bs.dO = resize(bs.dO, T*B*K)
 	clear(bs.dO)
 	for r := range T * B {
@@ -100,13 +92,36 @@ func backward(ctx context.Context, tp *tape, grads *Params, opts *backwardOption
 		}
 		softmaxGrad(d, o, b.classes[r], b.weight)
 	}
+	if err := modelOf(p.Cell).backward(ctx, tp, grads, opts); err != nil {
+		return err
+	}
+	if grads != nil {
+		addColumnSums(grads.C, bs.dO, T*B, K)
+	}
+	return nil
+}
+
+// backward runs backpropagation through time over a recurrent tape.
+//
+// A batch of several sequences with no per-step records runs as two
+// halves at once, like forward, and then accumulates the parameter
+// gradients over all steps in two products split by gate rows. Otherwise
+// a goroutine turns the gate gradients into parameter gradients while the
+// recurrence carries on.
+func (m recurrent) backward(ctx context.Context, tp *tape, grads *Params, opts *backwardOptions) error {
+	b, p := tp.batch, tp.p
+	T, B, H, K := b.T, b.B, p.H, p.K
+	gh := m.gates() * H
+	dirsH := p.Dirs * H
+	bs := &tp.back
+
+	// Each state's direct share of ∂E/∂o_t.
 	bs.direct = resize(bs.direct, T*B*dirsH)
 	gemm(T*B, dirsH, K, bs.dO, K, 1, p.V, dirsH, 0, bs.direct, dirsH)
-
 	bs.delta = resize(bs.delta, B*H)
 	bs.carry = resize(bs.carry, B*H)
 	bs.deriv = resize(bs.deriv, B*H)
-	if p.Cell == CellLSTM {
+	if m.info().CellState {
 		bs.dcNext = resize(bs.dcNext, B*H)
 	}
 	split := B >= 2 && opts.dx == nil
@@ -128,7 +143,7 @@ func backward(ctx context.Context, tp *tape, grads *Params, opts *backwardOption
 		// be reading the previous chain's.
 		bs.dAx[d] = resize(bs.dAx[d], T*B*gh)
 		bs.dAh[d] = bs.dAx[d]
-		if p.Cell == CellGRU {
+		if m.cell.separateHidden() {
 			bs.dAhGRU[d] = resize(bs.dAhGRU[d], T*B*gh)
 			bs.dAh[d] = bs.dAhGRU[d]
 		}
@@ -202,9 +217,6 @@ func backward(ctx context.Context, tp *tape, grads *Params, opts *backwardOption
 			mulAB(opts.dx, bs.dAx[d], ct.w.Wx, T*B, gh, p.D, 1)
 		}
 	}
-	if grads != nil {
-		addColumnSums(grads.C, bs.dO, T*B, K)
-	}
 	return nil
 }
 
@@ -218,17 +230,15 @@ func (tp *tape) backwardRows(ctx context.Context, d, r0, r1 int, opts *backwardO
 	pacer := pacerOf(ctx)
 	b, p, bs := tp.batch, tp.p, &tp.back
 	T, B, H := b.T, b.B, p.H
-	gh := p.Cell.Gates() * H
-	dirsH := p.Dirs * H
 	ct := &tp.chain[d]
+	gh := ct.gh
+	dirsH := p.Dirs * H
 	dAx, dAh := bs.dAx[d], bs.dAh[d]
 	n := r1 - r0
-	delta, carry, deriv := bs.delta, bs.carry, bs.deriv
+	delta := bs.delta
 	dRows := delta[r0*H : r1*H]
-	var dcNext []float64
-	if p.Cell == CellLSTM {
-		dcNext = bs.dcNext
-		clear(dcNext[r0*H : r1*H])
+	if ct.cell.info().CellState {
+		clear(bs.dcNext[r0*H : r1*H])
 	}
 	overflow := 0
 	t := ct.last(T)
@@ -247,58 +257,9 @@ func (tp *tape) backwardRows(ctx context.Context, d, r0, r1 int, opts *backwardO
 		record(opts.dhNorm[d], opts.dh[d], t, delta)
 
 		pt := ct.prev(t)
-		pre := ct.pre[(t-1)*B*gh : t*B*gh]
 		ax := dAx[(t-1)*B*gh : t*B*gh]
 		ah := dAh[(t-1)*B*gh : t*B*gh]
-		switch p.Cell {
-		case CellRNN:
-			tp.act.deriv(deriv[r0*H:r1*H], ct.s[(t*B+r0)*H:(t*B+r1)*H])
-			for k := r0 * H; k < r1*H; k++ {
-				ax[k] = deriv[k] * delta[k]
-			}
-		case CellLSTM:
-			tc := ct.tc[(t-1)*B*H : t*B*H]
-			cPrev := ct.c[pt*B*H : (pt+1)*B*H]
-			for r := r0; r < r1; r++ {
-				g, a := pre[r*gh:(r+1)*gh], ax[r*gh:(r+1)*gh]
-				for j := range H {
-					k := r*H + j
-					ig, fg, cg, og := g[j], g[H+j], g[2*H+j], g[3*H+j]
-					dh := delta[k]
-					dc := dcNext[k] + dh*og*(1-tc[k]*tc[k])
-					a[j] = dc * cg * ig * (1 - ig)
-					a[H+j] = dc * cPrev[k] * fg * (1 - fg)
-					a[2*H+j] = dc * ig * (1 - cg*cg)
-					a[3*H+j] = dh * tc[k] * og * (1 - og)
-					dcNext[k] = dc // ∂E/∂c_t, turned into the carry below
-				}
-			}
-			record(opts.dcNorm[d], opts.dc[d], t, dcNext)
-			for r := r0; r < r1; r++ {
-				g := pre[r*gh : (r+1)*gh]
-				for j := range H {
-					dcNext[r*H+j] *= g[H+j]
-				}
-			}
-		case CellGRU:
-			hn := ct.hn[(t-1)*B*H : t*B*H]
-			hPrev := ct.s[pt*B*H : (pt+1)*B*H]
-			for r := r0; r < r1; r++ {
-				g := pre[r*gh : (r+1)*gh]
-				x, h := ax[r*gh:(r+1)*gh], ah[r*gh:(r+1)*gh]
-				for j := range H {
-					k := r*H + j
-					rg, zg, ng := g[j], g[H+j], g[2*H+j]
-					dh := delta[k]
-					dan := dh * (1 - zg) * (1 - ng*ng)
-					dar := dan * hn[k] * rg * (1 - rg)
-					daz := dh * (hPrev[k] - ng) * zg * (1 - zg)
-					x[j], x[H+j], x[2*H+j] = dar, daz, dan
-					h[j], h[H+j], h[2*H+j] = dar, daz, dan*rg
-					carry[k] = dh * zg
-				}
-			}
-		}
+		ct.cell.gateGrads(tp, ct, d, t, r0, r1, ax, ah, opts)
 		if acc != nil && (i+1-sent == gradChunkSteps || i == T-1) {
 			steps := i + 1 - sent
 			lo := t
@@ -318,11 +279,7 @@ func (tp *tape) backwardRows(ctx context.Context, d, r0, r1 int, opts *backwardO
 		} else {
 			gemmPacked(n, H, gh, ahRows, gh, 1, bs.wh, 0, dRows, H)
 		}
-		if p.Cell == CellGRU {
-			for k := r0 * H; k < r1*H; k++ {
-				delta[k] += carry[k]
-			}
-		}
+		ct.cell.carry(tp, r0, r1)
 		addDirect(delta, bs.direct, pt, d, r0, r1, B, H, dirsH, true)
 		t = pt
 	}
@@ -378,7 +335,7 @@ func (acc *gradAccumulator) add(c gradChunk) {
 }
 
 func (acc *gradAccumulator) accumulate(c gradChunk) {
-	gh := acc.tp.p.Cell.Gates() * acc.tp.p.H
+	gh := acc.tp.chain[c.chain].gh
 	acc.tp.addParamGrads(c.chain, &acc.grads.Chain[c.chain], c.t0, c.t1, 0, gh)
 }
 
@@ -397,8 +354,8 @@ func (acc *gradAccumulator) wait() {
 func (tp *tape) addParamGrads(d int, gw *CellWeights, t0, t1, i0, i1 int) {
 	p, bs := tp.p, &tp.back
 	B, H, D := tp.batch.B, p.H, p.D
-	gh := p.Cell.Gates() * H
 	ct := &tp.chain[d]
+	gh := ct.gh
 	rows := (t1 - t0) * B
 	r0 := (t0 - 1) * B
 	dAx := bs.dAx[d][r0*gh : (r0+rows)*gh]
@@ -412,7 +369,7 @@ func (tp *tape) addParamGrads(d int, gw *CellWeights, t0, t1, i0, i1 int) {
 			bias[j] += v
 		}
 	}
-	if p.Cell == CellGRU && i1 > 2*H {
+	if ct.cell.separateHidden() && i1 > 2*H {
 		lo := max(i0, 2*H)
 		for r := range rows {
 			bias := gw.BhN[lo-2*H : i1-2*H]

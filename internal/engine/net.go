@@ -59,6 +59,9 @@ type chainTape struct {
 	hn  []float64 // gru: T·B·H, Wh_n h_{t−1} + bh_n
 
 	wxT, whT []float64 // Wxᵀ and Whᵀ packed for gemm
+
+	cell recurrentCell
+	gh   int // gates·H
 }
 
 // fwdJob is the forward recurrence of one chain over sequences [r0, r1)
@@ -132,32 +135,131 @@ func forward(ctx context.Context, p *Params, act Activation, b *batch, bump *per
 	return tp, nil
 }
 
-// forward records a pass of p over b into tp. A batch of several
-// sequences runs as two halves at once (see both); each state is the
-// same either way, as gemm computes every element alike.
+// forward records a pass of p over b into tp: the model's own pass,
+// then the output layer's scores. A recorded tape can be recorded again.
 func (tp *tape) forward(ctx context.Context, p *Params, act Activation, b *batch, bump *perturbation) error {
-	T, B, H, D := b.T, b.B, p.H, p.D
-	gh := p.Cell.Gates() * H
+	T, B, K := b.T, b.B, p.K
 	tp.p, tp.act, tp.batch = p, act, b
 	tp.loss, tp.correct, tp.scored, tp.overflowStep = 0, 0, 0, 0
+	tp.out = resize(tp.out, T*B*K)
+	for r := range T * B {
+		copy(tp.out[r*K:(r+1)*K], p.C)
+	}
+	if err := modelOf(p.Cell).forward(ctx, tp, bump); err != nil {
+		return err
+	}
+	tp.score()
+	return nil
+}
+
+// recurrent is the family of models whose state at step t is a cell of
+// the input x_t and the state s_{t−1} alone: the vanilla RNN, the LSTM
+// and the GRU. They share the recurrence below and in backward.go; a
+// recurrentCell supplies what differs.
+type recurrent struct{ cell recurrentCell }
+
+// recurrentCell is what one recurrent cell adds to the shared recurrence.
+type recurrentCell interface {
+	info() ModelInfo
+	// record sizes the cell's own records of ct for T steps of B
+	// sequences of H units.
+	record(ct *chainTape, T, B, H int)
+	// step computes the states of sequences [r0, r1) at time t from
+	// hh = Wh s_prev (all gates) for those sequences.
+	step(tp *tape, ct *chainTape, t, r0, r1 int, hh []float64)
+	// gateGrads sets, for sequences [r0, r1) at step t, the gate
+	// gradients ax (through Wx and b) and ah (through Wh; the same
+	// slice unless separateHidden) from δ_t in tp.back.delta, and
+	// records what the cell records of chain d in opts.
+	gateGrads(tp *tape, ct *chainTape, d, t, r0, r1 int, ax, ah []float64, opts *backwardOptions)
+	// carry adds to δ_{t−1} (rows [r0, r1) of tp.back.delta, which
+	// already hold Whᵀ ah) what reaches s_{t−1} other than through Wh.
+	carry(tp *tape, r0, r1 int)
+	// initBias sets the cell's bias of one chain for s.
+	initBias(w *CellWeights, s Settings)
+	// separateHidden reports that the gate gradients through Wh differ
+	// from those through Wx, with a bias bh_n inside the n gate (GRU).
+	separateHidden() bool
+}
+
+func (m recurrent) info() ModelInfo { return m.cell.info() }
+
+// recurrentWork names what the recurrent models' Settings.Work counts.
+const recurrentWork = "T·H²·gates·directions"
+
+// gates returns how many gate blocks the cell stacks in Wx, Wh and b.
+func (m recurrent) gates() int { return max(len(m.info().Gates), 1) }
+
+func (m recurrent) layout(p *Params, add func(string, *[]float64, int, int)) {
+	gh := m.gates() * p.H
+	for d := range p.Dirs {
+		prefix := ""
+		if d == 1 {
+			prefix = "rev."
+		}
+		w := &p.Chain[d]
+		add(prefix+"Wx", &w.Wx, gh, p.D)
+		add(prefix+"Wh", &w.Wh, gh, p.H)
+		add(prefix+"b", &w.B, gh, 1)
+		if m.cell.separateHidden() {
+			add(prefix+"bh_n", &w.BhN, p.H, 1)
+		}
+	}
+}
+
+func (m recurrent) init(p *Params, s Settings) {
+	gates := m.info().Gates
+	if gates == nil {
+		gates = []string{""}
+	}
+	for d := range p.Dirs {
+		w := &p.Chain[d]
+		for g, name := range gates {
+			tag := chainTag(d) + name
+			initMatrix(p.Gate(w.Wx, g, s.D), s.H, s.D, s.Init, 1, stream(s.Seed, "Wx"+tag))
+			initMatrix(p.Gate(w.Wh, g, s.H), s.H, s.H, s.Init, s.Gain, stream(s.Seed, "Wh"+tag))
+		}
+		m.cell.initBias(w, s)
+	}
+}
+
+func (m recurrent) work(s Settings) int64 {
+	return int64(s.T) * int64(s.H) * int64(s.H) * int64(m.gates()) * int64(s.Directions())
+}
+
+func (m recurrent) workingFloats(s Settings, batch int) int64 {
+	T, H, D := int64(s.T), int64(s.H), int64(s.D)
+	dirs := int64(s.Directions())
+	gh := int64(m.gates()) * H
+	steps := T * int64(batch)
+	perStep := 2*gh + 4*H // pre and its gradient, s, c, tanh c, hn
+	if m.cell.separateHidden() {
+		perStep += gh // the recurrent half's gradient
+	}
+	// The weights three times over: themselves, their gradient, a copy.
+	return dirs*steps*perStep + 3*dirs*(gh*(D+H)+gh)
+}
+
+// forward runs each chain's recurrence over the batch, then adds the
+// output layer's share of every chain's states to the logits. A batch of
+// several sequences runs as two halves at once (see both); each state is
+// the same either way, as gemm computes every element alike.
+func (m recurrent) forward(ctx context.Context, tp *tape, bump *perturbation) error {
+	p, b := tp.p, tp.batch
+	T, B, H, D := b.T, b.B, p.H, p.D
+	gh := m.gates() * H
 	split := B >= 2 && bump == nil
 	for d := range p.Dirs {
 		ct := &tp.chain[d]
 		ct.w = &p.Chain[d]
 		ct.rev = d == 1
+		ct.cell = m.cell
+		ct.gh = gh
 		ct.pre = resize(ct.pre, T*B*gh)
 		ct.s = resize(ct.s, (T+2)*B*H)
 		clear(ct.s[:B*H])
 		clear(ct.s[(T+1)*B*H:])
-		switch p.Cell {
-		case CellLSTM:
-			ct.c = resize(ct.c, (T+2)*B*H)
-			clear(ct.c[:B*H])
-			clear(ct.c[(T+1)*B*H:])
-			ct.tc = resize(ct.tc, T*B*H)
-		case CellGRU:
-			ct.hn = resize(ct.hn, T*B*H)
-		}
+		m.cell.record(ct, T, B, H)
 		// The input half of every pre-activation at once: b + Wx x_t.
 		ct.wxT = packB(resize(ct.wxT, packedLen(D, gh)), ct.w.Wx, D, gh, 1, D)
 		for r := range T * B {
@@ -200,7 +302,7 @@ func (tp *tape) forward(ctx context.Context, p *Params, act Activation, b *batch
 			}
 		}
 	}
-	tp.outputs()
+	tp.logits()
 	return nil
 }
 
@@ -210,7 +312,7 @@ func (tp *tape) forwardRows(ctx context.Context, d, r0, r1 int, hh []float64, bu
 	pacer := pacerOf(ctx)
 	ct := &tp.chain[d]
 	T, B, H := tp.batch.T, tp.batch.B, tp.p.H
-	gh := tp.p.Cell.Gates() * H
+	gh := ct.gh
 	n := r1 - r0
 	overflow := 0
 	for i, t := 0, ct.first(T); i < T; i, t = i+1, ct.next(t) {
@@ -227,7 +329,7 @@ func (tp *tape) forwardRows(ctx context.Context, d, r0, r1 int, hh []float64, bu
 		default:
 			gemmPacked(n, gh, H, sPrev, H, 1, ct.whT, 0, hh, gh)
 		}
-		tp.step(ct, t, r0, r1, hh)
+		ct.cell.step(tp, ct, t, r0, r1, hh)
 		if bump != nil && bump.chain == d && bump.t == t {
 			bump.apply(tp, ct, t)
 		}
@@ -236,68 +338,6 @@ func (tp *tape) forwardRows(ctx context.Context, d, r0, r1 int, hh []float64, bu
 		}
 	}
 	return overflow, nil
-}
-
-// step computes the states of sequences [r0, r1) at time t from hh =
-// Wh s_prev (all gates) for those sequences.
-func (tp *tape) step(ct *chainTape, t, r0, r1 int, hh []float64) {
-	B, H := tp.batch.B, tp.p.H
-	gh := tp.p.Cell.Gates() * H
-	pre := ct.pre[(t-1)*B*gh : t*B*gh]
-	s := ct.s[t*B*H : (t+1)*B*H]
-	prev := ct.prev(t)
-	switch tp.p.Cell {
-	case CellRNN:
-		rows := pre[r0*gh : r1*gh]
-		for j, v := range hh {
-			rows[j] += v
-		}
-		tp.act.apply(s[r0*H:r1*H], rows)
-	case CellLSTM:
-		c := ct.c[t*B*H : (t+1)*B*H]
-		cPrev := ct.c[prev*B*H : (prev+1)*B*H]
-		tc := ct.tc[(t-1)*B*H : t*B*H]
-		for b := r0; b < r1; b++ {
-			g := pre[b*gh : (b+1)*gh]
-			x := hh[(b-r0)*gh : (b-r0+1)*gh]
-			for j, v := range x {
-				g[j] += v
-			}
-			// Gates i and f are adjacent: one call for both.
-			sigmoidVec(g[:2*H], g[:2*H])
-			tanhVec(g[2*H:3*H], g[2*H:3*H])
-			sigmoidVec(g[3*H:], g[3*H:])
-			k := b * H
-			for j := range H {
-				c[k+j] = g[H+j]*cPrev[k+j] + g[j]*g[2*H+j]
-			}
-			tanhVec(tc[k:k+H], c[k:k+H])
-			for j := range H {
-				s[k+j] = g[3*H+j] * tc[k+j]
-			}
-		}
-	case CellGRU:
-		sPrev := ct.s[prev*B*H : (prev+1)*B*H]
-		hn := ct.hn[(t-1)*B*H : t*B*H]
-		for b := r0; b < r1; b++ {
-			g := pre[b*gh : (b+1)*gh]
-			x := hh[(b-r0)*gh : (b-r0+1)*gh]
-			for j, v := range x[:2*H] {
-				g[j] += v
-			}
-			sigmoidVec(g[:2*H], g[:2*H])
-			k := b * H
-			for j := range H {
-				hn[k+j] = x[2*H+j] + ct.w.BhN[j]
-				g[2*H+j] += g[j] * hn[k+j]
-			}
-			tanhVec(g[2*H:], g[2*H:])
-			for j := range H {
-				z, n := g[H+j], g[2*H+j]
-				s[k+j] = (1-z)*n + z*sPrev[k+j]
-			}
-		}
-	}
 }
 
 func (bp *perturbation) apply(tp *tape, ct *chainTape, t int) {
@@ -320,21 +360,23 @@ func (bp *perturbation) apply(tp *tape, ct *chainTape, t int) {
 	}
 }
 
-// outputs computes o_t = V [s_t; s'_t] + c for every step, then the loss
-// over the scored steps.
-func (tp *tape) outputs() {
+// logits adds V [s_t; s'_t] to the logits for every step.
+func (tp *tape) logits() {
 	b, p := tp.batch, tp.p
 	T, B, H, K := b.T, b.B, p.H, p.K
-	tp.out = resize(tp.out, T*B*K)
-	for r := range T * B {
-		copy(tp.out[r*K:(r+1)*K], p.C)
-	}
 	for d := range p.Dirs {
 		states := tp.chain[d].s[B*H : (T+1)*B*H]
 		// out += states · V_dᵀ, V_d being columns [d·H, (d+1)·H) of V.
 		tp.vT = packB(resize(tp.vT, packedLen(H, K)), p.V[d*H:], H, K, 1, p.Dirs*H)
 		gemmPacked(T*B, K, H, states, H, 1, tp.vT, 1, tp.out, K)
 	}
+}
+
+// score computes the loss of the logits over the scored steps and turns
+// logits into probabilities (cross-entropy).
+func (tp *tape) score() {
+	b, K := tp.batch, tp.p.K
+	T, B := b.T, b.B
 	for r := range T * B {
 		if !b.mask[r] {
 			continue

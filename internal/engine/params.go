@@ -5,7 +5,6 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
-	"strings"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -24,7 +23,10 @@ type CellWeights struct {
 type Params struct {
 	Cell    Cell
 	H, D, K int
-	Dirs    int // 1, or 2 for a bidirectional model
+	Dirs    int // 1, or 2 for a bidirectional recurrent model
+	// Bidir is the setting bidir: a second chain for a recurrent model
+	// (Dirs is 2), no causal mask for attention.
+	Bidir bool
 
 	// Chain[0] reads t = 1..T; Chain[1], present when Dirs == 2, reads
 	// t = T..1.
@@ -42,50 +44,57 @@ func NewParams(cell Cell, hidden, inputs, classes, dirs int) *Params {
 	last := blocks[len(blocks)-1]
 	p.Data = make([]float64, last.start+last.rows*last.cols)
 	for _, bl := range blocks {
-		*bl.dst = p.Data[bl.start : bl.start+bl.rows*bl.cols : bl.start+bl.rows*bl.cols]
+		if bl.dst != nil {
+			*bl.dst = p.Data[bl.start : bl.start+bl.rows*bl.cols : bl.start+bl.rows*bl.cols]
+		}
 	}
 	return p
 }
 
 // block is one named weight array inside Params.Data.
 type block struct {
-	name       string // "Wx", "Wh", "b", "bh_n", "V", "c"; "rev." prefixed for chain 1
-	dst        *[]float64
+	name       string     // "Wx", "Wh", "b", "bh_n", "V", "c"; "rev." prefixed for chain 1
+	dst        *[]float64 // the field that views it, or nil
 	start      int
 	rows, cols int
 }
 
-// layout returns the arrays of p in storage order: per chain Wx, Wh, b
-// (and bh_n for the GRU), then V and c.
+// layout returns the arrays of p in storage order: the model's own (per
+// chain Wx, Wh, b, and bh_n for the GRU; Wx, b, Wq, Wk, Wv for
+// attention), then V and c.
 func (p *Params) layout() []block {
-	gh := p.Cell.Gates() * p.H
 	var blocks []block
 	at := 0
 	add := func(name string, dst *[]float64, rows, cols int) {
 		blocks = append(blocks, block{name, dst, at, rows, cols})
 		at += rows * cols
 	}
-	for d := range p.Dirs {
-		prefix := ""
-		if d == 1 {
-			prefix = "rev."
-		}
-		w := &p.Chain[d]
-		add(prefix+"Wx", &w.Wx, gh, p.D)
-		add(prefix+"Wh", &w.Wh, gh, p.H)
-		add(prefix+"b", &w.B, gh, 1)
-		if p.Cell == CellGRU {
-			add(prefix+"bh_n", &w.BhN, p.H, 1)
-		}
-	}
+	modelOf(p.Cell).layout(p, add)
 	add("V", &p.V, p.K, p.Dirs*p.H)
 	add("c", &p.C, p.K, 1)
 	return blocks
 }
 
+// Block is one named weight array of a model, a view of Params.Data.
+type Block struct {
+	Name       string // "Wx", "Wh", "b", "bh_n", "Wq", "V", "c"; "rev." prefixed for a reverse chain
+	Rows, Cols int
+	Data       []float64
+}
+
+// Blocks returns the weight arrays of p in storage order.
+func (p *Params) Blocks() []Block {
+	var out []Block
+	for _, bl := range p.layout() {
+		out = append(out, Block{bl.name, bl.rows, bl.cols, p.Data[bl.start : bl.start+bl.rows*bl.cols]})
+	}
+	return out
+}
+
 // Clone returns a deep copy of p.
 func (p *Params) Clone() *Params {
 	q := NewParams(p.Cell, p.H, p.D, p.K, p.Dirs)
+	q.Bidir = p.Bidir
 	copy(q.Data, p.Data)
 	return q
 }
@@ -102,23 +111,8 @@ func (p *Params) Gate(m []float64, gate, cols int) []float64 {
 // scales them, and a longer sequence only appends steps.
 func InitParams(s Settings) *Params {
 	p := NewParams(s.Cell, s.H, s.D, s.K, s.Directions())
-	gates := s.Cell.GateNames()
-	if gates == nil {
-		gates = []string{""}
-	}
-	for d := range p.Dirs {
-		w := &p.Chain[d]
-		for g, name := range gates {
-			tag := chainTag(d) + name
-			initMatrix(p.Gate(w.Wx, g, s.D), s.H, s.D, s.Init, 1, stream(s.Seed, "Wx"+tag))
-			initMatrix(p.Gate(w.Wh, g, s.H), s.H, s.H, s.Init, s.Gain, stream(s.Seed, "Wh"+tag))
-		}
-		if s.Cell == CellLSTM {
-			for i := range p.Gate(w.B, 1, 1) {
-				w.B[s.H+i] = s.ForgetBias
-			}
-		}
-	}
+	p.Bidir = s.Bidir
+	modelOf(s.Cell).init(p, s)
 	initMatrix(p.V, s.K, p.Dirs*s.H, s.Init, 1, stream(s.Seed, "V"))
 	return p
 }
@@ -222,7 +216,7 @@ func (p *Params) paramName(i int) string {
 		off := i - bl.start
 		row, col := off/bl.cols, off%bl.cols
 		gate := ""
-		if gates != nil && bl.name != "V" && bl.name != "c" && !strings.HasSuffix(bl.name, "bh_n") {
+		if gates != nil && bl.rows == len(gates)*p.H {
 			gate = "." + gates[row/p.H]
 			row %= p.H
 		}

@@ -162,7 +162,7 @@ func (r *Runner) ProfileWith(ctx context.Context, s Settings, opts ProfileOption
 	p := InitParams(s)
 	inputs, targets := sequence(s)
 	var th *theorySource
-	if s.Cell == CellRNN {
+	if s.Cell.Info().Spectrum {
 		key := jacobianKeyOf(s)
 		th = &theorySource{
 			spectrum:  func() *Spectrum { return r.spectrum(s).scaled(s.Gain, s.Act) },
@@ -324,7 +324,7 @@ func profileOf(ctx context.Context, s Settings, p *Params, inputs []float64, tar
 	}
 	res.Overflow.Forward = tp.overflowStep
 	res.Overflow.Loss = !allFinite([]float64{tp.loss})
-	if s.Cell == CellLSTM {
+	if s.Cell.Info().CellState {
 		res.Profile.CellPath, res.Profile.ForgetPrediction = cellPath(tp)
 	}
 
@@ -420,7 +420,7 @@ func newSeries(o *backwardOptions, s Settings, dirs int) {
 	for d := range dirs {
 		o.dhNorm[d] = make([]float64, s.T)
 	}
-	if s.Cell == CellLSTM {
+	if s.Cell.Info().CellState {
 		o.dcNorm[0] = make([]float64, s.T)
 	}
 }

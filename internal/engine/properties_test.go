@@ -237,7 +237,7 @@ func TestBatchSplitSameBits(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := backward(context.Background(), tp, NewParams(cell, tr.model.H, tr.model.D, tr.model.K, 2), &backwardOptions{}); err != nil {
+				if err := backward(context.Background(), tp, NewParams(cell, tr.model.H, tr.model.D, tr.model.K, tr.Params().Dirs), &backwardOptions{}); err != nil {
 					t.Fatal(err)
 				}
 				return tp

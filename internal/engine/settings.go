@@ -6,18 +6,9 @@ import (
 	"strconv"
 )
 
-// Cell names a recurrent cell.
+// Cell names a model: a recurrent cell or self-attention. Each model's
+// file declares its name and registers it (see model.go).
 type Cell string
-
-// The cells the engine implements.
-const (
-	CellRNN  Cell = "rnn"
-	CellLSTM Cell = "lstm"
-	CellGRU  Cell = "gru"
-)
-
-// Cells lists every Cell in display order.
-var Cells = []Cell{CellRNN, CellLSTM, CellGRU}
 
 // Activation names the nonlinearity f of a vanilla RNN, s_t = f(a_t).
 type Activation string
@@ -162,42 +153,26 @@ func fieldErrorf(field, format string, args ...any) *FieldError {
 	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
-// Gates returns how many gate blocks the cell stacks in Wx, Wh and b.
-func (c Cell) Gates() int {
-	switch c {
-	case CellLSTM:
-		return 4
-	case CellGRU:
-		return 3
-	}
-	return 1
-}
+// Gates returns how many gate blocks the cell stacks in Wx, Wh and b: 1
+// for a model without gates.
+func (c Cell) Gates() int { return max(len(c.Info().Gates), 1) }
 
 // GateNames returns the cell's gate letters in storage order, or nil for
-// the vanilla RNN.
-func (c Cell) GateNames() []string {
-	switch c {
-	case CellLSTM:
-		return []string{"i", "f", "g", "o"}
-	case CellGRU:
-		return []string{"r", "z", "n"}
-	}
-	return nil
-}
+// a model without gates.
+func (c Cell) GateNames() []string { return c.Info().Gates }
 
-// Directions returns 2 for a bidirectional model and 1 otherwise.
+// Directions returns 2 for a bidirectional recurrent model, which has a
+// second chain, and 1 otherwise.
 func (s Settings) Directions() int {
-	if s.Bidir {
+	if s.Bidir && s.Cell.Info().BidirReversed {
 		return 2
 	}
 	return 1
 }
 
-// Work returns T·H²·gates·directions, the size of the sequential part of a
-// forward pass, which Limits.MaxWork bounds.
-func (s Settings) Work() int64 {
-	return int64(s.T) * int64(s.H) * int64(s.H) * int64(s.Cell.Gates()) * int64(s.Directions())
-}
+// Work returns the size of the sequential part of a forward pass, which
+// Limits.MaxWork bounds: T·H²·gates·directions for a recurrent model.
+func (s Settings) Work() int64 { return modelOf(s.Cell).work(s) }
 
 // Validate checks every setting against lim and returns a *FieldError
 // naming the first field out of range, its allowed values and the value
@@ -246,8 +221,8 @@ func (s Settings) Validate(lim Limits) error {
 		return fieldErrorf("seed", "seed must be 0..%d, got %d", uint64(MaxSeed), s.Seed)
 	}
 	if lim.MaxWork > 0 && s.Work() > lim.MaxWork {
-		return fieldErrorf("T", "T·H²·gates·directions must be at most %d, got %d (T=%d, H=%d, %s): shorten the sequence or use fewer hidden units",
-			lim.MaxWork, s.Work(), s.T, s.H, s.Cell)
+		return fieldErrorf("T", "%s must be at most %d, got %d (T=%d, H=%d, %s): shorten the sequence or use fewer hidden units",
+			modelOf(s.Cell).info().WorkFormula, lim.MaxWork, s.Work(), s.T, s.H, s.Cell)
 	}
 	return nil
 }

@@ -180,7 +180,7 @@ func (f Figure) FileName(ext string) string {
 	if r := f.Current.Result; r != nil {
 		s := r.Settings
 		name += "-" + string(s.Cell)
-		if s.Cell == engine.CellRNN {
+		if s.Cell.Info().Activation {
 			name += "-" + string(s.Act)
 		}
 		name += fmt.Sprintf("-T%d", s.T)
@@ -253,14 +253,14 @@ func differences(cur, pin engine.Settings) []settingField {
 		}
 	}
 	add(fieldCell, cur.Cell != pin.Cell)
-	add(fieldAct, pin.Cell == engine.CellRNN && cur.Act != pin.Act)
+	add(fieldAct, pin.Cell.Info().Activation && cur.Act != pin.Act)
 	add(fieldT, cur.T != pin.T)
 	add(fieldH, cur.H != pin.H)
 	add(fieldD, cur.D != pin.D)
 	add(fieldK, cur.K != pin.K)
 	add(fieldInit, cur.Init != pin.Init)
 	add(fieldGain, cur.Gain != pin.Gain)
-	add(fieldForgetBias, pin.Cell == engine.CellLSTM && cur.ForgetBias != pin.ForgetBias)
+	add(fieldForgetBias, pin.Cell.Info().ForgetBias && cur.ForgetBias != pin.ForgetBias)
 	add(fieldClip, cur.Clip != pin.Clip)
 	add(fieldThreshold, pin.Clip != engine.ClipNone && cur.Threshold != pin.Threshold)
 	add(fieldLoss, cur.Loss != pin.Loss)
@@ -300,7 +300,7 @@ func describe(s engine.Settings, fields []settingField) string {
 		case fieldCell:
 			p = string(s.Cell)
 		case fieldAct:
-			if s.Cell != engine.CellRNN {
+			if !s.Cell.Info().Activation {
 				continue
 			}
 			p = string(s.Act)
@@ -317,7 +317,7 @@ func describe(s engine.Settings, fields []settingField) string {
 		case fieldGain:
 			p = "gain=" + formatSetting(s.Gain)
 		case fieldForgetBias:
-			if s.Cell != engine.CellLSTM {
+			if !s.Cell.Info().ForgetBias {
 				continue
 			}
 			p = "forgetBias=" + formatSetting(s.ForgetBias)

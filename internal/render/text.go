@@ -118,19 +118,19 @@ func phrasesFor(lang Lang) phrases {
 
 // settingsCaption lists every setting of s that affects the run, in the
 // shared vocabulary of the query string, so a slide can be reproduced
-// from its caption. The activation is left out for gated cells, which do
-// not use it, the forget bias for all but the LSTM and the threshold
-// when nothing is clipped.
+// from its caption. The activation is left out for models that do not use
+// it (the gated cells), the forget bias for those without a forget gate
+// and the threshold when nothing is clipped.
 func settingsCaption(s engine.Settings) []string {
 	items := []string{"cell=" + string(s.Cell)}
-	if s.Cell == engine.CellRNN {
+	if s.Cell.Info().Activation {
 		items = append(items, "act="+string(s.Act))
 	}
 	items = append(items,
 		fmt.Sprintf("T=%d", s.T), fmt.Sprintf("H=%d", s.H),
 		fmt.Sprintf("D=%d", s.D), fmt.Sprintf("K=%d", s.K),
 		"init="+string(s.Init), "gain="+formatSetting(s.Gain))
-	if s.Cell == engine.CellLSTM {
+	if s.Cell.Info().ForgetBias {
 		items = append(items, "forgetBias="+formatSetting(s.ForgetBias))
 	}
 	clip := "clip=" + string(s.Clip)
