@@ -1,6 +1,9 @@
 package api
 
 import (
+	"encoding/json"
+	"strings"
+
 	"gradviz/internal/engine"
 )
 
@@ -13,7 +16,7 @@ const ExportVersion = 1
 type Export struct {
 	Version int             `json:"version"`
 	Config  engine.Settings `json:"config"`
-	Weights *Weights        `json:"weights,omitempty"`
+	Weights Weights         `json:"weights,omitempty"`
 	Inputs  *Matrix         `json:"inputs,omitempty"`
 	Targets []int           `json:"targets,omitempty"`
 	Result
@@ -66,17 +69,36 @@ type Overflow struct {
 	Loss     bool `json:"loss,omitempty"`
 }
 
-// Weights are the parameters, matrices as row-major nested arrays. For
-// LSTM and GRU, Wx, Wh and b are objects keyed by gate letter; the GRU's
-// b has "bh_n" besides "r", "z" and "n". Rev holds the reverse chain of a
-// bidirectional model.
-type Weights struct {
-	Wx  any      `json:"Wx"`
-	Wh  any      `json:"Wh"`
-	B   any      `json:"b"`
-	Rev *Weights `json:"rev,omitempty"`
-	V   *Matrix  `json:"V,omitempty"`
-	C   Floats   `json:"c,omitempty"`
+// Weights are the parameters, by the model's own names in storage order,
+// matrices as row-major nested arrays: Wx, Wh, b for the RNN; for LSTM
+// and GRU, Wx, Wh and b are objects keyed by gate letter, and the GRU's
+// b has "bh_n" besides "r", "z" and "n"; attention has Wx, b, Wq, Wk and
+// Wv. "rev" holds the reverse chain of a bidirectional recurrent model.
+// Every model ends with V and c.
+type Weights []NamedWeight
+
+// NamedWeight is one entry of Weights: a Matrix, Floats, an object keyed
+// by gate letter, or the reverse chain's Weights.
+type NamedWeight struct {
+	Name  string
+	Value any
+}
+
+// MarshalJSON writes the weights as one object, in order.
+func (w Weights) MarshalJSON() ([]byte, error) {
+	buf := []byte{'{'}
+	for i, nw := range w {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		name, _ := json.Marshal(nw.Name)
+		value, err := json.Marshal(nw.Value)
+		if err != nil {
+			return nil, err
+		}
+		buf = append(append(append(buf, name...), ':'), value...)
+	}
+	return append(buf, '}'), nil
 }
 
 // newResult converts an engine result to its wire form.
@@ -118,36 +140,49 @@ func newExport(r *engine.Result, withData bool) *Export {
 	if !withData {
 		return e
 	}
-	p := r.Params
-	e.Weights = chainWeights(p, 0)
-	if p.Dirs == 2 {
-		e.Weights.Rev = chainWeights(p, 1)
-	}
-	e.Weights.V = &Matrix{Rows: p.K, Cols: p.Dirs * p.H, Data: p.V}
-	e.Weights.C = p.C
-	e.Inputs = &Matrix{Rows: r.Settings.T, Cols: p.D, Data: r.Inputs}
+	e.Weights = exportWeights(r.Params)
+	e.Inputs = &Matrix{Rows: r.Settings.T, Cols: r.Params.D, Data: r.Inputs}
 	e.Targets = r.Targets
 	return e
 }
 
-func chainWeights(p *engine.Params, chain int) *Weights {
-	w := p.Chain[chain]
+// exportWeights arranges p's arrays as the export writes them: arrays of
+// a reverse chain (named "rev.…") in a nested "rev", gate-stacked arrays
+// split by gate letter, and the GRU's bh_n inside b.
+func exportWeights(p *engine.Params) Weights {
 	gates := p.Cell.GateNames()
-	if gates == nil {
-		return &Weights{
-			Wx: Matrix{Rows: p.H, Cols: p.D, Data: w.Wx},
-			Wh: Matrix{Rows: p.H, Cols: p.H, Data: w.Wh},
-			B:  Floats(w.B),
+	var out, rev Weights
+	for _, bl := range p.Blocks() {
+		dst, name := &out, bl.Name
+		if n, ok := strings.CutPrefix(name, "rev."); ok {
+			dst, name = &rev, n
 		}
+		if name == "V" && rev != nil {
+			out = append(out, NamedWeight{"rev", rev})
+			rev = nil
+		}
+		var value any = Matrix{Rows: bl.Rows, Cols: bl.Cols, Data: bl.Data}
+		if bl.Vector() {
+			value = Floats(bl.Data)
+		}
+		switch {
+		case strings.HasPrefix(name, "bh_") && len(*dst) > 0 && (*dst)[len(*dst)-1].Name == "b":
+			// The GRU's bias inside the n gate joins b's gates.
+			(*dst)[len(*dst)-1].Value.(map[string]any)[name] = value
+			continue
+		case gates != nil && name != "V" && bl.Rows == len(gates)*p.H:
+			byGate := map[string]any{}
+			for g, letter := range gates {
+				part := bl.Data[g*p.H*bl.Cols : (g+1)*p.H*bl.Cols]
+				if bl.Vector() {
+					byGate[letter] = Floats(part)
+				} else {
+					byGate[letter] = Matrix{Rows: p.H, Cols: bl.Cols, Data: part}
+				}
+			}
+			value = byGate
+		}
+		*dst = append(*dst, NamedWeight{name, value})
 	}
-	wx, wh, b := map[string]Matrix{}, map[string]Matrix{}, map[string]Floats{}
-	for g, name := range gates {
-		wx[name] = Matrix{Rows: p.H, Cols: p.D, Data: p.Gate(w.Wx, g, p.D)}
-		wh[name] = Matrix{Rows: p.H, Cols: p.H, Data: p.Gate(w.Wh, g, p.H)}
-		b[name] = p.Gate(w.B, g, 1)
-	}
-	if w.BhN != nil {
-		b["bh_n"] = w.BhN
-	}
-	return &Weights{Wx: wx, Wh: wh, B: b}
+	return out
 }

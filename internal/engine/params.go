@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"strings"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -80,6 +81,14 @@ type Block struct {
 	Name       string // "Wx", "Wh", "b", "bh_n", "Wq", "V", "c"; "rev." prefixed for a reverse chain
 	Rows, Cols int
 	Data       []float64
+}
+
+// Vector reports whether the block is a vector (a bias: b, bh_n, c)
+// rather than a matrix; as in the equations, vectors have lower-case
+// names.
+func (b Block) Vector() bool {
+	name := b.Name[strings.LastIndexByte(b.Name, '.')+1:]
+	return name != "" && name[0] >= 'a' && name[0] <= 'z'
 }
 
 // Blocks returns the weight arrays of p in storage order.
