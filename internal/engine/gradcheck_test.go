@@ -29,7 +29,7 @@ func gradCases() []gradCase {
 	for _, loss := range LossModes {
 		for _, bidir := range []bool{false, true} {
 			for _, act := range Activations {
-				cases = append(cases, gradCase{CellRNN, act, loss, bidir})
+				cases = append(cases, gradCase{CellRNN, act, loss, bidir}, gradCase{CellAttn, act, loss, bidir})
 			}
 			cases = append(cases, gradCase{CellLSTM, ActTanh, loss, bidir}, gradCase{CellGRU, ActTanh, loss, bidir})
 		}

@@ -44,6 +44,8 @@ type tape struct {
 	vT   []float64 // V_dᵀ packed for gemm
 	fwd  [2]fwdJob
 	back backScratch
+
+	attn attnTape // attention's record; empty for the recurrent cells
 }
 
 // chainTape is the record of one direction. Row t of s is the state at

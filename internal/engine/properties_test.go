@@ -255,6 +255,21 @@ func TestBatchSplitSameBits(t *testing.T) {
 					}
 				}
 				half := run(part)
+				if !cell.Info().Recurrent {
+					// Attention: the states and every ∂E/∂a_t, through all paths.
+					for s := range T {
+						for r := range 4 {
+							src, dst := s*B+r0+r, s*4+r
+							if !sameBits(whole.chain[0].s[(src+B)*H:(src+B+1)*H], half.chain[0].s[(dst+4)*H:(dst+5)*H]) {
+								t.Fatalf("step %d sequence %d: states differ", s+1, r0+r)
+							}
+							if !sameBits(whole.attn.deltaAt[src*H:(src+1)*H], half.attn.deltaAt[dst*H:(dst+1)*H]) {
+								t.Fatalf("step %d sequence %d: ∂E/∂a differs", s+1, r0+r)
+							}
+						}
+					}
+					continue
+				}
 				for d := range 2 {
 					for s := range T {
 						for r := range 4 {
