@@ -123,7 +123,8 @@ type refModel struct {
 	Theta      float64
 	Bidir      bool
 
-	Chains []refChain  // [forward] or [forward, reverse]
+	Chains []refChain  // [forward] or [forward, reverse]; none for attn
+	Attn   *refAttn    // attn only
 	V      [][]float64 // K × (dirs·H)
 	C      []float64   // K
 	X      [][]float64 // T × D, X[t-1] is x_t
@@ -158,13 +159,17 @@ func modelFromExport(t testing.TB, ex map[string]any) *refModel {
 		Bidir:   cfg["bidir"] == true,
 	}
 	w := object(t, ex["weights"], "weights")
-	m.Chains = append(m.Chains, readChain(t, m, w, "weights"))
-	if m.Bidir {
+	if m.Cell == "attn" {
+		m.Attn = readAttn(t, m, w)
+	} else {
+		m.Chains = append(m.Chains, readChain(t, m, w, "weights"))
+	}
+	if m.Bidir && m.Attn == nil {
 		m.Chains = append(m.Chains, readChain(t, m, object(t, w["rev"], "weights.rev"), "weights.rev"))
 	} else if _, ok := w["rev"]; ok {
 		t.Errorf("weights.rev: present for a unidirectional model")
 	}
-	m.V = matrix(t, w["V"], m.K, len(m.Chains)*m.H, "weights.V")
+	m.V = matrix(t, w["V"], m.K, max(len(m.Chains), 1)*m.H, "weights.V")
 	m.C = vec(t, w["c"], "weights.c")
 	if len(m.C) != m.K {
 		t.Fatalf("weights.c: got length %d, want K=%d", len(m.C), m.K)
@@ -605,6 +610,9 @@ type refResult struct {
 func isStepClip(mode string) bool { return mode == "step-norm" || mode == "step-value" }
 
 func reference(m *refModel) *refResult {
+	if m.Attn != nil {
+		return referenceAttention(m)
+	}
 	res := &refResult{}
 	runs := []*chainRun{runChain(m, m.Chains[0], false)}
 	if m.Bidir {
