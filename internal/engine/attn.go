@@ -269,15 +269,22 @@ func (attention) backward(ctx context.Context, tp *tape, grads *Params, opts *ba
 		dq, dk, dv := at.dqkv[r*3*H:], at.dqkv[r*3*H+H:], at.dqkv[r*3*H+2*H:]
 		alpha := at.alpha[r*T*T : (r+1)*T*T]
 		dZ := at.dZ[r*H:]
-		// ∂E/∂α_tj = ∂E/∂z_t · v_j, in blocks of rows.
+		// dk and dv gather over rows t; they start from zero.
+		for t := range T {
+			clear(dk[t*ld : t*ld+H])
+			clear(dv[t*ld : t*ld+H])
+		}
 		vT := packB(at.packed, v, H, T, 1, ld)
+		// A block of rows t0..t1−1 reads columns j < t1 only when causal.
 		for t0 := 0; t0 < T; t0 += attnBlock {
 			t1 := min(t0+attnBlock, T)
 			cols := T
 			if causal {
 				cols = t1
 			}
-			gemmPacked(t1-t0, cols, H, dZ[t0*B*H:], B*H, 1, vT, 0, at.dScore[t0*T:], T)
+			// ∂E/∂α_tj = ∂E/∂z_t · v_j.
+			dS := at.dScore[t0*T:]
+			gemmPacked(t1-t0, cols, H, dZ[t0*B*H:], B*H, 1, vT, 0, dS, T)
 			// Through the softmax: ∂E/∂score_tj = α_tj (∂E/∂α_tj − Σ_i α_ti ∂E/∂α_ti),
 			// times 1/√H for the score's scale.
 			for t := t0; t < t1; t++ {
@@ -293,14 +300,15 @@ func (attention) backward(ctx context.Context, tp *tape, grads *Params, opts *ba
 				for j := range seen {
 					d[j] = scale * a[j] * (d[j] - sum)
 				}
-				clear(d[seen:])
+				clear(d[seen:cols])
 			}
+			// q's gradient Σ_j ∂score_tj k_j for the block's rows; the
+			// block's share of k's Σ_t ∂score_tj q_t and of v's
+			// Σ_t α_tj ∂E/∂z_t, for the columns it reaches.
+			gemm(t1-t0, H, cols, dS, T, 1, k, ld, 0, dq[t0*ld:], ld)
+			gemm(cols, H, t1-t0, dS, 1, T, q[t0*ld:], ld, 1, dk, ld)
+			gemm(cols, H, t1-t0, alpha[t0*T:], 1, T, dZ[t0*B*H:], B*H, 1, dv, ld)
 		}
-		// q's gradient Σ_j ∂score_tj k_j, k's Σ_t ∂score_tj q_t, and v's
-		// Σ_t α_tj ∂E/∂z_t.
-		gemm(T, H, T, at.dScore, T, 1, k, ld, 0, dq, ld)
-		gemm(T, H, T, at.dScore, 1, T, q, ld, 0, dk, ld)
-		gemm(T, H, T, alpha, 1, T, dZ, B*H, 0, dv, ld)
 	}
 
 	// δ_t = ∂E/∂s_t = Wqᵀ ∂q_t + Wkᵀ ∂k_t + Wvᵀ ∂v_t, every path at once.
