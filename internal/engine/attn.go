@@ -45,11 +45,16 @@ type attnTape struct {
 	alpha   []float64 // B·T·T: α_tj of each sequence, zero where masked
 	z       []float64 // T·B·H
 	wqkvT   []float64 // [Wq; Wk; Wv]ᵀ packed
-	packed  []float64 // one sequence's Kᵀ or Vᵀ packed
+	packed  []float64 // one sequence's Kᵀ (forward) or Vᵀ (backward) packed
 	dZ      []float64 // T·B·H: ∂E/∂z_t
 	dScore  []float64 // T·T: ∂E/∂(q_t·k_j) of one sequence
 	dqkv    []float64 // T·B·3H
 	deltaAt []float64 // T·B·H: ∂E/∂s_t of every row, then ∂E/∂a_t
+}
+
+// record returns the forward record of at without its backward scratch.
+func (at *attnTape) record() attnTape {
+	return attnTape{pos: at.pos, posT: at.posT, posH: at.posH, qkv: at.qkv, alpha: at.alpha, z: at.z}
 }
 
 // The weights' order in Params.Data: Wx (H×D), b, then Wq, Wk and Wv
@@ -261,6 +266,7 @@ func (attention) backward(ctx context.Context, tp *tape, grads *Params, opts *ba
 
 	at.dqkv = resize(at.dqkv, T*B*3*H)
 	at.dScore = resize(at.dScore, T*T)
+	at.packed = resize(at.packed, packedLen(H, T))
 	for r := range B {
 		if err := checkpoint(ctx, pacer); err != nil {
 			return err

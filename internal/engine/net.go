@@ -81,6 +81,17 @@ type fwdJob struct {
 
 func (j *fwdJob) exec() { j.overflow, j.err = j.tp.forwardRows(j.ctx, j.d, j.r0, j.r1, j.hh, nil) }
 
+// forBackward returns a tape that shares tp's forward record and has
+// scratch of its own, so a second backward pass can run beside one on
+// tp. Neither may record a forward pass while the other is in use.
+func (tp *tape) forBackward() *tape {
+	return &tape{
+		p: tp.p, act: tp.act, batch: tp.batch, chain: tp.chain,
+		out: tp.out, loss: tp.loss, correct: tp.correct, scored: tp.scored,
+		overflowStep: tp.overflowStep, attn: tp.attn.record(),
+	}
+}
+
 // resize returns v with length n, reusing its array when it is large
 // enough. The contents are unspecified.
 func resize(v []float64, n int) []float64 {

@@ -345,6 +345,31 @@ func profileOf(ctx context.Context, s Settings, p *Params, inputs []float64, tar
 		}
 	}
 
+	// With step clipping the clipped pass is a second backward pass over
+	// the same tape: on a core of its own if one is lent, beside the raw
+	// one, else after it.
+	var clipped backwardOptions
+	var clippedGrads *Params
+	var clipErr error
+	var clipDone chan struct{}
+	if s.Clip.IsStep() {
+		clipped = backwardOptions{clip: s.Clip, threshold: s.Threshold}
+		newSeries(&clipped, s, p.Dirs)
+		clippedGrads = NewParams(p.Cell, p.H, p.D, p.K, p.Dirs)
+		if release, ok := borrowCore(ctx); ok {
+			second := tp.forBackward()
+			clipDone = make(chan struct{})
+			wg.Add(1)
+			// Exits when its pass ends, or at the next step once ctx is done.
+			go func() {
+				defer wg.Done()
+				defer close(clipDone)
+				defer release()
+				clipErr = backward(ctx, second, clippedGrads, &clipped)
+			}()
+		}
+	}
+
 	raw := backwardOptions{}
 	newSeries(&raw, s, p.Dirs)
 	rawGrads := NewParams(p.Cell, p.H, p.D, p.K, p.Dirs)
@@ -357,13 +382,15 @@ func profileOf(ctx context.Context, s Settings, p *Params, inputs []float64, tar
 
 	switch {
 	case s.Clip.IsStep():
-		clipped := backwardOptions{clip: s.Clip, threshold: s.Threshold}
-		newSeries(&clipped, s, p.Dirs)
-		grads := NewParams(p.Cell, p.H, p.D, p.K, p.Dirs)
-		if err := backward(ctx, tp, grads, &clipped); err != nil {
-			return nil, err
+		if clipDone != nil {
+			<-clipDone
+		} else {
+			clipErr = backward(ctx, tp, clippedGrads, &clipped)
 		}
-		res.GradNormClipped = norm2(grads.Data)
+		if clipErr != nil {
+			return nil, clipErr
+		}
+		res.GradNormClipped = norm2(clippedGrads.Data)
 		res.Profile.DEds, res.Profile.DEdc, res.Profile.DEdsRev = clipped.dhNorm[0], clipped.dcNorm[0], clipped.dhNorm[1]
 		res.Overflow.Backward = clipped.overflowStep
 	default:
