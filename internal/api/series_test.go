@@ -1,20 +1,24 @@
 package api_test
 
 // The series table (render.Table) drives the wire's profile fields and
-// what the page receives: these tests fail when either disagrees with it.
+// what the page receives and draws: these tests fail when any of them
+// disagrees with it.
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"html"
+	"io/fs"
 	"reflect"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"gradviz/internal/engine"
 	"gradviz/internal/render"
+	"gradviz/web"
 )
 
 // TestPageCarriesTheSeriesTable: the page's bootstrap data holds the table
@@ -93,4 +97,33 @@ func objectKeys(t *testing.T, raw []byte) []string {
 		}
 	}
 	return keys
+}
+
+// TestPlotScriptHasNoSeriesColours: the page's plot takes every series
+// and pin colour from the table; the only colours its scripts may name
+// are the plot's ink.
+func TestPlotScriptHasNoSeriesColours(t *testing.T) {
+	literal := regexp.MustCompile(`#[0-9A-Fa-f]{3,8}\b|rgba?\(\s*\d[^)]*\)`)
+	ink := []string{"#222", "rgba(255,255,255,0.9)"}
+	table := render.Table()
+	colours := append([]string{table.Run, table.Overflow}, table.Pins...)
+	for _, s := range table.Series {
+		colours = append(colours, s.Color)
+	}
+	for _, name := range []string{"plot.js", "app.js"} {
+		src, err := fs.ReadFile(web.Static(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range literal.FindAllString(string(src), -1) {
+			if !slices.Contains(ink, c) {
+				t.Errorf("%s names the colour %s: series and pin colours come from the series table", name, c)
+			}
+		}
+		for _, c := range colours {
+			if c != "" && strings.Contains(strings.ToUpper(string(src)), strings.ToUpper(c)) {
+				t.Errorf("%s names the table's colour %s", name, c)
+			}
+		}
+	}
 }
