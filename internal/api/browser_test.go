@@ -80,6 +80,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("bidirectional", b.testBidirectional)
 	t.Run("gradient map", b.testGradientMap)
 	t.Run("spectrum and LSTM paths", b.testSpectrum)
+	t.Run("palette", b.testPalette)
 }
 
 // browserSuite is the server and the browser shared by the subtests.

@@ -41,7 +41,7 @@ func TestOneValidatorForHTTPAndWebsocket(t *testing.T) {
 		{"threshold zero", "threshold=0", `"threshold":0`, "threshold", "greater than 0"},
 		{"seed negative", "seed=-1", `"seed":-1`, "seed", "seed must be a whole number from 0 to 4294967295"},
 		{"seed too large", "seed=4294967296", `"seed":4294967296`, "seed", "seed must be 0..4294967295, got 4294967296"},
-		{"cell unknown", "cell=cnn", `"cell":"cnn"`, "cell", `cell must be one of rnn, lstm, gru, got "cnn"`},
+		{"cell unknown", "cell=cnn", `"cell":"cnn"`, "cell", `cell must be one of rnn, lstm, gru, attn, got "cnn"`},
 		{"unicode name", "act=%C3%B1and%C3%BA", `"act":"ñandú"`, "act", `got "ñandú"`},
 		{"10 KB value", "init=" + long, `"init":"` + long + `"`, "init", "xxxx…"},
 		{"bidir not boolean", "bidir=maybe", `"bidir":"maybe"`, "bidir", "bidir must be true or false"},

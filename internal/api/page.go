@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"gradviz/internal/engine"
+	"gradviz/internal/render"
 	"gradviz/web"
 )
 
@@ -20,8 +21,10 @@ type pageData struct {
 	Version string
 	// Bootstrap is JSON for a <script type="application/json"> block: the
 	// defaults and limits the controls start from, before the websocket
-	// says hello. A data block is not executed, so the page keeps a
-	// Content-Security-Policy without inline scripts.
+	// says hello, and the series table (render.Table) the plot draws
+	// with, the one the exported PNG is drawn with. A data block is not
+	// executed, so the page keeps a Content-Security-Policy without inline
+	// scripts.
 	Bootstrap template.JS
 }
 
@@ -38,6 +41,7 @@ func handlePage(logger *slog.Logger, cfg Config) http.HandlerFunc {
 			"cell": engine.Cells, "act": engine.Activations, "init": engine.InitSchemes,
 			"clip": engine.ClipModes, "loss": engine.LossModes,
 		},
+		"series": render.Table(),
 	})
 	if err != nil {
 		panic(err) // fixed types above

@@ -90,8 +90,11 @@ func TestPlotGoodRequests(t *testing.T) {
 				if got := len(records); got != 31 {
 					t.Errorf("got %d records, want 30 steps plus a header", got)
 				}
-				want := "k|steps_back|forgetBias=0:dE_ds|forgetBias=0:dE_ds_raw|forgetBias=0:dE_dc|forgetBias=0:stateNorm|" +
-					"forgetBias=2:dE_ds|forgetBias=2:dE_ds_raw|forgetBias=2:dE_dc|forgetBias=2:stateNorm"
+				want := "k|steps_back|" +
+					"forgetBias=0:dE_ds|forgetBias=0:dE_ds_raw|forgetBias=0:dE_dc|forgetBias=0:dE_dc_raw|" +
+					"forgetBias=0:stateNorm|forgetBias=0:cellPath|forgetBias=0:forgetPrediction|" +
+					"forgetBias=2:dE_ds|forgetBias=2:dE_ds_raw|forgetBias=2:dE_dc|forgetBias=2:dE_dc_raw|" +
+					"forgetBias=2:stateNorm|forgetBias=2:cellPath|forgetBias=2:forgetPrediction"
 				if got := strings.Join(records[0], "|"); got != want {
 					t.Errorf("got header %q, want %q", got, want)
 				}

@@ -2,9 +2,11 @@ package api
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 
 	"gradviz/internal/engine"
+	"gradviz/internal/render"
 )
 
 // ExportVersion is the version of the run export and of the websocket
@@ -34,21 +36,34 @@ type Result struct {
 	ElapsedMs       float64   `json:"elapsedMs"`
 }
 
-// Profile holds the per-step series in time order, k = 1..T.
+// Profile holds the per-step series in time order, k = 1..T: every data
+// series of the series table (render.DataSeries) that the run has, under
+// its ID and in the table's order, so the wire, the CSV and the page name
+// a series alike. ∂E/∂s_k, its unclipped twin and the state norms are in
+// every profile; the others are left out when the run has none (dE_dc,
+// cellPath and forgetPrediction for the LSTM, the reverse chain for a
+// bidirectional model, bound and jacobianNorm for the RNN).
 type Profile struct {
-	DEds       Floats `json:"dE_ds"`
-	DEdsRaw    Floats `json:"dE_ds_raw"`
-	DEdc       Floats `json:"dE_dc,omitempty"`
-	DEdcRaw    Floats `json:"dE_dc_raw,omitempty"`
-	DEdsRev    Floats `json:"dE_ds_rev,omitempty"`
-	DEdsRevRaw Floats `json:"dE_ds_rev_raw,omitempty"`
-	StateNorm  Floats `json:"stateNorm"`
-	// CellPath and ForgetPrediction are the LSTM's cell path, the mean over
-	// units of Π_{j>k} f_j, and σ(b_f)^(T−k).
-	CellPath         Floats `json:"cellPath,omitempty"`
-	ForgetPrediction Floats `json:"forgetPrediction,omitempty"`
-	JacobianNorm     Floats `json:"jacobianNorm,omitempty"`
-	Bound            Floats `json:"bound,omitempty"`
+	series engine.Profile
+}
+
+// MarshalJSON implements json.Marshaler.
+func (p Profile) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 1024)
+	b = append(b, '{')
+	for _, s := range render.DataSeries() {
+		values := s.Values(&p.series)
+		if values == nil {
+			continue
+		}
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, s.ID)
+		b = append(b, ':')
+		b = appendFloats(b, values)
+	}
+	return append(b, '}'), nil
 }
 
 // Theory is the spectrum of Wh for the vanilla RNN.
@@ -107,14 +122,7 @@ func newResult(r *engine.Result) Result {
 		Loss:            Float(r.Loss),
 		GradNorm:        Float(r.GradNorm),
 		GradNormClipped: Float(r.GradNormClipped),
-		Profile: Profile{
-			DEds: r.Profile.DEds, DEdsRaw: r.Profile.DEdsRaw,
-			DEdc: r.Profile.DEdc, DEdcRaw: r.Profile.DEdcRaw,
-			DEdsRev: r.Profile.DEdsRev, DEdsRevRaw: r.Profile.DEdsRevRaw,
-			StateNorm: r.Profile.StateNorm,
-			CellPath:  r.Profile.CellPath, ForgetPrediction: r.Profile.ForgetPrediction,
-			JacobianNorm: r.Profile.JacobianNorm, Bound: r.Profile.Bound,
-		},
+		Profile:         Profile{series: r.Profile},
 	}
 	if sp := r.Spectrum; sp != nil {
 		t := &Theory{

@@ -78,8 +78,9 @@ type Run struct {
 type Figure struct {
 	Current Run
 	// Pins are earlier runs kept on the plot for comparison, at most
-	// MaxPins. Only their ‖∂E/∂s_k‖ (and, when step clipping changed it,
-	// the unclipped profile) is drawn; the theory belongs to Current.
+	// MaxPins, in the colours of PinColors. Only their series of every run
+	// (Series.Run: ‖∂E/∂s_k‖ and, under step clipping, the unclipped
+	// profile) are drawn; the theory belongs to Current.
 	Pins   []Run
 	X      XAxis
 	Width  int // pixels
@@ -130,32 +131,21 @@ func (f Figure) check() error {
 	return nil
 }
 
-// checkResult verifies that every series has one value per step, so the
-// drawing code can index them without checks.
+// checkResult verifies that every series has one value per step, and
+// that those every profile has are there, so the drawing code can index
+// them without checks.
 func checkResult(r *engine.Result) error {
 	if r == nil {
 		return fmt.Errorf("no result")
 	}
 	T := r.Settings.T
-	p := r.Profile
-	for _, s := range []struct {
-		name     string
-		values   []float64
-		optional bool
-	}{
-		{"dE_ds", p.DEds, false},
-		{"dE_ds_raw", p.DEdsRaw, false},
-		{"stateNorm", p.StateNorm, false},
-		{"dE_dc", p.DEdc, true},
-		{"dE_ds_rev", p.DEdsRev, true},
-		{"bound", p.Bound, true},
-		{"jacobianNorm", p.JacobianNorm, true},
-	} {
-		if s.optional && s.values == nil {
+	for _, s := range dataSeries {
+		values := s.Values(&r.Profile)
+		if values == nil && !s.Always {
 			continue
 		}
-		if len(s.values) != T {
-			return fmt.Errorf("%s has %d values for T=%d", s.name, len(s.values), T)
+		if len(values) != T {
+			return fmt.Errorf("%s has %d values for T=%d", s.ID, len(values), T)
 		}
 	}
 	return nil

@@ -48,29 +48,9 @@ func pixels(n float64) vg.Length { return vg.Length(n) * vg.Inch / dpi }
 // size.
 const margin = 14
 
-// runColors is the Okabe–Ito palette, which stays distinct under every
-// common colour-vision deficiency. The current run takes blue; yellow,
-// the palette's weakest colour on white, comes last.
-var runColors = []color.NRGBA{
-	{0x00, 0x72, 0xB2, 0xFF}, // blue
-	{0xD5, 0x5E, 0x00, 0xFF}, // vermillion
-	{0x00, 0x9E, 0x73, 0xFF}, // bluish green
-	{0xCC, 0x79, 0xA7, 0xFF}, // reddish purple
-	{0xE6, 0x9F, 0x00, 0xFF}, // orange
-	{0x56, 0xB4, 0xE9, 0xFF}, // sky blue
-	{0x00, 0x00, 0x00, 0xFF}, // black
-	{0xC8, 0xB4, 0x00, 0xFF}, // yellow, darkened to read as a line
-}
-
-// Colours of the theory lines, which belong to no run.
-var (
-	boundColor     = color.NRGBA{0x55, 0x55, 0x55, 0xFF}
-	thresholdColor = color.NRGBA{0x22, 0x22, 0x22, 0xFF}
-	// Brown and dark red, which no run colour comes near.
-	cellPathColor = color.NRGBA{0x8C, 0x56, 0x4B, 0xFF}
-	stateColor    = color.NRGBA{0xB2, 0x22, 0x22, 0xFF}
-	gridColor     = color.NRGBA{0xE4, 0xE4, 0xE4, 0xFF}
-)
+// gridColor is the colour of the grid lines; the curves' colours are in
+// the series table (series.go).
+var gridColor = color.NRGBA{0xE4, 0xE4, 0xE4, 0xFF}
 
 // style holds the fonts and line widths of one figure. Everything scales
 // with the figure, so a 2400×1400 PNG looks like a 1200×700 one at twice
@@ -79,7 +59,6 @@ type style struct {
 	scale                      float64
 	tick, axis, legend, marker text.Style
 	heading, caption           text.Style
-	main, other                vg.Length // line widths
 }
 
 func newStyle(fig Figure) style {
@@ -101,13 +80,16 @@ func newStyle(fig Figure) style {
 	st.heading = textStyle(bold, 15)
 	st.caption = textStyle(sans, 12)
 	st.caption.Color = color.NRGBA{0x33, 0x33, 0x33, 0xFF}
-	st.main = st.pt(2.2)
-	st.other = st.pt(1.6)
 	return st
 }
 
 // pt returns a length given in points at the default figure size.
 func (st style) pt(v float64) vg.Length { return vg.Points(v * st.scale) }
+
+// px returns a length given in pixels at the default figure size, the
+// unit of the series table's widths and dashes: at the default size a
+// PNG pixel is a CSS pixel of the page.
+func (st style) px(v float64) vg.Length { return pixels(v * st.scale) }
 
 // builder assembles one figure.
 type builder struct {
@@ -211,31 +193,49 @@ func emptyKind(values []float64) string {
 	return "NaN"
 }
 
-// addRun adds a run's measured profiles and markers.
+// lineStyle is the line of series s in colour col and width (pixels).
+func (b *builder) lineStyle(s *Series, col color.NRGBA, width float64) draw.LineStyle {
+	sty := draw.LineStyle{Color: col, Width: b.st.px(width)}
+	for _, d := range s.Dash {
+		sty.Dashes = append(sty.Dashes, b.st.px(d))
+	}
+	return sty
+}
+
+// addRun adds run i's series of every run (its profiles, Series.Run) and
+// its markers. Run 0 is the current run.
 func (b *builder) addRun(i int, r *engine.Result) {
 	T := r.Settings.T
-	col := runColors[i%len(runColors)]
-	name := b.tr.profile
-	if b.fig.hasPins() {
-		name = b.labels[i]
-	} else if b.labels[i] != "" {
-		name = b.labels[i] + ": " + name
+	prof := &r.Profile
+	for k := range table {
+		s := &table[k]
+		if !s.Run || !s.Applies(r.Settings, r.Overflow.Forward > 0) || (i > 0 && s.PinWidth == 0) {
+			continue
+		}
+		values := s.Values(prof)
+		if values == nil {
+			continue
+		}
+		width := s.Width
+		if i > 0 {
+			width = s.PinWidth
+		}
+		label, of := s.Text(r.Settings, b.fig.Lang)
+		// With pins a curve is named by its run; the series' own name is
+		// then the y axis' and the qualifier's (clipped).
+		name, suffix := label, ""
+		switch {
+		case b.fig.hasPins():
+			name = b.labels[i]
+			if of != "" {
+				suffix = " " + of
+			}
+		case b.labels[i] != "":
+			name = b.labels[i] + ": " + label
+		}
+		b.addCurve(b.series(values, T, b.lineStyle(s, s.stroke(i), width)), name, suffix, values)
 	}
-
-	prof := r.Profile
-	showRaw := r.Settings.Clip.IsStep() || !sameSeries(prof.DEds, prof.DEdsRaw)
-	main := b.series(prof.DEds, T, draw.LineStyle{Color: col, Width: b.st.main})
-	if !showRaw {
-		b.addCurve(main, name, "", prof.DEds)
-	} else {
-		b.addCurve(main, name, " "+b.tr.clipped, prof.DEds)
-		raw := b.series(prof.DEdsRaw, T, draw.LineStyle{
-			Color: lighten(col, 0.35), Width: b.st.other,
-			Dashes: []vg.Length{b.st.pt(6), b.st.pt(3)},
-		})
-		b.addCurve(raw, name, " "+b.tr.unclipped, prof.DEdsRaw)
-	}
-	if i == 0 && main.empty() {
+	if i == 0 && !drawable(prof.DEds) {
 		switch {
 		case emptyKind(prof.DEds) == "0":
 			b.notes = append(b.notes, b.tr.allZero)
@@ -247,113 +247,111 @@ func (b *builder) addRun(i int, r *engine.Result) {
 			b.notes = append(b.notes, b.tr.allNaN)
 		}
 	}
-	b.addMarkers(i, r, col, showRaw)
+	b.addMarkers(i, r, r.Settings.Clip.IsStep())
 }
 
-// addTheory adds the current run's curves that are not ‖∂E/∂s_k‖ itself.
+// drawable reports whether a log axis can show any of values.
+func drawable(values []float64) bool {
+	for _, v := range values {
+		if v > 0 && !math.IsInf(v, 1) {
+			return true
+		}
+	}
+	return false
+}
+
+// addTheory adds the current run's series that belong to it alone: the
+// main plot's entries of the series table that are not drawn per run.
 func (b *builder) addTheory(r *engine.Result) {
 	T := r.Settings.T
-	// These curves belong to the current run only, which their colour
-	// says; a run name in front would make the legend twice as wide.
-	col := runColors[0]
-	prof := r.Profile
-	if prof.DEdc != nil {
-		cv := b.series(prof.DEdc, T, draw.LineStyle{
-			Color: col, Width: b.st.other,
-			Dashes: []vg.Length{b.st.pt(1.5), b.st.pt(3)},
-		})
-		b.addCurve(cv, b.tr.cellState, "", prof.DEdc)
-	}
-	if prof.CellPath != nil {
-		// The LSTM's second path: how much of c_k survives to c_T through
-		// the forget gates, beside what σ(b_f) alone predicts.
-		cv := b.series(prof.CellPath, T, draw.LineStyle{Color: cellPathColor, Width: b.st.other})
-		b.addCurve(cv, b.tr.cellPath, "", prof.CellPath)
-		pred := b.series(prof.ForgetPrediction, T, draw.LineStyle{
-			Color: cellPathColor, Width: b.st.other,
-			Dashes: []vg.Length{b.st.pt(2), b.st.pt(2)},
-		})
-		pred.theory = true
-		b.addCurve(pred, b.tr.forgetPredict, "", prof.ForgetPrediction)
-	}
-	if r.Overflow.Forward > 0 && prof.StateNorm != nil {
-		// Where the forward pass overflowed, every gradient is NaN; the
-		// states show how it came to that.
-		cv := b.series(prof.StateNorm, T, draw.LineStyle{Color: stateColor, Width: b.st.other})
-		b.addCurve(cv, b.tr.stateNorm, "", prof.StateNorm)
-	}
-	if prof.DEdsRev != nil {
-		cv := b.series(prof.DEdsRev, T, draw.LineStyle{
-			Color: lighten(col, 0.2), Width: b.st.other,
-			Dashes: []vg.Length{b.st.pt(9), b.st.pt(3), b.st.pt(2), b.st.pt(3)},
-		})
+	for k := range table {
+		s := &table[k]
+		if s.Run || s.Axis != AxisMain || !s.Applies(r.Settings, r.Overflow.Forward > 0) {
+			continue
+		}
+		// These curves belong to the current run only, which their colour
+		// says; a run name in front would make the legend twice as wide.
+		label, _ := s.Text(r.Settings, b.fig.Lang)
+		sty := b.lineStyle(s, s.stroke(0), s.Width)
+		var cv *curve
+		var values []float64
+		if s.Level != LevelNone {
+			// A horizontal line over the run's steps. It is a curve like
+			// any other, so the y range includes it.
+			y := level(s.Level, r)
+			if !(y > 0 && !math.IsInf(y, 1)) {
+				continue
+			}
+			cv = &curve{segments: [][]point{{{b.x(1, T), y}, {b.x(T, T), y}}}, style: sty}
+		} else {
+			if values = s.Values(&r.Profile); values == nil {
+				continue
+			}
+			cv = b.series(values, T, sty)
+		}
+		cv.theory = s.Guide
 		suffix := ""
-		if zeros := countZeros(prof.DEdsRev); zeros > 0 && !cv.empty() {
-			// With loss=last only s′_T reaches the scored output, so the
-			// reverse chain's profile is 0 everywhere else: say so, or
-			// the single dot at k = T looks like a missing curve.
+		if zeros := countZeros(values); s.NoteZeros && zeros > 0 && !cv.empty() {
 			suffix = fmt.Sprintf(b.tr.zeroAt, zeros, T)
 		}
-		b.addCurve(cv, b.tr.reverse, suffix, prof.DEdsRev)
+		b.addCurve(cv, label, suffix, values)
 	}
-	if prof.Bound != nil {
-		cv := b.series(prof.Bound, T, draw.LineStyle{
-			Color: boundColor, Width: b.st.other,
-			Dashes: []vg.Length{b.st.pt(8), b.st.pt(4)},
-		})
-		cv.theory = true
-		b.addCurve(cv, b.tr.bound, "", prof.Bound)
-	}
-	if s := r.Settings; s.Clip.IsStep() {
-		// A horizontal line over the run's steps. It is a curve like any
-		// other, so the y range includes it.
-		what := b.tr.thresholdNorm
-		if s.Clip == engine.ClipStepValue {
-			what = b.tr.thresholdValue
+}
+
+// level returns the height of a Level line for run r, NaN when r has none.
+func level(l Level, r *engine.Result) float64 {
+	switch l {
+	case LevelThreshold:
+		return r.Settings.Threshold
+	case LevelOne:
+		return 1
+	case LevelGammaSig:
+		if sp := r.Spectrum; sp != nil {
+			return sp.Gamma * sp.SigmaMax
 		}
-		cv := &curve{
-			segments: [][]point{{{b.x(1, T), s.Threshold}, {b.x(T, T), s.Threshold}}},
-			style: draw.LineStyle{
-				Color: thresholdColor, Width: b.st.pt(1.2),
-				Dashes: []vg.Length{b.st.pt(10), b.st.pt(3), b.st.pt(2), b.st.pt(3)},
-			},
-		}
-		b.addCurve(cv, fmt.Sprintf(b.tr.threshold, formatSetting(s.Threshold)), what, nil)
 	}
+	return math.NaN()
 }
 
 // addMarkers marks where run i stopped being finite, forward and
 // backward, and where its ‖δ_k‖ fell to exactly 0.
-func (b *builder) addMarkers(i int, r *engine.Result, col color.NRGBA, showRaw bool) {
+func (b *builder) addMarkers(i int, r *engine.Result, showRaw bool) {
 	T := r.Settings.T
+	// The current run's overflow is marked in the page's overflow colour,
+	// a pin's in its own.
+	col := runColor(i)
+	top := col
+	if i == 0 {
+		top = mustHex(OverflowColor)
+	}
 	prof := r.Profile
 	prefix := ""
 	if b.fig.hasPins() {
 		prefix = b.labels[i] + ": "
 	}
-	line := draw.LineStyle{Color: col, Width: b.st.pt(2.2), Dashes: []vg.Length{b.st.pt(7), b.st.pt(3)}}
+	line := draw.LineStyle{Color: top, Width: b.st.pt(2.2), Dashes: []vg.Length{b.st.pt(7), b.st.pt(3)}}
 	badge := b.st.marker
 	badge.Color = color.White
-	top := func(k int, label string, lineColor color.NRGBA) {
+	mark := func(k int, label string, lineColor color.NRGBA) {
 		line := line
 		line.Color = lineColor
 		b.markers = append(b.markers, &marker{
 			x: b.x(k, T), label: prefix + label, line: line,
-			text: badge, badge: darken(col, 0.1), row: b.topRows,
+			text: badge, badge: darken(top, 0.1), row: b.topRows,
 		})
 		b.topRows++
 	}
 	if t := r.Overflow.Forward; t > 0 {
-		top(t, fmt.Sprintf(b.tr.stateOverflow, nonFiniteKind(prof.StateNorm[t-1]), t), col)
+		mark(t, fmt.Sprintf(b.tr.stateOverflow, nonFiniteKind(prof.StateNorm[t-1]), t), top)
 	}
 	if k := r.Overflow.Backward; k > 0 {
-		top(k, fmt.Sprintf(b.tr.deltaOverflow, nonFiniteKind(prof.DEds[k-1]), k), col)
+		mark(k, fmt.Sprintf(b.tr.deltaOverflow, nonFiniteKind(prof.DEds[k-1]), k), top)
 	}
 	if showRaw {
 		// Step clipping can keep δ_k finite where the unclipped run
 		// overflows; that contrast is the point of clipping.
 		if k := firstNonFiniteBack(prof.DEdsRaw); k > 0 && k != r.Overflow.Backward {
-			top(k, fmt.Sprintf(b.tr.rawOverflow, nonFiniteKind(prof.DEdsRaw[k-1]), k), lighten(col, 0.35))
+			mark(k, fmt.Sprintf(b.tr.rawOverflow, nonFiniteKind(prof.DEdsRaw[k-1]), k), lighten(top, 0.35))
 		}
 	}
 	if k, tiny := firstZeroBack(prof.DEds); k > 0 {
@@ -408,19 +406,6 @@ func countZeros(values []float64) int {
 		}
 	}
 	return n
-}
-
-// sameSeries reports whether two series are equal, NaN equal to NaN.
-func sameSeries(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] && !(math.IsNaN(a[i]) && math.IsNaN(b[i])) {
-			return false
-		}
-	}
-	return true
 }
 
 // setAxes sets the ranges to cover every drawn value and styles the axes.

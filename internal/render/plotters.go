@@ -22,8 +22,8 @@ import (
 type point struct{ x, y float64 }
 
 // curve is a series drawn as separate segments wherever a value was 0 or
-// not finite. A segment of one point is drawn as a dot, so an isolated
-// finite value still shows.
+// not finite. A segment of one point is drawn as a dot three line widths
+// across, as the page draws it, so an isolated finite value still shows.
 type curve struct {
 	segments [][]point
 	style    draw.LineStyle
@@ -35,7 +35,7 @@ type curve struct {
 // Plot implements plot.Plotter.
 func (cv *curve) Plot(c draw.Canvas, p *plot.Plot) {
 	trX, trY := p.Transforms(&c)
-	dot := draw.GlyphStyle{Color: cv.style.Color, Radius: cv.style.Width * 1.2, Shape: draw.CircleGlyph{}}
+	dot := draw.GlyphStyle{Color: cv.style.Color, Radius: cv.style.Width * 1.5, Shape: draw.CircleGlyph{}}
 	for _, seg := range cv.segments {
 		if len(seg) == 1 {
 			c.DrawGlyph(dot, vg.Point{X: trX(seg[0].x), Y: trY(seg[0].y)})

@@ -129,7 +129,7 @@ func synthetic(T int, f func(k int) float64) *engine.Result {
 
 func TestWriteImagePNG(t *testing.T) {
 	tanh := profile(t, nil)
-	blue, vermillion, green := runColors[0], runColors[1], runColors[2]
+	blue, amber, skyBlue := runColor(0), runColor(1), runColor(2)
 	tests := []struct {
 		name          string
 		fig           Figure
@@ -143,7 +143,7 @@ func TestWriteImagePNG(t *testing.T) {
 				{Result: profile(t, sigmoid)}, {Result: profile(t, lstm)},
 			}},
 			width: DefaultWidth, height: DefaultHeight,
-			curves: []color.NRGBA{blue, vermillion, green},
+			curves: []color.NRGBA{blue, amber, skyBlue},
 		},
 		{
 			name:  "minimum size",
@@ -166,9 +166,9 @@ func TestWriteImagePNG(t *testing.T) {
 		{
 			name: "overflow",
 			fig:  Figure{Current: Run{Result: profile(t, overflowing)}},
-			// No curve, but the overflow lines are in the run's colour.
+			// No curve, but the overflow lines and the forward states.
 			width: DefaultWidth, height: DefaultHeight,
-			curves: []color.NRGBA{blue},
+			curves: []color.NRGBA{mustHex(OverflowColor), seriesByID("stateNorm").rgb},
 		},
 		{
 			name:  "all NaN without overflow steps",
@@ -266,12 +266,12 @@ func TestWriteImageSVG(t *testing.T) {
 			fig: Figure{Current: Run{Result: profile(t, func(s *engine.Settings) {
 				s.Gain, s.Clip, s.Threshold = 3, engine.ClipStepNorm, 0.5
 			})}},
-			want: []string{"‖∂E/∂s_k‖ clipped", "‖∂E/∂s_k‖ unclipped", "threshold θ = 0.5", "clip=step-norm (threshold=0.5)"},
+			want: []string{"‖∂E/∂s_k‖ clipped", "‖∂E/∂s_k‖ without clipping", "threshold θ = 0.5 on ‖δ_k‖", "clip=step-norm (threshold=0.5)"},
 		},
 		{
 			name: "lstm cell state and Spanish text",
 			fig:  Figure{Current: Run{Result: profile(t, lstm)}, Lang: Spanish, X: XBack},
-			want: []string{"‖∂E/∂c_k‖ (estado de celda)", "pasos hacia atrás", "forgetBias=0"},
+			want: []string{"‖∂E/∂h_k‖", "‖∂E/∂c_k‖ (estado de la celda)", "camino de la celda", "pasos hacia atrás", "forgetBias=0"},
 		},
 		{
 			name: "bidirectional reverse chain",
@@ -423,7 +423,7 @@ func TestWriteCSV(t *testing.T) {
 			name:   "rnn",
 			fig:    Figure{Current: Run{Result: tanh}},
 			rows:   100,
-			header: []string{"k", "steps_back", "run:dE_ds", "run:dE_ds_raw", "run:bound", "run:jacobianNorm", "run:stateNorm"},
+			header: []string{"k", "steps_back", "run:dE_ds", "run:dE_ds_raw", "run:stateNorm", "run:jacobianNorm", "run:bound"},
 			check: func(t *testing.T, rec [][]string) {
 				// The text must give back the float64 exactly.
 				if got, err := strconv.ParseFloat(rec[100][2], 64); err != nil || got != tanh.Profile.DEds[99] {
@@ -435,14 +435,19 @@ func TestWriteCSV(t *testing.T) {
 			},
 		},
 		{
-			name:   "lstm pin and a longer sigmoid pin",
-			fig:    Figure{Current: Run{Result: tanh}, Pins: []Run{{Result: profile(t, lstm)}, {Result: long}}},
-			rows:   150,
-			header: []string{"k", "steps_back", "rnn, tanh, T=100:dE_ds", "rnn, tanh, T=100:dE_ds_raw", "rnn, tanh, T=100:bound", "rnn, tanh, T=100:jacobianNorm", "rnn, tanh, T=100:stateNorm", "lstm:dE_ds", "lstm:dE_ds_raw", "lstm:dE_dc", "lstm:stateNorm", "sigmoid, T=150:dE_ds", "sigmoid, T=150:dE_ds_raw", "sigmoid, T=150:bound", "sigmoid, T=150:jacobianNorm", "sigmoid, T=150:stateNorm"},
+			name: "lstm pin and a longer sigmoid pin",
+			fig:  Figure{Current: Run{Result: tanh}, Pins: []Run{{Result: profile(t, lstm)}, {Result: long}}},
+			rows: 150,
+			header: []string{
+				"k", "steps_back",
+				"rnn, tanh, T=100:dE_ds", "rnn, tanh, T=100:dE_ds_raw", "rnn, tanh, T=100:stateNorm", "rnn, tanh, T=100:jacobianNorm", "rnn, tanh, T=100:bound",
+				"lstm:dE_ds", "lstm:dE_ds_raw", "lstm:dE_dc", "lstm:dE_dc_raw", "lstm:stateNorm", "lstm:cellPath", "lstm:forgetPrediction",
+				"sigmoid, T=150:dE_ds", "sigmoid, T=150:dE_ds_raw", "sigmoid, T=150:stateNorm", "sigmoid, T=150:jacobianNorm", "sigmoid, T=150:bound",
+			},
 			check: func(t *testing.T, rec [][]string) {
 				// Rows past the current run's T have no k and no values
 				// for the shorter runs.
-				if row := rec[150]; row[0] != "" || row[2] != "" || row[11] == "" {
+				if row := rec[150]; row[0] != "" || row[2] != "" || row[14] == "" {
 					t.Errorf("got row 150 %q, want blanks for the 100-step runs and a value for the 150-step one", row)
 				}
 			},
@@ -451,13 +456,13 @@ func TestWriteCSV(t *testing.T) {
 			name:   "overflow written as NaN and Inf",
 			fig:    Figure{Current: Run{Result: over}},
 			rows:   2000,
-			header: []string{"k", "steps_back", "run:dE_ds", "run:dE_ds_raw", "run:bound", "run:jacobianNorm", "run:stateNorm"},
+			header: []string{"k", "steps_back", "run:dE_ds", "run:dE_ds_raw", "run:stateNorm", "run:jacobianNorm", "run:bound"},
 			check: func(t *testing.T, rec [][]string) {
 				if got := rec[2000][2]; got != "NaN" {
 					t.Errorf("got dE_ds %q at k=T, want NaN", got)
 				}
 				k := over.Overflow.Forward
-				if got, want := rec[k][6], formatCSV(over.Profile.StateNorm[k-1]); got != want || (got != "Inf" && got != "NaN") {
+				if got, want := rec[k][4], formatCSV(over.Profile.StateNorm[k-1]); got != want || (got != "Inf" && got != "NaN") {
 					t.Errorf("got stateNorm %q at the overflow step, want %q (Inf or NaN)", got, want)
 				}
 			},
@@ -466,7 +471,7 @@ func TestWriteCSV(t *testing.T) {
 			name:   "steps back",
 			fig:    Figure{Current: Run{Result: tanh}, X: XBack},
 			rows:   100,
-			header: []string{"k", "steps_back", "run:dE_ds", "run:dE_ds_raw", "run:bound", "run:jacobianNorm", "run:stateNorm"},
+			header: []string{"k", "steps_back", "run:dE_ds", "run:dE_ds_raw", "run:stateNorm", "run:jacobianNorm", "run:bound"},
 			check: func(t *testing.T, rec [][]string) {
 				if rec[1][0] != "100" || rec[1][1] != "0" {
 					t.Errorf("got k, steps_back %q, %q in the first row, want 100, 0", rec[1][0], rec[1][1])

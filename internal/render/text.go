@@ -9,25 +9,14 @@ import (
 	"gradviz/internal/engine"
 )
 
-// phrases is every piece of figure text that depends on the language.
+// phrases is every piece of figure text that depends on the language,
+// but the series' legend names, which are in the series table.
 // Setting names and values (cell=rnn, clip=step-norm) stay as they are:
 // they are the names of the page's URL and the export in both languages.
 type phrases struct {
 	heading        string
 	xStep, xBack   string
 	yAxis          string
-	profile        string // ‖∂E/∂s_k‖
-	clipped        string
-	unclipped      string
-	cellState      string
-	cellPath       string
-	forgetPredict  string
-	stateNorm      string
-	reverse        string
-	bound          string
-	threshold      string // format: θ
-	thresholdNorm  string // legend suffix for step-norm
-	thresholdValue string // legend suffix for step-value
 	allNaN         string
 	becauseForward string // format: step
 	zeroAt         string // legend suffix: format: zeros, T
@@ -50,18 +39,6 @@ func phrasesFor(lang Lang) phrases {
 			xStep:          "paso k",
 			xBack:          "pasos hacia atrás T − k",
 			yAxis:          "‖∂E/∂s_k‖ (escala logarítmica)",
-			profile:        "‖∂E/∂s_k‖",
-			clipped:        "recortado",
-			unclipped:      "sin recortar",
-			cellState:      "‖∂E/∂c_k‖ (estado de celda)",
-			cellPath:       "camino de celda Π f_j (media)",
-			forgetPredict:  "predicción σ(b_f)^(T−k)",
-			stateNorm:      "‖s_t‖ hacia delante",
-			reverse:        "‖∂E/∂s′_k‖ (cadena inversa)",
-			bound:          "cota de Pascanu",
-			threshold:      "umbral θ = %s",
-			thresholdNorm:  " (cota de ‖δ_k‖)",
-			thresholdValue: " (cada componente de δ_k)",
 			allNaN:         "sin curva: todos los ‖∂E/∂s_k‖ son NaN",
 			becauseForward: "(el paso hacia delante desbordó en el paso %d, así que E es NaN)",
 			zeroAt:         " (0 en %d de %d pasos)",
@@ -85,18 +62,6 @@ func phrasesFor(lang Lang) phrases {
 		xStep:          "step k",
 		xBack:          "steps back T − k",
 		yAxis:          "‖∂E/∂s_k‖ (log scale)",
-		profile:        "‖∂E/∂s_k‖",
-		clipped:        "clipped",
-		unclipped:      "unclipped",
-		cellState:      "‖∂E/∂c_k‖ (cell state)",
-		cellPath:       "cell path Π f_j (mean)",
-		forgetPredict:  "prediction σ(b_f)^(T−k)",
-		stateNorm:      "forward ‖s_t‖",
-		reverse:        "‖∂E/∂s′_k‖ (reverse chain)",
-		bound:          "Pascanu bound",
-		threshold:      "threshold θ = %s",
-		thresholdNorm:  " (bound on ‖δ_k‖)",
-		thresholdValue: " (each component of δ_k)",
 		allNaN:         "no curve: every ‖∂E/∂s_k‖ is NaN",
 		becauseForward: "(the forward pass overflowed at step %d, so E is NaN)",
 		zeroAt:         " (0 at %d of %d steps)",

@@ -72,9 +72,9 @@ func WriteImage(w io.Writer, fig Figure, format Format) error {
 
 // WriteCSV writes the numbers behind the figure: one row per step, the
 // columns k and steps_back (T−k) of the current run, then for each run,
-// in legend order, its series with the run's label as prefix:
-// dE_ds, dE_ds_raw, dE_dc (lstm), dE_ds_rev (bidirectional), bound and
-// jacobianNorm (rnn), stateNorm. Rows are aligned as the plot aligns
+// in legend order, every series it has with the run's label as prefix,
+// named and ordered as the series table's data series (dE_ds, dE_ds_raw,
+// dE_dc …; see Table). Rows are aligned as the plot aligns
 // them: by k for x=step, by steps back for x=back. A run with fewer steps
 // has empty cells; non-finite values are written NaN, Inf and -Inf.
 func WriteCSV(w io.Writer, fig Figure) error {
@@ -97,26 +97,15 @@ func WriteCSV(w io.Writer, fig Figure) error {
 	rows := 0
 	for i, run := range runs {
 		r := run.Result
-		p := r.Profile
 		T := r.Settings.T
 		rows = max(rows, T)
-		for _, s := range []struct {
-			name   string
-			values []float64
-		}{
-			{"dE_ds", p.DEds},
-			{"dE_ds_raw", p.DEdsRaw},
-			{"dE_dc", p.DEdc},
-			{"dE_ds_rev", p.DEdsRev},
-			{"bound", p.Bound},
-			{"jacobianNorm", p.JacobianNorm},
-			{"stateNorm", p.StateNorm},
-		} {
-			if s.values == nil {
+		for _, s := range dataSeries {
+			values := s.Values(&r.Profile)
+			if values == nil {
 				continue
 			}
-			header = append(header, labels[i]+":"+s.name)
-			cols = append(cols, column{s.values, T})
+			header = append(header, labels[i]+":"+s.ID)
+			cols = append(cols, column{values, T})
 		}
 	}
 

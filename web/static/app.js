@@ -7,7 +7,7 @@
 import { t, setLang, applyI18n } from './i18n.js';
 import { SETTINGS, MAX_PINS, LAB, CELLS, readPage, pageQuery, exportURL, labDefaults, parseLab } from './url.js';
 import { Connection, Requests, Analysis, newId } from './socket.js';
-import { Plot, PIN_COLORS, fmtNum } from './plot.js';
+import { Plot, fmtNum } from './plot.js';
 import { Controls } from './controls.js';
 import { showReadout } from './readout.js';
 import { Tabs } from './tabs.js';
@@ -53,7 +53,7 @@ applyI18n(document);
 
 const controls = new Controls({ options, limits: boot.limits, onChange });
 const plot = new Plot({
-  el: $('plot'), legend: $('legend'), jacEl: $('jacplot'), jacLegend: $('jaclegend'), onDraw,
+  el: $('plot'), legend: $('legend'), jacEl: $('jacplot'), jacLegend: $('jaclegend'), table: boot.series, onDraw,
 });
 const spectrum = new Spectrum({ plane: $('spec-plane'), stems: $('spec-stems'), caption: $('spec-caption') });
 const bidirPlot = new BidirPlot({ el: $('bidir-plot'), legend: $('bidir-legend'), onDraw: () => drawn('bidir', lastSensitivity?.config) });
@@ -309,7 +309,7 @@ function onPin(key, msg) {
   const pin = pins.find((p) => p.key === key);
   if (!pin) return;
   if (msg.type === 'profile') {
-    pin.res = { config: msg.config, profile: { dE_ds: msg.profile.dE_ds } };
+    pin.res = { config: msg.config, profile: msg.profile };
     pin.error = '';
   } else {
     pin.error = msg.message;
@@ -333,9 +333,8 @@ function drawn(tab, config) {
 
 function render(id) {
   if (!current || view.tab !== 'profile') return;
-  const shownPins = pins.map((p, i) => ({
+  const shownPins = pins.map((p) => ({
     label: pinLabel(p.res ? p.res.config : p.settings, current.config),
-    color: PIN_COLORS[i % PIN_COLORS.length],
     res: p.res,
   }));
   pendingDraw = { id, config: current.config, pins: pins.filter((p) => p.res).length, seq: requests.last?.meta?.inputSeq ?? 0 };
@@ -797,7 +796,7 @@ function bindPageControls() {
     if (!current || pins.length >= MAX_PINS) return;
     const s = {};
     for (const name of Object.keys(SETTINGS)) s[name] = current.config[name];
-    pins.push({ key: `p${++pinSerial}`, settings: s, res: { config: current.config, profile: { dE_ds: current.profile.dE_ds } }, error: '' });
+    pins.push({ key: `p${++pinSerial}`, settings: s, res: { config: current.config, profile: current.profile }, error: '' });
     changeView();
   });
   $('clear-pins').addEventListener('click', () => {

@@ -6,24 +6,77 @@
 // spacing once the range reaches past 1e17, and an exploding run spans
 // 1e-300..1e300; the picture is the same, and the labels always appear.
 
-import { t } from './i18n.js';
+import { t, lang } from './i18n.js';
 
-// Okabe–Ito, a palette that colour-blind readers can tell apart.
-export const COLORS = {
-  main: '#0072B2',
-  raw: 'rgba(0,114,178,0.38)',
-  cell: '#009E73',
-  rev: '#CC79A7',
-  bound: '#555555',
-  threshold: '#D55E00',
-  states: 'rgba(110,110,110,0.85)',
-  overflow: '#C00000',
-  jac: '#56B4E9',
-  path: '#000000',
-};
-// Pins take the palette's other colours; those the cell-state and reverse
-// curves use (green, purple) come last, so that they rarely meet.
-export const PIN_COLORS = ['#E69F00', '#56B4E9', '#D55E00', '#000000', '#8C7A00', '#009E73', '#CC79A7'];
+// Every line's name, colour, dash and width comes from the series table
+// (render.Table on the server), which the page receives in its bootstrap
+// data: the PNG and SVG exports draw from the same table, so a series
+// looks the same on screen and on a slide. Widths and dashes are CSS
+// pixels. Only the plot's ink (axes, the marker's label box) is here.
+const INK = '#222';
+const LABEL_BOX = 'rgba(255,255,255,0.9)';
+
+// holds reports whether a run with config cfg is one of those `when`
+// describes: each named setting has one of the listed values.
+export function holds(when, cfg) {
+  return Object.entries(when ?? {}).every(([name, values]) => values.includes(cfg[name]));
+}
+
+// seriesText returns a series' legend text for a run: its label, and what
+// follows a run's name (a pin's "clipped"), in the page's language.
+export function seriesText(s, cfg) {
+  const v = (s.variants ?? []).find((x) => holds(x.when, cfg)) ?? s;
+  const pick = (text) => (text ? text[lang()] || text.en || '' : '');
+  const fill = (str) => str.replaceAll('{threshold}', String(cfg.threshold));
+  return { label: fill(pick(v.label)), of: fill(pick(v.of)) };
+}
+
+// stroke is the colour of series s for a run whose colour is base: a
+// series of every run is drawn in it at opacity 1 − tint (the unclipped
+// profile, light on white, lets the clipped one under it show), any other
+// series in its own colour.
+export function stroke(s, base) {
+  if (!s.run) return s.color;
+  if (!s.tint) return base;
+  const n = parseInt(base.slice(1), 16);
+  return 'rgba(' + [n >> 16, (n >> 8) & 255, n & 255, Math.round((1 - s.tint) * 255) / 255].join(', ') + ')';
+}
+
+// MARKERS draws a dashed series' legend swatch dashed, as the PNG's
+// legend shows it.
+const MARKERS = { dash: (u, i) => (u.series[i].dash ? 'dashed' : 'solid') };
+
+// level is the height of a series that is a horizontal line, or null.
+function level(name, res) {
+  const th = res.theory;
+  switch (name) {
+    case 'threshold': return res.config.threshold;
+    case 'one': return 1;
+    case 'gammaSigmaMax':
+      return th && typeof th.gamma === 'number' && typeof th.sigmaMax === 'number' ? th.gamma * th.sigmaMax : null;
+    default: return null;
+  }
+}
+
+// isolated picks the values with no drawn neighbour, which a line alone
+// would not show: they are drawn as dots, as in the PNG.
+function isolated(u, si) {
+  const d = u.data[si];
+  const out = [];
+  for (let i = 0; i < d.length; i++) {
+    if (d[i] != null && d[i - 1] == null && d[i + 1] == null) out.push(i);
+  }
+  return out.length ? out : null;
+}
+
+// line is the uPlot style of series s in a colour and width.
+function line(s, stroke, width) {
+  return {
+    stroke, width,
+    dash: s.dash ? s.dash.map((d) => d * devicePixelRatio) : undefined,
+    points: { show: false, size: 3 * width, width: 0, stroke, fill: stroke, filter: isolated },
+  };
+}
 
 const MIN_EXP = -323; // 10^-324 is 0 in float64
 const MAX_EXP = 308;
@@ -143,8 +196,10 @@ export function fitAxis(self, values, axisIdx, cycleNum) {
 
 // Plot draws the gradient profile and its companions.
 export class Plot {
-  constructor({ el, legend, jacEl, jacLegend, onDraw }) {
+  // table is the series table from the bootstrap data.
+  constructor({ el, legend, jacEl, jacLegend, table, onDraw }) {
     this.el = el;
+    this.table = table;
     this.legend = legend;
     this.jacEl = jacEl;
     this.jacLegend = jacLegend;
@@ -175,7 +230,7 @@ export class Plot {
     return { width: Math.max(200, Math.floor(el.clientWidth)), height: Math.max(80, Math.floor(el.clientHeight)) };
   }
 
-  // render draws state: {res (profile message), pins [{label, color, res}],
+  // render draws state: {res (profile message), pins [{label, res}],
   // view {x, states, jac, large}, reveal (first step shown)}.
   render(state) {
     const { res, pins, view } = state;
@@ -184,7 +239,6 @@ export class Plot {
     const T = cfg.T;
     const n = Math.max(T, ...pins.filter((p) => p.res).map((p) => p.res.config.T));
     const reveal = state.reveal ?? 1;
-    const stepClip = cfg.clip === 'step-norm' || cfg.clip === 'step-value';
     const prof = res.profile;
     const overflow = res.overflow;
 
@@ -204,43 +258,31 @@ export class Plot {
     };
     const grad = (v) => [place(v, n, back, reveal), place(v, n, back)];
 
-    const lstm = cfg.cell === 'lstm';
-    const mainLabel = lstm ? (stepClip ? 's.dE_dh.clipped' : 's.dE_dh') : (stepClip ? 's.dE_ds.clipped' : 's.dE_ds');
-    add({ label: t(mainLabel), stroke: COLORS.main, width: 2.5, key: 'dE_ds' }, ...grad(prof.dE_ds));
-    if (stepClip) {
-      add({ label: t('s.dE_ds_raw'), stroke: COLORS.raw, width: 2, key: 'dE_ds_raw' }, ...grad(prof.dE_ds_raw));
-    }
-    if (prof.dE_dc) {
-      add({ label: t('s.dE_dc'), stroke: COLORS.cell, width: 2, dash: [2, 4], key: 'dE_dc' }, ...grad(prof.dE_dc));
-    }
-    if (prof.cellPath) {
-      // The LSTM's two paths: the share of c_k that reaches c_T through
-      // the forget gates, and what it would be with every gate at its bias.
-      add({ label: t('s.cellPath'), stroke: COLORS.path, width: 2, key: 'cellPath' }, ...grad(prof.cellPath));
-    }
-    if (prof.forgetPrediction) {
-      add({ label: t('s.forgetPrediction'), stroke: COLORS.path, width: 2, dash: [1, 5], key: 'forgetPrediction', guide: true }, place(prof.forgetPrediction, n, back));
-    }
-    if (prof.dE_ds_rev) {
-      // With the loss at step T only, the reverse chain has one point,
-      // which a line without markers would not show.
-      const dots = cfg.loss === 'last' ? { show: true, size: 8, fill: COLORS.rev } : undefined;
-      add({ label: t('s.dE_ds_rev'), stroke: COLORS.rev, width: 2, key: 'dE_ds_rev', points: dots }, ...grad(prof.dE_ds_rev));
-    }
-    if (prof.bound) {
-      add({ label: t('s.bound'), stroke: COLORS.bound, width: 1.5, dash: [8, 5], key: 'bound', guide: true }, place(prof.bound, n, back));
-    }
-    if (stepClip) {
-      const label = t(cfg.clip === 'step-value' ? 's.threshold.value' : 's.threshold');
-      add({ label, stroke: COLORS.threshold, width: 1.25, dash: [3, 3], key: 'threshold' }, constant(cfg.threshold, n));
-    }
-    const forcedStates = !!(overflow && overflow.forward);
-    if (view.states || forcedStates) {
-      add({ label: t('s.stateNorm'), stroke: COLORS.states, width: 1.5, key: 'stateNorm' }, place(prof.stateNorm, n, back));
+    // The current run's lines, then each pin's lines of every run (its
+    // profile), in the pin palette's order.
+    const { series: table, pins: palette } = this.table;
+    const showStates = view.states || !!(overflow && overflow.forward);
+    for (const s of table) {
+      if (s.axis !== 'main' || !holds(s.when, cfg) || (s.show === 'overflow' && !showStates)) continue;
+      const spec = { label: seriesText(s, cfg).label, key: s.id, guide: s.guide, ...line(s, stroke(s, this.table.run), s.width) };
+      if (s.level) {
+        const y = level(s.level, res);
+        if (y != null) add(spec, constant(y, n));
+      } else if (prof[s.id]) {
+        const v = prof[s.id];
+        add(spec, ...(s.backward ? grad(v) : [place(v, n, back)]));
+      }
     }
     pins.forEach((p, i) => {
       if (!p.res) return;
-      add({ label: t('s.pin', { label: p.label }), stroke: p.color, width: 1.75, key: `pin${i}` }, place(p.res.profile.dE_ds, n, back));
+      const color = palette[i % palette.length];
+      const name = t('s.pin', { label: p.label });
+      for (const s of table) {
+        const v = p.res.profile[s.id];
+        if (!s.run || !s.pinWidth || !v || !holds(s.when, p.res.config)) continue;
+        const { of } = seriesText(s, p.res.config);
+        add({ label: of ? `${name} ${of}` : name, key: `pin${i}:${s.id}`, ...line(s, stroke(s, color), s.pinWidth) }, place(v, n, back));
+      }
     });
 
     this.yRange = dataRange(measured, guides);
@@ -281,9 +323,9 @@ export class Plot {
         y: { range: () => this.yRange },
       },
       axes: [
-        { label: t(back ? 'x.back' : 'x.step'), font, labelFont, size: view.large ? 48 : 36, labelSize: view.large ? 28 : 22, stroke: '#222' },
+        { label: t(back ? 'x.back' : 'x.step'), font, labelFont, size: view.large ? 48 : 36, labelSize: view.large ? 28 : 22, stroke: INK },
         {
-          label: t('axis.y'), font, labelFont, stroke: '#222',
+          label: t('axis.y'), font, labelFont, stroke: INK,
           size: fitAxis, labelSize: view.large ? 28 : 22, labelGap: 2,
           splits: decadeSplits, values: decadeValues,
         },
@@ -292,12 +334,11 @@ export class Plot {
         { label: t(back ? 'x.back' : 'x.step'), value: fmtX },
         ...series.map((s) => ({
           label: s.label, stroke: s.stroke, width: s.width, dash: s.dash, spanGaps: false,
-          points: s.points ?? { show: false },
-          value: legendValue,
+          points: s.points, value: legendValue,
         })),
       ],
       cursor: { sync: { key: 'gradviz' }, drag: { x: false, y: false } },
-      legend: { live: true, mount: (self, el) => this.legend.append(el) },
+      legend: { live: true, markers: MARKERS, mount: (self, el) => this.legend.append(el) },
       hooks: { draw: [(u) => this.drawMarker(u, view)] },
     };
     this.u = new uPlot(opts, data, this.el);
@@ -314,7 +355,7 @@ export class Plot {
       const px = Math.round(u.valToPos(m.x, 'x', true));
       const { top, height, left, width } = u.bbox;
       ctx.save();
-      ctx.strokeStyle = COLORS.overflow;
+      ctx.strokeStyle = this.table.overflow;
       ctx.lineWidth = 2.5 * devicePixelRatio;
       ctx.beginPath();
       ctx.moveTo(px, top);
@@ -327,9 +368,9 @@ export class Plot {
       let tx = px + 6 * devicePixelRatio;
       if (tx + w + 2 * pad > left + width) tx = px - 6 * devicePixelRatio - w - 2 * pad;
       const ty = top + 24 * devicePixelRatio;
-      ctx.fillStyle = 'rgba(255,255,255,0.9)';
+      ctx.fillStyle = LABEL_BOX;
       ctx.fillRect(tx, ty, w + 2 * pad, size + 2 * pad);
-      ctx.fillStyle = COLORS.overflow;
+      ctx.fillStyle = this.table.overflow;
       ctx.textAlign = 'left'; // uPlot leaves the axes' alignment behind
       ctx.textBaseline = 'top';
       ctx.fillText(m.label, tx + pad, ty + pad);
@@ -338,10 +379,13 @@ export class Plot {
     if (this.onDraw) this.onDraw();
   }
 
+  // renderJac draws the series of the per-step factor chart.
   renderJac(state, x, n, back) {
     const { res, view } = state;
     const prof = res.profile;
-    const show = view.jac && !!prof.jacobianNorm;
+    const cfg = res.config;
+    const table = this.table.series.filter((s) => s.axis === 'factor' && holds(s.when, cfg) && (s.level || prof[s.id]));
+    const show = view.jac && table.some((s) => !s.level);
     this.jacEl.hidden = !show;
     this.jacLegend.hidden = !show;
     if (!show) {
@@ -354,12 +398,18 @@ export class Plot {
       return;
     }
     // For tests: whose factors the chart shows.
-    this.jacEl.dataset.drawn = JSON.stringify({ gain: res.config.gain, steps: prof.jacobianNorm.length });
-    const th = res.theory;
-    const gs = th && typeof th.gamma === 'number' && typeof th.sigmaMax === 'number' ? th.gamma * th.sigmaMax : null;
-    const data = [x, place(prof.jacobianNorm, n, back), constant(1, n), constant(gs, n)];
-    const range = dataRange([data[1]], [data[2], data[3]]);
-    const key = JSON.stringify([view.x, view.large, t('s.jac')]);
+    this.jacEl.dataset.drawn = JSON.stringify({ gain: cfg.gain, steps: prof.jacobianNorm.length });
+    const data = [x];
+    const measured = [];
+    const guides = [];
+    for (const s of table) {
+      const v = s.level ? constant(level(s.level, res), n) : place(prof[s.id], n, back);
+      data.push(v);
+      (s.guide ? guides : measured).push(v);
+    }
+    const range = dataRange(measured, guides);
+    const labels = table.map((s) => seriesText(s, cfg).label);
+    const key = JSON.stringify([view.x, view.large, labels]);
     if (key === this.jacKey && this.jac) {
       this.jacRange = range;
       this.jac.setData(data);
@@ -375,17 +425,15 @@ export class Plot {
       width, height, pxAlign: 0,
       scales: { x: { time: false }, y: { range: () => this.jacRange } },
       axes: [
-        { font, size: view.large ? 36 : 26, stroke: '#222' },
-        { label: t('axis.jac'), font, labelFont: font, stroke: '#222', size: fitAxis, labelSize: view.large ? 22 : 16, splits: decadeSplits, values: decadeValues },
+        { font, size: view.large ? 36 : 26, stroke: INK },
+        { label: t('axis.jac'), font, labelFont: font, stroke: INK, size: fitAxis, labelSize: view.large ? 22 : 16, splits: decadeSplits, values: decadeValues },
       ],
       series: [
         { label: t(back ? 'x.back' : 'x.step') },
-        { label: t('s.jac'), stroke: COLORS.jac, width: 1.5, points: { show: false }, value: legendValue },
-        { label: t('s.one'), stroke: '#999', width: 1, dash: [4, 4], points: { show: false }, value: legendValue },
-        { label: t('s.gs'), stroke: COLORS.bound, width: 1, dash: [8, 5], points: { show: false }, value: legendValue },
+        ...table.map((s, i) => ({ label: labels[i], ...line(s, stroke(s, this.table.run), s.width), value: legendValue })),
       ],
       cursor: { sync: { key: 'gradviz' }, drag: { x: false, y: false } },
-      legend: { live: true, mount: (self, el) => this.jacLegend.append(el) },
+      legend: { live: true, markers: MARKERS, mount: (self, el) => this.jacLegend.append(el) },
     }, data, this.jacEl);
     this.resize();
   }
