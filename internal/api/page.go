@@ -42,6 +42,7 @@ func handlePage(logger *slog.Logger, cfg Config) http.HandlerFunc {
 			"clip": engine.ClipModes, "loss": engine.LossModes,
 		},
 		"series": render.Table(),
+		"models": modelsJSON(),
 	})
 	if err != nil {
 		panic(err) // fixed types above
@@ -76,4 +77,17 @@ func handleStatic() http.Handler {
 		}
 		files.ServeHTTP(w, r)
 	})
+}
+
+// modelsJSON describes each model to the page: what its controls and
+// views apply to (engine.ModelInfo, by the page's names).
+func modelsJSON() []map[string]any {
+	var out []map[string]any
+	for _, m := range engine.Models() {
+		out = append(out, map[string]any{
+			"cell": m.Cell, "gates": m.Gates, "activation": m.Activation, "forgetBias": m.ForgetBias,
+			"recurrent": m.Recurrent, "spectrum": m.Spectrum, "cellState": m.CellState, "reverseChain": m.BidirReversed,
+		})
+	}
+	return out
 }

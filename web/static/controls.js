@@ -3,6 +3,7 @@
 // control they name.
 
 import { t } from './i18n.js';
+import { model } from './models.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -141,11 +142,11 @@ export class Controls {
 
   // updateEnabled disables what does not apply to the current settings.
   updateEnabled(s) {
-    const gated = s.cell !== 'rnn';
-    $('act').disabled = gated;
-    $('act-note').hidden = !gated;
-    $('forgetBias-field').hidden = s.cell !== 'lstm';
-    $('jac').disabled = s.cell !== 'rnn';
+    const m = model(s.cell);
+    $('act').disabled = !m.activation;
+    $('act-note').hidden = !!m.activation;
+    $('forgetBias-field').hidden = !m.forgetBias;
+    $('jac').disabled = !m.spectrum;
     const noClip = s.clip === 'none';
     $('threshold').disabled = noClip;
     $('threshold-note').hidden = !noClip;

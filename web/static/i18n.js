@@ -47,7 +47,7 @@ const en = {
   'D.title': 'Size of each input x_t',
   'K.title': 'Number of output classes',
 
-  'opt.cell.rnn': 'RNN', 'opt.cell.lstm': 'LSTM', 'opt.cell.gru': 'GRU',
+  'opt.cell.rnn': 'RNN', 'opt.cell.lstm': 'LSTM', 'opt.cell.gru': 'GRU', 'opt.cell.attn': 'Self-attention',
   'opt.act.sigmoid': 'sigmoid', 'opt.act.tanh': 'tanh', 'opt.act.relu': 'ReLU', 'opt.act.linear': 'linear',
   'opt.init.gaussian': 'Gaussian', 'opt.init.uniform': 'uniform', 'opt.init.orthogonal': 'orthogonal',
   'opt.init.identity': 'identity', 'opt.init.xavier': 'Xavier', 'opt.init.he': 'He',
@@ -111,12 +111,17 @@ const en = {
   'ro.grad': '‖∂E/∂θ‖ before clipping',
   'ro.gradc': '‖∂E/∂θ‖ after clipping',
   'ro.ratio': '‖∂E/∂s_1‖ / ‖∂E/∂s_T‖',
+  'ro.path': 'From E_T back to s_k',
+  'ro.path.rnn': 'T−k Jacobians, each of norm at most γ·σ_max: a factor of at most {gs}^(T−k)',
+  'ro.path.lstm': 'T−k gated steps; the cell state’s path is Π f_j',
+  'ro.path.gru': 'T−k gated steps; z_t lets part of the signal bypass Wh',
+  'ro.path.attn': 'path length 1 at every distance: no product of Jacobians',
   'ro.time': 'Run time',
   'ro.ms': '{v} ms',
   'regime.vanishing': 'vanishing guaranteed (γ·σ_max < 1)',
   'regime.may-explode': 'may explode (γ·σ_max ≥ 1)',
   'regime.unknown': '—',
-  'ro.noTheory': 'The theory (γ, σ_max, Pascanu’s bound) is for the plain RNN; LSTM and GRU gates change the Jacobian at every step.',
+  'ro.noTheory': 'The theory (γ, σ_max, Pascanu’s bound) is for the plain RNN; LSTM and GRU gates change the Jacobian at every step, and attention has no chain of Jacobians at all.',
 
   'explain.title': 'What am I looking at?',
   'explain.1': 'The curve is ‖∂E/∂s_k‖: how strongly the loss E at the end still depends on the state at step k. Backpropagation through time multiplies one Jacobian ∂s_k/∂s_{k−1} = diag(f′(a_k))·Wh per step, so after T−k steps the signal is scaled roughly by (γ·σ_max)^(T−k).',
@@ -292,6 +297,8 @@ const en = {
   'preset.map.text': 'With Loss = sum every step is scored, and ∂E/∂s_k adds one term ‖∂E_t/∂s_k‖ for each output step t ≥ k. Each row of the map is one E_t: brightest on the diagonal t = k, darker to the left as its signal travels back.\nWith tanh at Gain 1 the last row (t = 100) fades by about 17 decades from its diagonal to k = 1, so the sum is made of nearby terms: the loss teaches short-range dependencies and almost nothing about long ones.',
   'preset.recall.name': 'RNN vs LSTM on the recall task',
   'preset.recall.text': 'Miniature “Jane was born in Kerala … Jane speaks ____”: the first of 40 tokens is one of 8 keys and is the label at the end; RNN and LSTM (forget bias 1) train on the same data. The LSTM reaches accuracy 1.00 within about 100 iterations, its memory horizon spanning all 39 steps back, while the RNN stays at chance (1/8, loss ln 8 ≈ 2.08) for about 700 iterations before it finds the key.\nOne run is not a law: with Seed 2 or 3 this LSTM stays on the plateau and the RNN partly learns. Gates make a long memory possible, not automatic; with Forget bias 3 the LSTM learned on all three seeds.',
+  'preset.attention.name': 'Self-attention: every word one step away',
+  'preset.attention.text': 'The article ends with language models such as BERT, whose self-attention solves long dependencies. Here each position reads every earlier one directly, α_tj = softmax(q_t·k_j/√H), so the error signal reaches s_k from the output in one step, through its key and its value: path length 1 at every distance, no product of Jacobians.\nAt T = 200 ‖∂E/∂s_1‖ is about 1/20 of ‖∂E/∂s_T‖ (the softmax shares its weight among the words it sees), against about 5e-31 for the pinned tanh RNN. In the Training lab, attention learns the recall task at T = 100 within 200 iterations, where the RNN stays at chance.',
 };
 
 const es = {
@@ -340,7 +347,7 @@ const es = {
   'D.title': 'Tamaño de cada entrada x_t',
   'K.title': 'Número de clases de salida',
 
-  'opt.cell.rnn': 'RNN', 'opt.cell.lstm': 'LSTM', 'opt.cell.gru': 'GRU',
+  'opt.cell.rnn': 'RNN', 'opt.cell.lstm': 'LSTM', 'opt.cell.gru': 'GRU', 'opt.cell.attn': 'Autoatención',
   'opt.act.sigmoid': 'sigmoide', 'opt.act.tanh': 'tanh', 'opt.act.relu': 'ReLU', 'opt.act.linear': 'lineal',
   'opt.init.gaussian': 'gaussiana', 'opt.init.uniform': 'uniforme', 'opt.init.orthogonal': 'ortogonal',
   'opt.init.identity': 'identidad', 'opt.init.xavier': 'Xavier', 'opt.init.he': 'He',
@@ -404,12 +411,17 @@ const es = {
   'ro.grad': '‖∂E/∂θ‖ antes del recorte',
   'ro.gradc': '‖∂E/∂θ‖ después del recorte',
   'ro.ratio': '‖∂E/∂s_1‖ / ‖∂E/∂s_T‖',
+  'ro.path': 'De E_T hasta s_k',
+  'ro.path.rnn': 'T−k jacobianos, cada uno de norma como mucho γ·σ_max: un factor de como mucho {gs}^(T−k)',
+  'ro.path.lstm': 'T−k pasos con puertas; el camino del estado de la celda es Π f_j',
+  'ro.path.gru': 'T−k pasos con puertas; z_t deja que parte de la señal evite Wh',
+  'ro.path.attn': 'camino de longitud 1 a cualquier distancia: sin producto de jacobianos',
   'ro.time': 'Tiempo de cálculo',
   'ro.ms': '{v} ms',
   'regime.vanishing': 'desvanecimiento garantizado (γ·σ_max < 1)',
   'regime.may-explode': 'puede explotar (γ·σ_max ≥ 1)',
   'regime.unknown': '—',
-  'ro.noTheory': 'La teoría (γ, σ_max, cota de Pascanu) es para la RNN simple; las puertas de LSTM y GRU cambian el jacobiano en cada paso.',
+  'ro.noTheory': 'La teoría (γ, σ_max, cota de Pascanu) es para la RNN simple; las puertas de LSTM y GRU cambian el jacobiano en cada paso, y la atención no tiene ninguna cadena de jacobianos.',
 
   'explain.title': '¿Qué estoy viendo?',
   'explain.1': 'La curva es ‖∂E/∂s_k‖: cuánto depende todavía la pérdida E del final del estado en el paso k. La retropropagación en el tiempo multiplica un jacobiano ∂s_k/∂s_{k−1} = diag(f′(a_k))·Wh por paso, así que tras T−k pasos la señal queda escalada más o menos por (γ·σ_max)^(T−k).',
@@ -585,6 +597,8 @@ const es = {
   'preset.map.text': 'Con la pérdida «suma de los pasos» se evalúa cada paso, y ∂E/∂s_k suma un término ‖∂E_t/∂s_k‖ por cada paso de salida t ≥ k. Cada fila del mapa es una E_t: más brillante en la diagonal t = k y más oscura hacia la izquierda a medida que su señal viaja hacia atrás.\nCon tanh y ganancia 1 la última fila (t = 100) se apaga unas 17 décadas desde su diagonal hasta k = 1, así que la suma está hecha de términos cercanos: la pérdida enseña dependencias de corto alcance y casi nada de las de largo alcance.',
   'preset.recall.name': 'RNN frente a LSTM en la tarea de recordar',
   'preset.recall.text': '«Jane nació en Kerala … Jane habla ____» en miniatura: el primero de 40 símbolos es una de 8 claves y es la etiqueta del final; la RNN y la LSTM (sesgo de olvido 1) se entrenan con los mismos datos. La LSTM llega a una exactitud de 1,00 en unas 100 iteraciones, con un horizonte de memoria que abarca los 39 pasos hacia atrás, mientras la RNN se queda en el azar (1/8, pérdida ln 8 ≈ 2,08) unas 700 iteraciones antes de encontrar la clave.\nUna ejecución no es una ley: con la semilla 2 o 3 esta LSTM se queda en la meseta y la RNN aprende en parte. Las puertas hacen posible una memoria larga, no automática; con un sesgo de olvido de 3 la LSTM aprendió con las tres semillas.',
+  'preset.attention.name': 'Autoatención: cada palabra a un paso',
+  'preset.attention.text': 'El artículo termina con modelos de lenguaje como BERT, cuya autoatención resuelve las dependencias largas. Aquí cada posición lee directamente todas las anteriores, α_tj = softmax(q_t·k_j/√H), así que la señal de error llega a s_k desde la salida en un solo paso, a través de su clave y su valor: camino de longitud 1 a cualquier distancia, sin producto de jacobianos.\nCon T = 200, ‖∂E/∂s_1‖ es más o menos 1/20 de ‖∂E/∂s_T‖ (la softmax reparte su peso entre las palabras que ve), frente a unos 5e-31 de la RNN tanh fijada. En el laboratorio de entrenamiento, la atención aprende la tarea de recordar con T = 100 en 200 iteraciones, donde la RNN se queda en el azar.',
 };
 
 export const languages = { en, es };

@@ -75,6 +75,14 @@ export const PRESETS = [
     view: { chart: 'accuracy' },
     train: true,
   },
+  {
+    // The article's last word: self-attention (BERT) reaches every word
+    // in one step.
+    id: 'attention',
+    tab: 'profile',
+    settings: { cell: 'attn', T: 200 },
+    pins: [{ cell: 'rnn' }],
+  },
 ];
 
 export const PRESET_IDS = PRESETS.map((p) => p.id);

@@ -41,5 +41,8 @@ export function showReadout(res) {
   set('ro-grad', fmtNum(res.gradNorm));
   set('ro-gradc', fmtNum(res.gradNormClipped));
   set('ro-ratio', ratio(res.profile.dE_ds));
+  // How the error signal travels back, by model.
+  const gs = th && num(th.gamma) !== null && num(th.sigmaMax) !== null ? fmtNum(th.gamma * th.sigmaMax) : '—';
+  set('ro-path', t(`ro.path.${res.config.cell}`, { gs }));
   set('ro-time', t('ro.ms', { v: fmtNum(res.elapsedMs) }));
 }
