@@ -39,5 +39,6 @@ import { profile } from './profile.js';
 import { lab } from './labview.js';
 import { bidir } from './bidir.js';
 import { map } from './gmap.js';
+import { phase } from './phase.js';
 
-export const VIEWS = [profile, lab, bidir, map];
+export const VIEWS = [profile, lab, bidir, map, phase];
