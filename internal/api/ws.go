@@ -77,6 +77,7 @@ type session struct {
 	profile  latest // config and animate requests: the newest wins
 	analysis latest // sensitivity and map requests
 	train    latest // train requests: one at a time, replaced by a newer one
+	phase    latest // phase diagrams (phase.go)
 	// lane lets one of the session's runs hold a worker slot at a time.
 	lane chan struct{}
 	// client names the session to the scheduler, which charges it the
@@ -197,7 +198,7 @@ func (s *Server) handleWebsocket() http.HandlerFunc {
 		sess := &session{
 			srv: s, conn: conn, send: make(chan outMsg, s.queue.messages),
 			log: s.logger.With("remote", r.RemoteAddr), ctx: ctx, cancel: cancel,
-			profile: newLatest(), analysis: newLatest(), train: newLatest(), lane: make(chan struct{}, 1),
+			profile: newLatest(), analysis: newLatest(), train: newLatest(), phase: newLatest(), lane: make(chan struct{}, 1),
 			rate:   rate.NewLimiter(rate.Limit(s.cfg.MessagesPerSecond), s.cfg.MessageBurst),
 			flood:  rate.NewLimiter(rate.Limit(floodFactor*s.cfg.MessagesPerSecond), floodFactor*s.cfg.MessageBurst),
 			opened: time.Now(),
@@ -215,14 +216,14 @@ func (s *Server) handleWebsocket() http.HandlerFunc {
 // count covers every goroutine of every session.
 func (sess *session) run() {
 	var others sync.WaitGroup
-	others.Add(4)
+	others.Add(5)
 	// The writer exits when the session context ends (after sending a
 	// close frame) or a write fails.
 	go func() {
 		defer others.Done()
 		sess.writePump()
 	}()
-	for _, l := range []*latest{&sess.profile, &sess.analysis, &sess.train} {
+	for _, l := range []*latest{&sess.profile, &sess.analysis, &sess.train, &sess.phase} {
 		// Each worker exits when the session context ends; a job in
 		// progress sees the same context cancelled and stops at its next
 		// step.
@@ -506,6 +507,7 @@ func (sess *session) handle(data []byte) {
 		}
 		if what == "all" || what == "analysis" {
 			sess.analysis.stop()
+			sess.phase.stop()
 		}
 		if what == "all" || what == "training" {
 			sess.train.stop()
@@ -554,6 +556,8 @@ func (sess *session) handle(data []byte) {
 		}
 		rows = mapRows(s, rows, cfg.Limits.MaxWork)
 		sess.submit(&sess.analysis, kindMap, msg.id, func(ctx context.Context) { sess.runMap(ctx, msg.id, s, rows) })
+	case "phase":
+		sess.handlePhase(msg)
 	default:
 		sess.sendErr(msg.id, fieldErrorf("type", "unknown message type %q; the types are %s", shorten(msg.kind), messageTypes))
 	}
@@ -563,7 +567,7 @@ func (sess *session) handle(data []byte) {
 var stopTargets = []string{"all", "animation", "analysis", "training"}
 
 // messageTypes lists the client message types for error messages.
-const messageTypes = "config, animate, sensitivity, map, train and stop"
+const messageTypes = "config, animate, sensitivity, map, phase, train and stop"
 
 // message is a decoded client message.
 type message struct {

@@ -144,3 +144,83 @@ export class BidirPlot {
     if (this.onDraw) this.onDraw();
   }
 }
+
+// ---- the view ----
+
+const $ = (id) => document.getElementById(id);
+
+export const bidir = { name: 'bidir', create };
+
+function create(page) {
+  const { settings, view } = page;
+  const analysis = page.analysis;
+  let last = null; // the newest sensitivity answer
+  const banner = $('bidir-error');
+  const plot = new BidirPlot({ el: $('bidir-plot'), legend: $('bidir-legend'), onDraw: () => page.drawn('bidir', last?.config) });
+  page.analysisStatus.push($('bidir-status'));
+
+  function outputStep() {
+    const T = settings.T;
+    return Math.min(T, Math.max(1, view.outputStep || Math.ceil(T / 2)));
+  }
+
+  function request() {
+    analysis.request({ ...page.modelMessage('sensitivity'), outputStep: outputStep() });
+  }
+
+  function showNotes(msg) {
+    const sum = (a) => a.slice(msg.outputStep).reduce((s, v) => s + (typeof v === 'number' ? v : 0), 0);
+    $('bidir-notes').textContent = t('bi.notes', { u: fmtNum(sum(msg.unidirectional)), b: fmtNum(sum(msg.bidirectional)) });
+  }
+
+  // syncOutputStep keeps the t slider within 1..T.
+  function syncOutputStep() {
+    const T = settings.T;
+    const step = outputStep();
+    for (const el of [$('outputStep'), $('outputStep-num')]) {
+      el.max = String(T);
+      if (document.activeElement !== el) el.value = String(step);
+    }
+  }
+
+  function setOutputStep(v) {
+    if (!Number.isInteger(v) || v < 1) return;
+    view.outputStep = Math.min(v, settings.T);
+    syncOutputStep();
+    page.updateURL();
+    request();
+  }
+
+  $('outputStep').addEventListener('input', (e) => setOutputStep(Number(e.target.value)));
+  $('outputStep-num').addEventListener('input', (e) => setOutputStep(Number(e.target.value)));
+
+  return {
+    name: 'bidir',
+    panel: $('panel-bidir'),
+    messages: ['sensitivity'],
+    owns: (id) => analysis.owns(id) && analysis.last?.type === 'sensitivity',
+    receive(msg) {
+      if (!analysis.owns(msg.id)) return;
+      analysis.handle();
+      if (msg.type === 'error') {
+        page.showServerError(msg, banner);
+        return;
+      }
+      banner.hidden = true;
+      page.clearServerErrors();
+      last = msg;
+      if (view.tab === 'bidir') plot.render(msg, view.large);
+      showNotes(msg);
+    },
+    request,
+    redraw() {
+      if (last) plot.render(last, view.large);
+    },
+    relabel() {
+      if (!last) return;
+      if (view.tab === 'bidir') plot.render(last, view.large);
+      showNotes(last);
+    },
+    show: syncOutputStep,
+  };
+}

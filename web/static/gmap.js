@@ -157,3 +157,51 @@ function ticks(max, n) {
   out.push(max);
   return out;
 }
+
+// ---- the view ----
+
+const $ = (id) => document.getElementById(id);
+
+export const map = { name: 'map', create };
+
+function create(page) {
+  const { settings, view } = page;
+  const analysis = page.analysis;
+  let last = null; // the newest map answer
+  const banner = $('map-error');
+  const gmap = new GradientMap({ canvas: $('map-canvas'), legend: $('map-legend'), hover: $('map-hover'), onDraw: () => page.drawn('map', last?.config) });
+  page.analysisStatus.push($('map-status'));
+
+  // rows: every output step when T is small; fewer when the answer would
+  // carry more than about 60 000 numbers.
+  const rows = () => Math.max(1, Math.min(settings.T, 200, Math.floor(60000 / settings.T)));
+
+  return {
+    name: 'map',
+    panel: $('panel-map'),
+    messages: ['map'],
+    owns: (id) => analysis.owns(id) && analysis.last?.type === 'map',
+    receive(msg) {
+      if (!analysis.owns(msg.id)) return;
+      analysis.handle();
+      if (msg.type === 'error') {
+        page.showServerError(msg, banner);
+        return;
+      }
+      banner.hidden = true;
+      page.clearServerErrors();
+      last = msg;
+      if (view.tab === 'map') gmap.render(msg, view.large);
+      $('map-hover').textContent = msg.steps.length < msg.config.T
+        ? t('map.rows', { n: msg.steps.length, T: msg.config.T })
+        : t('map.hover.none');
+    },
+    request: () => analysis.request({ ...page.modelMessage('map'), rows: rows() }),
+    redraw() {
+      if (last) gmap.render(last, view.large);
+    },
+    relabel() {
+      if (last && view.tab === 'map') gmap.render(last, view.large);
+    },
+  };
+}

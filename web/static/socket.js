@@ -269,15 +269,15 @@ export class Requests extends Patient {
   }
 }
 
-// Analysis schedules the sensitivity and map requests. The server runs
-// them in one slot, newest first, so like the main plot: at most one a
-// frame, and a newer one waits for the answer to the older unless that
-// is slow. onAnswer(msg) gets the answers (and errors) to the newest.
+// Analysis schedules the requests of one of the server's newest-wins
+// slots (sensitivity and map share one). The server runs them newest
+// first, so like the main plot: at most one a frame, and a newer one
+// waits for the answer to the older unless that is slow. The view that
+// receives an answer (or error) to the newest passes it to handle.
 export class Analysis extends Patient {
-  constructor(conn, { onAnswer, onBusy }) {
+  constructor(conn, { onBusy }) {
     super();
     this.conn = conn;
-    this.onAnswer = onAnswer;
     this.onBusy = onBusy;
     this.want = null;
     this.last = null;
@@ -314,12 +314,12 @@ export class Analysis extends Patient {
     this.busyTimer = setTimeout(() => this.onBusy(true), 150);
   }
 
-  handle(msg) {
+  // handle takes note of the answer to the newest request.
+  handle() {
     if (this.waiting) this.roundTrip = performance.now() - this.sentAt;
     this.waiting = false;
     clearTimeout(this.busyTimer);
     this.onBusy(false);
-    this.onAnswer(msg);
     this.schedule();
   }
 }

@@ -34,3 +34,30 @@ export class Tabs {
     }
   }
 }
+
+// tabButton is the tab that shows the view called name; its label is
+// the string tab.<name>.
+export function tabButton(name, selected) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.id = `tab-${name}`;
+  b.dataset.tab = name;
+  b.dataset.i18n = `tab.${name}`;
+  b.setAttribute('role', 'tab');
+  b.setAttribute('aria-controls', `panel-${name}`);
+  b.setAttribute('aria-selected', String(selected));
+  if (!selected) b.tabIndex = -1;
+  return b;
+}
+
+// makePanel builds an empty tabpanel for a view whose panel is not in
+// index.html; the page adds it after the others.
+export function makePanel(name) {
+  const panel = document.createElement('section');
+  panel.className = 'plot-area panel';
+  panel.id = `panel-${name}`;
+  panel.setAttribute('role', 'tabpanel');
+  panel.setAttribute('aria-labelledby', `tab-${name}`);
+  panel.hidden = true;
+  return panel;
+}

@@ -68,9 +68,6 @@ export function pinQuery(s, defaults) {
   return settingsQuery(s, defaults, ['cell']).toString();
 }
 
-// TABS are the page's views; the first is the default.
-export const TABS = ['profile', 'lab', 'bidir', 'map'];
-
 // LAB holds the training lab's own settings (protocol names) and their
 // defaults; the model itself comes from the settings column.
 export const LAB = {
@@ -101,9 +98,22 @@ export function labDefaults() {
   return lab;
 }
 
-// readPage reads the whole page state from a query string.
-export function readPage(search, defaults, options, presetNames = []) {
+// viewDefaults are the defaults of the views' own parameters: a view's
+// definition (views.js) may list, as params, names it keeps in the page
+// state and the URL, each with its values, the first the default.
+export function viewDefaults(views) {
+  const out = {};
+  for (const v of views) {
+    for (const [name, values] of Object.entries(v.params || {})) out[name] = values[0];
+  }
+  return out;
+}
+
+// readPage reads the whole page state from a query string; views are
+// the views' definitions (views.js), the first the default tab.
+export function readPage(search, defaults, options, presetNames, views) {
   const params = new URLSearchParams(search);
+  const tabs = views.map((v) => v.name);
   const lab = labDefaults();
   for (const name of Object.keys(LAB)) {
     if (!params.has(name)) continue;
@@ -124,13 +134,18 @@ export function readPage(search, defaults, options, presetNames = []) {
     states: params.get('states') === '1',
     jac: params.get('jac') === '1',
     large: params.get('large') === '1',
-    tab: TABS.includes(params.get('tab')) ? params.get('tab') : 'profile',
+    tab: tabs.includes(params.get('tab')) ? params.get('tab') : tabs[0],
     preset: presetNames.includes(params.get('preset')) ? params.get('preset') : '',
     spectrum: params.get('spectrum') !== '0',
     chart: CHARTS.includes(params.get('chart')) ? params.get('chart') : 'accuracy',
     outputStep: Number.isInteger(out) && out >= 1 ? out : 0, // 0: the middle
     lab,
   };
+  for (const v of views) {
+    for (const [name, values] of Object.entries(v.params || {})) {
+      view[name] = values.includes(params.get(name)) ? params.get(name) : values[0];
+    }
+  }
   const pins = params.getAll('pin').slice(0, MAX_PINS)
     .map((q) => settingsFromParams(new URLSearchParams(q), defaults, options));
   return { settings, view, pins };
@@ -138,9 +153,9 @@ export function readPage(search, defaults, options, presetNames = []) {
 
 // pageQuery writes the whole page state; only what differs from the
 // defaults is written.
-export function pageQuery(settings, view, pins, defaults) {
+export function pageQuery(settings, view, pins, defaults, views) {
   const p = new URLSearchParams();
-  if (view.tab && view.tab !== 'profile') p.set('tab', view.tab);
+  if (view.tab && view.tab !== views[0].name) p.set('tab', view.tab);
   if (view.preset) p.set('preset', view.preset);
   for (const [k, v] of settingsQuery(settings, defaults)) p.set(k, v);
   if (view.lang !== 'en') p.set('lang', view.lang);
@@ -158,6 +173,11 @@ export function pageQuery(settings, view, pins, defaults) {
     if (cells !== settings.cell) p.set('cells', cells);
   }
   if (view.chart && view.chart !== 'accuracy') p.set('chart', view.chart);
+  for (const v of views) {
+    for (const [name, values] of Object.entries(v.params || {})) {
+      if (view[name] !== undefined && view[name] !== values[0]) p.set(name, view[name]);
+    }
+  }
   for (const pin of pins) p.append('pin', pinQuery(pin.settings, defaults));
   return p.toString();
 }
