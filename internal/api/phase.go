@@ -291,7 +291,7 @@ func (s *Server) phaseRuns(ctx context.Context, ph *engine.Phase, onStart func(p
 	}
 	start := phaseStartMessage{Type: "phaseStart", Config: ph.Base,
 		X: phaseAxisMessage{ph.X.Name, ph.Xs}, Y: phaseAxisMessage{ph.Y.Name, ph.Ys}}
-	if ph.Base.Cell == engine.CellRNN {
+	if ph.Base.Cell.Info().Spectrum {
 		g := Float(ph.Base.Act.Gamma())
 		start.Gamma = &g
 	}

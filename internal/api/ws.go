@@ -773,7 +773,7 @@ func (sess *session) runProfile(ctx context.Context, id int64, s engine.Settings
 		return nil
 	}
 	sess.sendJSON(profileMessage{Type: "profile", ID: id, Config: res.Settings, Result: newResult(res), ElapsedMs: elapsedMs(res)}, false)
-	if !jacobians || s.Cell != engine.CellRNN {
+	if !jacobians || !s.Cell.Info().Spectrum {
 		return res
 	}
 	var jn []float64

@@ -70,7 +70,7 @@ func (a Axis) check(field string, cell Cell) error {
 	if !slices.Contains(PhaseAxes, a.Name) {
 		return fieldErrorf(field, "%s must be one of gain, T, H, forgetBias, got %q", field, string(a.Name))
 	}
-	if a.Name == AxisForgetBias && cell != CellLSTM {
+	if a.Name == AxisForgetBias && !cell.Info().ForgetBias {
 		return fieldErrorf(field, "%s forgetBias is an axis for cell lstm only; %s has no forget gate", field, cell)
 	}
 	n := "n" + field
@@ -307,7 +307,7 @@ func PhaseDiagram(ctx context.Context, base Settings, x, y Axis, onRow func(*Pha
 // the signal (Pascanu et al.'s condition); above it the signal may grow.
 // The spectrum comes from the Runner's cache.
 func (r *Runner) EdgeOfChaos(s Settings) float64 {
-	if s.Cell != CellRNN {
+	if !s.Cell.Info().Spectrum {
 		return math.NaN()
 	}
 	return 1 / (s.Act.Gamma() * r.spectrum(s).SigmaMax)
@@ -320,7 +320,7 @@ func (r *Runner) EdgeOfChaos(s Settings) float64 {
 // new H costs a decomposition (see Runner.spectrum), checked for ctx and
 // paced between.
 func (r *Runner) PhaseEdge(ctx context.Context, ph *Phase) (along PhaseAxis, gains []float64, err error) {
-	if ph.Base.Cell != CellRNN {
+	if !ph.Base.Cell.Info().Spectrum {
 		return "", nil, nil
 	}
 	var n int

@@ -178,7 +178,7 @@ func (f PhaseFigure) withDefaults() (PhaseFigure, error) {
 // FileName names the export: the model, the axes, the extension.
 func (f PhaseFigure) FileName(ext string) string {
 	name := "gradviz-phase-" + string(f.Base.Cell)
-	if f.Base.Cell == engine.CellRNN {
+	if f.Base.Cell.Info().Activation {
 		name += "-" + string(f.Base.Act)
 	}
 	return fmt.Sprintf("%s-%s-%s.%s", name, f.X, f.Y, ext)
@@ -271,7 +271,7 @@ func PhasePlot(fig PhaseFigure) (*plot.Plot, error) {
 		capt.lines = append(capt.lines, captionLine{text: line, style: st.heading})
 	}
 	items := phaseCaption(fig)
-	if g := fig.Base.Act.Gamma(); fig.Base.Cell == engine.CellRNN && fig.EdgeGains != nil {
+	if g := fig.Base.Act.Gamma(); fig.Base.Cell.Info().Spectrum && fig.EdgeGains != nil {
 		items = append(items, fmt.Sprintf(tr.gamma, formatValue(g)))
 	}
 	for _, line := range wrap(st.caption, items, w) {

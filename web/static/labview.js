@@ -137,6 +137,16 @@ function create(page) {
       changeLab(name, v);
     });
   }
+  // One checkbox per model, in the registry's order.
+  for (const c of CELLS) {
+    const box = document.createElement('span');
+    box.className = 'check';
+    const input = Object.assign(document.createElement('input'), { type: 'checkbox', id: `cell-${c}`, value: c });
+    const label = Object.assign(document.createElement('label'), { htmlFor: `cell-${c}`, textContent: t(`opt.cell.${c}`) });
+    label.dataset.i18n = `opt.cell.${c}`;
+    box.append(input, label);
+    $('cells').append(box);
+  }
   for (const c of CELLS) {
     $(`cell-${c}`).addEventListener('change', () => {
       changeLab('cells', CELLS.filter((x) => $(`cell-${x}`).checked));

@@ -11,6 +11,7 @@ import { fitCanvas, SPECIAL } from './heatmap.js';
 import { makePanel } from './tabs.js';
 import { fmtNum } from './plot.js';
 import { settingsQuery, SETTINGS } from './url.js';
+import { model } from './models.js';
 
 const AXES = ['gain', 'T', 'H', 'forgetBias'];
 
@@ -189,7 +190,7 @@ function create(page) {
       sel.replaceChildren(...AXES.map((a) => {
         const o = el('option', { value: a, 'data-i18n': `phase.axis.${a}` });
         o.textContent = t(o.dataset.i18n);
-        o.disabled = a === 'forgetBias' && settings.cell !== 'lstm';
+        o.disabled = a === 'forgetBias' && !model(settings.cell).forgetBias;
         return o;
       }));
     }
@@ -672,7 +673,7 @@ function create(page) {
     export(format) {
       const msg = (want || message()).msg;
       const p = settingsQuery(settings, page.defaults, Object.keys(SETTINGS));
-      if (settings.cell !== 'rnn') p.delete('act');
+      if (!model(settings.cell).activation) p.delete('act');
       for (const k of ['x', 'y', 'nx', 'ny', 'xmin', 'xmax', 'ymin', 'ymax']) p.set(k, String(msg[k]));
       p.set('lang', view.lang);
       if (format !== 'csv') {
@@ -685,7 +686,7 @@ function create(page) {
       if (name !== 'cell') return;
       fillSelects();
       // Only the LSTM has a forget gate to put on an axis.
-      if (settings.cell !== 'lstm' && axes().includes('forgetBias')) {
+      if (!model(settings.cell).forgetBias && axes().includes('forgetBias')) {
         view.phaseX = 'gain';
         view.phaseY = 'T';
         fillSelects();

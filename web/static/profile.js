@@ -7,6 +7,7 @@ import { Requests } from './socket.js';
 import { Plot, fmtNum } from './plot.js';
 import { showReadout } from './readout.js';
 import { Spectrum } from './spectrum.js';
+import { model } from './models.js';
 
 const $ = (id) => document.getElementById(id);
 const body = document.body;
@@ -42,7 +43,7 @@ function create(page) {
   // at large T, so the server sends them, after the profile, only to a
   // page that draws them.
   function wantJacobians() {
-    return view.jac && settings.cell === 'rnn';
+    return view.jac && !!model(settings.cell).spectrum;
   }
 
   function requestMain() {
@@ -235,7 +236,7 @@ function create(page) {
   }
 
   function exportFile(format) {
-    return `gradviz-${settings.cell}-${settings.cell === 'rnn' ? settings.act + '-' : ''}T${settings.T}.${format}`;
+    return `gradviz-${settings.cell}-${model(settings.cell).activation ? settings.act + '-' : ''}T${settings.T}.${format}`;
   }
 
   // ---- the panel's controls ----
@@ -354,8 +355,8 @@ export function describeDiff(ps, cur) {
   for (const name of Object.keys(SETTINGS)) {
     if (ps[name] === cur[name]) continue;
     // Settings that do not apply to the pinned run would only add noise.
-    if (name === 'act' && ps.cell !== 'rnn') continue;
-    if (name === 'forgetBias' && ps.cell !== 'lstm') continue;
+    if (name === 'act' && !model(ps.cell).activation) continue;
+    if (name === 'forgetBias' && !model(ps.cell).forgetBias) continue;
     if (name === 'threshold' && ps.clip === 'none') continue;
     parts.push(describe(name, ps[name]));
   }

@@ -7,6 +7,8 @@
 //   - pinned runs go out one at a time while the main plot is idle, and
 //     are sent again if a main request cancelled them.
 
+import { model } from './models.js';
+
 const backoffMs = [500, 1000, 2000, 4000, 8000];
 // supersedeAfterMs: an answer slower than this, and than twice the last
 // round trip, is cancelled by a newer request instead of waited for.
@@ -24,10 +26,10 @@ export function newId() {
 }
 
 // wireSettings leaves out what the server would refuse as unused: a gated
-// cell has no activation (linear is the plain RNN's alone), though the
-// page keeps the choice for when the cell is rnn again.
+// cell has no activation (linear is for models with one), though the
+// page keeps the choice for when the cell has one again.
 export function wireSettings(obj) {
-  if (obj.cell === undefined || obj.cell === 'rnn' || !('act' in obj)) return obj;
+  if (obj.cell === undefined || model(obj.cell).activation || !('act' in obj)) return obj;
   const { act, ...rest } = obj;
   return rest;
 }

@@ -2,6 +2,8 @@
 // the page's own state (lang, x, view toggles, pins). Opening the URL
 // reproduces the view.
 
+import { MODELS, model } from './models.js';
+
 // SETTINGS lists the protocol names and how their text is read.
 export const SETTINGS = {
   cell: 'enum', act: 'enum', T: 'int', H: 'int', D: 'int', K: 'int', init: 'enum',
@@ -77,7 +79,8 @@ export const LAB = {
   batch: { kind: 'int', min: 1, max: 128, def: 32 },
   iterations: { kind: 'int', min: 1, max: 20000, def: 1500 },
 };
-export const CELLS = ['rnn', 'lstm', 'gru'];
+// CELLS are the models the training lab can compare, in display order.
+export const CELLS = MODELS.map((m) => m.cell);
 export const CHARTS = ['accuracy', 'grad', 'horizon', 'profile'];
 
 // parseLab reads one lab setting from query text, or undefined.
@@ -189,10 +192,10 @@ export function exportURL(format, settings, view, pins, defaults, w = 1600, h = 
   // A gated cell has no activation, and the server refuses act=linear
   // for one.
   const p = settingsQuery(settings, defaults, Object.keys(SETTINGS));
-  if (settings.cell !== 'rnn') p.delete('act');
+  if (!model(settings.cell).activation) p.delete('act');
   for (const pin of pins) {
     const q = settingsQuery(pin.settings, defaults, ['cell']);
-    if (pin.settings.cell !== 'rnn') q.delete('act');
+    if (!model(pin.settings.cell).activation) q.delete('act');
     if (pin.label) q.set('label', pin.label);
     p.append('pin', q.toString());
   }
