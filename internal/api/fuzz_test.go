@@ -184,7 +184,7 @@ func FuzzDecodeMessage(f *testing.F) {
 		}
 		// A known type may start a job that the timeout cuts off before
 		// it answers; anything else is answered at once.
-		if known := strings.Contains(messageTypes, msg.kind) && msg.kind != ""; (err != nil || !known) && len(sess.send) == 0 {
+		if _, known := messageTypes[msg.kind]; (err != nil || !known) && len(sess.send) == 0 {
 			t.Fatalf("message %.100q got no answer, want an error at least", data)
 		}
 		for len(sess.send) > 0 {

@@ -11,6 +11,9 @@ import (
 	"gradviz/internal/engine"
 )
 
+// The training lab's request over the websocket: "train" trains up to
+// three cells on the same data and streams their progress.
+
 // trainRequest is a parsed "train" message.
 type trainRequest struct {
 	base  engine.TrainSettings
@@ -20,26 +23,33 @@ type trainRequest struct {
 
 // trainFields are the names a "train" message may carry besides the
 // settings.
-var trainFields = []string{"type", "id", "task", "optimizer", "lr", "momentum", "batch", "iterations", "every", "cells"}
+var trainFields = []string{"task", "optimizer", "lr", "momentum", "batch", "iterations", "every", "cells"}
 
 // maxCompared bounds the runs of one training request: every model can
 // be compared with three others.
 const maxCompared = 4
 
-func parseTrainRequest(fields map[string]json.RawMessage, cfg Config) (trainRequest, error) {
-	req := trainRequest{base: engine.DefaultTrainSettings(), every: 10}
-	// The task decides the inputs and the loss: a value for them would be
-	// ignored, so it is refused.
+// trainingSettings reads the model settings of a train message: the task
+// decides the inputs and the loss, so a value for D or loss, which would
+// be ignored, is refused; the settings left out take the training
+// defaults.
+func trainingSettings(fields map[string]json.RawMessage, cfg Config, extra []string) (engine.Settings, error) {
 	for _, name := range []string{"D", "loss"} {
 		if _, ok := fields[name]; ok {
-			return req, fieldErrorf(name, "%s is set by the task in a train message; leave it out", name)
+			return engine.Settings{}, fieldErrorf(name, "%s is set by the task in a train message; leave it out", name)
 		}
 	}
-	model, err := settingsFromJSON(mergeDefaults(fields, req.base.Model), cfg.Limits, trainFields...)
-	if err != nil {
-		return req, err
-	}
-	req.base.Model = model
+	return settingsFromJSON(mergeDefaults(fields, engine.DefaultTrainSettings().Model), cfg.Limits, extra...)
+}
+
+// parseTrainRequest reads a train message whose settings trainingSettings
+// has read, and bounds its work (checkTrainWork).
+func parseTrainRequest(r *request) (trainRequest, error) {
+	cfg, fields := r.cfg, r.fields
+	req := trainRequest{base: engine.DefaultTrainSettings(), every: 10}
+	req.base.Model = r.settings
+	model := r.settings
+	var err error
 	for _, f := range []struct {
 		name string
 		dst  *string
@@ -107,7 +117,26 @@ func parseTrainRequest(fields map[string]json.RawMessage, cfg Config) (trainRequ
 			return req, err
 		}
 	}
-	return req, nil
+	return req, checkTrainWork(req, cfg.Limits.MaxWork)
+}
+
+// checkTrainWork bounds one training iteration of each run, the batch
+// through the task's sequence, by -max-work like one profile: a run
+// holds a worker an iteration at a time.
+func checkTrainWork(req trainRequest, maxWork int64) error {
+	if maxWork <= 0 {
+		return nil
+	}
+	for _, c := range req.cells {
+		m := req.base.Model
+		m.Cell = c
+		_, _, m.T = engine.TaskShape(req.base.Task, req.base.Model.T, req.base.Model.K)
+		if w := m.Work() * int64(req.base.Batch); w > maxWork {
+			return fieldErrorf("batch", "training: batch·steps·H²·gates·directions must be at most %d, got %d (%s, %d steps, H=%d, batch %d): use a smaller batch, a shorter sequence or fewer hidden units",
+				maxWork, w, c, m.T, m.H, req.base.Batch)
+		}
+	}
+	return nil
 }
 
 // mergeDefaults fills the settings a train message leaves out from the
@@ -218,6 +247,10 @@ type labRun struct {
 // progress until the iterations are done, every run has diverged, or ctx
 // is cancelled (a stop, a newer train, the client leaving).
 func (sess *session) runTraining(ctx context.Context, id int64, req trainRequest) {
+	m := sess.srv.metrics
+	m.trainingStarted.Add(1)
+	m.trainingActive.Add(1)
+	defer m.trainingActive.Add(-1)
 	runs := make([]*labRun, len(req.cells))
 	start := trainStartMessage{
 		Type: "trainStart", ID: id, Task: req.base.Task, Iterations: req.base.Iterations, Every: req.every,
@@ -251,7 +284,7 @@ func (sess *session) runTraining(ctx context.Context, id int64, req trainRequest
 	limit := func(iter int, reason, why string) {
 		sess.log.Info("training ended by the server", "reason", why, "iter", iter, "cpuSeconds", time.Duration(cpu.Load()).Seconds())
 		finishRest(reason, iter)
-		sess.sendJSON(map[string]any{"type": "done", "id": id}, false)
+		sess.sendDone(id)
 	}
 	cfg := sess.srv.cfg
 	for iter := 1; iter <= req.base.Iterations; iter++ {
@@ -298,7 +331,7 @@ func (sess *session) runTraining(ctx context.Context, id int64, req trainRequest
 		}
 	}
 	finishRest("finished", req.base.Iterations)
-	sess.sendJSON(map[string]any{"type": "done", "id": id}, false)
+	sess.sendDone(id)
 }
 
 func (sess *session) sendProgress(ctx context.Context, id int64, run, iter int, tr *engine.Trainer, w *window, since time.Time, iters int) {
@@ -320,81 +353,6 @@ func (sess *session) sendProgress(ctx context.Context, id int64, run, iter int, 
 	}
 	// Progress is droppable: the next message carries newer numbers.
 	sess.sendJSON(msg, true)
-}
-
-// sensitivityMessage answers "sensitivity": ‖∂E_t/∂x_k‖ of the
-// unidirectional model and of its bidirectional version.
-type sensitivityMessage struct {
-	Type           string          `json:"type"`
-	ID             int64           `json:"id"`
-	Config         engine.Settings `json:"config"`
-	OutputStep     int             `json:"outputStep"`
-	Unidirectional Floats          `json:"unidirectional"`
-	Bidirectional  Floats          `json:"bidirectional"`
-}
-
-func (sess *session) runSensitivity(ctx context.Context, id int64, s engine.Settings, step int) {
-	msg := sensitivityMessage{Type: "sensitivity", ID: id, OutputStep: step}
-	bidir := s
-	bidir.Bidir = true
-	err := sess.srv.withSlot(ctx, bidir.WorkingBytes(1), func(ctx context.Context) error {
-		for _, bidir := range []bool{false, true} {
-			st := s
-			st.Bidir = bidir
-			if err := st.Validate(sess.srv.cfg.Limits); err != nil {
-				return &FieldError{Field: "bidir", Message: "bidirectional: " + err.Error()}
-			}
-			res, err := engine.InputSensitivity(ctx, st, step)
-			if err != nil {
-				return err
-			}
-			if bidir {
-				msg.Bidirectional = res.DEtDx
-			} else {
-				msg.Unidirectional = res.DEtDx
-			}
-		}
-		return nil
-	})
-	if ctx.Err() != nil {
-		return
-	}
-	if err != nil {
-		sess.sendErr(id, err)
-		return
-	}
-	msg.Config = s
-	sess.sendJSON(msg, false)
-}
-
-// mapMessage answers "map": ‖∂E_t/∂s_k‖ for output steps t (rows) and
-// states k (columns), the terms loss=sum adds up.
-type mapMessage struct {
-	Type   string          `json:"type"`
-	ID     int64           `json:"id"`
-	Config engine.Settings `json:"config"`
-	Steps  []int           `json:"steps"`
-	Values []Floats        `json:"values"`
-}
-
-func (sess *session) runMap(ctx context.Context, id int64, s engine.Settings, rows int) {
-	var m *engine.GradientMap
-	err := sess.srv.withSlot(ctx, s.WorkingBytes(1), func(ctx context.Context) (err error) {
-		m, err = engine.FullGradientMap(ctx, s, rows)
-		return err
-	})
-	if ctx.Err() != nil {
-		return
-	}
-	if err != nil {
-		sess.sendErr(id, err)
-		return
-	}
-	msg := mapMessage{Type: "map", ID: id, Config: s, Steps: m.Steps, Values: make([]Floats, len(m.Values))}
-	for i, v := range m.Values {
-		msg.Values[i] = v
-	}
-	sess.sendJSON(msg, false)
 }
 
 // cellNames lists the models for error messages: "rnn, lstm, gru".
