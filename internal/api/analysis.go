@@ -73,8 +73,8 @@ func (sess *session) runSensitivity(ctx context.Context, id int64, req sensitivi
 		for _, bidir := range []bool{false, true} {
 			st := s
 			st.Bidir = bidir
-			if err := st.Validate(sess.srv.cfg.Limits); err != nil {
-				return &FieldError{Field: "bidir", Message: "bidirectional: " + err.Error()}
+			if err := validateSettings(st, sess.srv.cfg.Limits); err != nil {
+				return reframe(err, "bidir", "bidirectional: "+err.Error())
 			}
 			res, err := engine.InputSensitivity(ctx, st, step)
 			if err != nil {

@@ -30,6 +30,7 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -200,6 +201,9 @@ func FuzzDecodeMessage(f *testing.F) {
 				}
 				if strings.HasPrefix(text, "internal error") {
 					t.Fatalf("message %.100q: got an internal error", data)
+				}
+				if code, _ := m["code"].(string); code == string(codeInternal) || !slices.Contains(errorCodes, errorCode(code)) {
+					t.Fatalf("error answer %.200q, want a code of errorCodes other than internal", out.data)
 				}
 			}
 		}

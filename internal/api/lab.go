@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"strings"
 	"sync/atomic"
@@ -43,7 +44,9 @@ func trainingSettings(fields map[string]json.RawMessage, cfg Config, extra []str
 }
 
 // parseTrainRequest reads a train message whose settings trainingSettings
-// has read, and bounds its work (checkTrainWork).
+// has read. Values past the server's training bounds are
+// codeTrainingLimit errors, and an iteration past -max-work a
+// codeWorkLimit one.
 func parseTrainRequest(r *request) (trainRequest, error) {
 	cfg, fields := r.cfg, r.fields
 	req := trainRequest{base: engine.DefaultTrainSettings(), every: 10}
@@ -73,13 +76,18 @@ func parseTrainRequest(r *request) (trainRequest, error) {
 		name     string
 		dst      *int
 		min, max int
+		bound    bool // max is a server flag, not the protocol's
 	}{
-		{"batch", &req.base.Batch, 1, cfg.Train.MaxBatch},
-		{"iterations", &req.base.Iterations, 1, cfg.Train.MaxIterations},
-		{"every", &req.every, 1, 1000},
+		{"batch", &req.base.Batch, 1, cfg.Train.MaxBatch, true},
+		{"iterations", &req.base.Iterations, 1, cfg.Train.MaxIterations, true},
+		{"every", &req.every, 1, 1000, false},
 	} {
 		v, err := numberField(fields, f.name, float64(*f.dst), float64(f.min), float64(f.max))
 		if err != nil {
+			// A number over a server bound is a training limit.
+			if v, e := numberField(fields, f.name, 0, math.Inf(-1), math.Inf(1)); f.bound && e == nil && v > float64(f.max) {
+				err = withCode(codeTrainingLimit, err.(*FieldError))
+			}
 			return req, err
 		}
 		if v != math.Trunc(v) {
@@ -111,10 +119,18 @@ func parseTrainRequest(r *request) (trainRequest, error) {
 		ts := req.base
 		ts.Model.Cell = c
 		if err := ts.Validate(cfg.Train); err != nil {
-			if fe, ok := err.(*FieldError); ok {
-				return req, &FieldError{Field: fe.Field, Message: "training: " + fe.Message}
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				return req, err
 			}
-			return req, err
+			// The settings are within the profile's limits already, and
+			// batch and iterations at least 1, so one of these out of
+			// range is past what training allows (a default batch past
+			// -max-train-batch is one).
+			if contains([]string{"T", "H", "K", "batch", "iterations"}, fe.Field) {
+				err = withCode(codeTrainingLimit, fe)
+			}
+			return req, reframe(err, fe.Field, "training: "+fe.Message)
 		}
 	}
 	return req, checkTrainWork(req, cfg.Limits.MaxWork)
@@ -132,7 +148,7 @@ func checkTrainWork(req trainRequest, maxWork int64) error {
 		m.Cell = c
 		_, _, m.T = engine.TaskShape(req.base.Task, req.base.Model.T, req.base.Model.K)
 		if w := m.Work() * int64(req.base.Batch); w > maxWork {
-			return fieldErrorf("batch", "training: batch·steps·H²·gates·directions must be at most %d, got %d (%s, %d steps, H=%d, batch %d): use a smaller batch, a shorter sequence or fewer hidden units",
+			return codedf(codeWorkLimit, "batch", "training: batch·steps·H²·gates·directions must be at most %d, got %d (%s, %d steps, H=%d, batch %d): use a smaller batch, a shorter sequence or fewer hidden units",
 				maxWork, w, c, m.T, m.H, req.base.Batch)
 		}
 	}
@@ -204,7 +220,7 @@ type progressMessage struct {
 }
 
 // trainDoneMessage ends one run: "finished", "diverged" (the weights are
-// no longer finite) or "stopped".
+// no longer finite), "stopped" or "limit" (the server's CPU cap).
 type trainDoneMessage struct {
 	Type      string `json:"type"`
 	ID        int64  `json:"id"`

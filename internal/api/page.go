@@ -68,7 +68,7 @@ func handleStatic() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimPrefix(r.URL.Path, "/static/")
 		if strings.HasSuffix(r.URL.Path, "/") || !utf8.ValidString(name) || !fs.ValidPath(name) || strings.ContainsAny(name, "\\\x00") {
-			writeJSON(w, http.StatusNotFound, errorBody{Message: "no such file"})
+			writeErrorBody(w, http.StatusNotFound, codeNotFound, "", "no such file")
 			return
 		}
 		if r.URL.Query().Get("v") != "" {

@@ -133,7 +133,7 @@ func (sess *session) handle(data []byte) {
 	}
 	mt, ok := messageTypes[msg.kind]
 	if !ok {
-		sess.sendErr(msg.id, fieldErrorf("type", "unknown message type %q; the types are %s", shorten(msg.kind), messageTypeList))
+		sess.sendErr(msg.id, codedf(codeUnknownType, "type", "unknown message type %q; the types are %s", shorten(msg.kind), messageTypeList))
 		return
 	}
 	run, err := mt.read(msg, sess.srv.cfg)
@@ -186,10 +186,10 @@ func decodeMessage(data []byte) (message, error) {
 	}
 	raw, ok := msg.fields["type"]
 	if !ok {
-		return msg, fieldErrorf("type", "a message needs a \"type\": %s", messageTypeList)
+		return msg, codedf(codeBadMessage, "type", "a message needs a \"type\": %s", messageTypeList)
 	}
 	if err := stringField(raw, &msg.kind); err != nil {
-		return msg, fieldErrorf("type", "type must be a string, got %s", shorten(string(raw)))
+		return msg, codedf(codeBadMessage, "type", "type must be a string, got %s", shorten(string(raw)))
 	}
 	return msg, nil
 }
@@ -200,8 +200,8 @@ var errNotNumber = errors.New("not a number")
 // else, a second value after it, and a name given twice (which
 // json.Unmarshal would resolve silently, the last one winning).
 func decodeObject(data []byte) (map[string]json.RawMessage, error) {
-	notObject := fieldErrorf("", "a message must be a JSON object with a \"type\"")
-	single := fieldErrorf("", "a message must be a single JSON object")
+	notObject := codedf(codeBadMessage, "", "a message must be a JSON object with a \"type\"")
+	single := codedf(codeBadMessage, "", "a message must be a single JSON object")
 	if !json.Valid(data) {
 		// Only a failure pays for the decoder that tells a second
 		// object after the first from anything else.
@@ -302,7 +302,7 @@ func boolField(fields map[string]json.RawMessage, name string) (bool, error) {
 func onlyFields(fields map[string]json.RawMessage, names ...string) error {
 	for _, k := range sortedKeys(fields) {
 		if !contains(names, k) {
-			return fieldErrorf(shorten(k), "unknown field %q", shorten(k))
+			return codedf(codeUnknownField, shorten(k), "unknown field %q", shorten(k))
 		}
 	}
 	return nil

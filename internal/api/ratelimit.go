@@ -133,9 +133,9 @@ func (s *Server) limitRequests(next http.Handler) http.Handler {
 					secs = 3600
 				}
 				w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
-				writeJSON(w, http.StatusTooManyRequests, errorBody{Message: fmt.Sprintf(
+				writeErrorBody(w, http.StatusTooManyRequests, codeTooManyRequests, "", fmt.Sprintf(
 					"too many requests: at most %g a second (burst %d) from one address; try again shortly",
-					s.cfg.HTTPRequestsPerSecond, s.cfg.HTTPRequestBurst)})
+					s.cfg.HTTPRequestsPerSecond, s.cfg.HTTPRequestBurst))
 				return
 			}
 		}
@@ -190,7 +190,7 @@ func (sess *session) admit(now time.Time) (closeCode int, reason string, ok bool
 	}
 	if now.Sub(l.lastReport) >= rateErrorInterval {
 		l.lastReport = now
-		sess.sendError(0, "", fmt.Sprintf("too many messages: at most %g a second (burst %d); this one was ignored", cfg.MessagesPerSecond, cfg.MessageBurst))
+		sess.sendError(0, codeTooManyMessages, "", fmt.Sprintf("too many messages: at most %g a second (burst %d); this one was ignored", cfg.MessagesPerSecond, cfg.MessageBurst))
 	}
 	return 0, "", false
 }

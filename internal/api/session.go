@@ -174,14 +174,19 @@ func (s *Server) handleWebsocket() http.HandlerFunc {
 		CheckOrigin:     s.checkOrigin,
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
 			msg := reason.Error()
-			kind := errInvalid
-			if status == http.StatusForbidden {
-				kind = errOriginRefused
+			kind, code := errInvalid, codeNotWebsocket
+			switch status {
+			case http.StatusForbidden:
+				kind, code = errOriginRefused, codeOriginRefused
 				msg = "websocket origin not allowed: " + shorten(r.Header.Get("Origin")) +
 					"; the page must be opened from this server, or its origin allowed with -allow-origin"
+			case http.StatusMethodNotAllowed:
+				code = codeMethodNotAllowed
+			case http.StatusInternalServerError:
+				kind, code = errInternal, codeInternal
 			}
 			s.metrics.countError(kind)
-			writeJSON(w, status, errorBody{Message: msg})
+			writeErrorBody(w, status, code, "", msg)
 		},
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -190,10 +195,11 @@ func (s *Server) handleWebsocket() http.HandlerFunc {
 		case errServerFull:
 			s.metrics.countError(errTooManyConns)
 			w.Header().Set("Retry-After", "5")
-			writeJSON(w, http.StatusServiceUnavailable, errorBody{Message: fmt.Sprintf("too many connections: the server takes %d at once; try again shortly", s.cfg.MaxConnections)})
+			writeErrorBody(w, http.StatusServiceUnavailable, codeTooManyConnections, "",
+				fmt.Sprintf("too many connections: the server takes %d at once; try again shortly", s.cfg.MaxConnections))
 			return
 		default:
-			writeJSON(w, http.StatusServiceUnavailable, errorBody{Message: "the server is shutting down"})
+			writeErrorBody(w, http.StatusServiceUnavailable, codeShuttingDown, "", "the server is shutting down")
 			return
 		}
 		conn, err := upgrader.Upgrade(w, r, nil)
@@ -277,7 +283,7 @@ func (sess *session) readPump() (code int, reason string) {
 		conn.SetReadDeadline(time.Now().Add(pongWait))
 		if kind != websocket.TextMessage {
 			sess.srv.metrics.countError(errBinaryMessage)
-			sess.sendError(0, "", "messages must be JSON text, not binary")
+			sess.sendError(0, codeBadMessage, "", "messages must be JSON text, not binary")
 			continue
 		}
 		if code, reason, ok := sess.admit(time.Now()); !ok {
@@ -307,7 +313,7 @@ func (sess *session) recoverRequest(id int64) {
 	}
 	sess.srv.metrics.countError(errPanic)
 	sess.log.Error("panic in websocket request", "id", id, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-	sess.sendError(id, "", "internal error: this request failed and was logged; the connection carries on")
+	sess.sendError(id, codeInternal, "", "internal error: this request failed and was logged; the connection carries on")
 }
 
 func (sess *session) writePump() {
@@ -410,16 +416,8 @@ func (sess *session) closeWith(code int, reason string) {
 	})
 }
 
-// errorMessage is the "error" message of the protocol.
-type errorMessage struct {
-	Type    string `json:"type"`
-	ID      int64  `json:"id"`
-	Field   string `json:"field,omitempty"`
-	Message string `json:"message"`
-}
-
-func (sess *session) sendError(id int64, field, message string) {
-	sess.sendJSON(errorMessage{Type: "error", ID: id, Field: field, Message: message}, false)
+func (sess *session) sendError(id int64, code errorCode, field, message string) {
+	sess.sendJSON(errorMessage{Type: "error", ID: id, Code: code, Field: field, Message: message}, false)
 }
 
 // sendErr answers request id with err: a field error as it is, anything
@@ -428,12 +426,12 @@ func (sess *session) sendErr(id int64, err error) {
 	var fe *FieldError
 	if errors.As(err, &fe) {
 		sess.srv.metrics.countError(errInvalid)
-		sess.sendError(id, fe.Field, fe.Message)
+		sess.sendError(id, errorCodeOf(err), fe.Field, fe.Message)
 		return
 	}
 	sess.srv.metrics.countError(errInternal)
 	sess.log.Error("request failed", "id", id, "err", err)
-	sess.sendError(id, "", "internal error")
+	sess.sendError(id, codeInternal, "", "internal error")
 }
 
 // sendDone ends the stream of request id.
