@@ -261,12 +261,22 @@ type labRun struct {
 // runTraining trains one model per requested cell, interleaved an
 // iteration at a time so the curves advance together, and streams
 // progress until the iterations are done, every run has diverged, or ctx
-// is cancelled (a stop, a newer train, the client leaving).
+// is cancelled (a stop, a newer train, the client leaving). However it
+// ends, while the client is there, each run gets its trainDone and the
+// stream ends with done.
 func (sess *session) runTraining(ctx context.Context, id int64, req trainRequest) {
 	m := sess.srv.metrics
 	m.trainingStarted.Add(1)
 	m.trainingActive.Add(1)
 	defer m.trainingActive.Add(-1)
+	sess.trainRuns(ctx, id, req)
+	if sess.ctx.Err() == nil {
+		sess.sendDone(id)
+	}
+}
+
+// trainRuns is runTraining without the stream's end.
+func (sess *session) trainRuns(ctx context.Context, id int64, req trainRequest) {
 	runs := make([]*labRun, len(req.cells))
 	start := trainStartMessage{
 		Type: "trainStart", ID: id, Task: req.base.Task, Iterations: req.base.Iterations, Every: req.every,
@@ -300,7 +310,6 @@ func (sess *session) runTraining(ctx context.Context, id int64, req trainRequest
 	limit := func(iter int, reason, why string) {
 		sess.log.Info("training ended by the server", "reason", why, "iter", iter, "cpuSeconds", time.Duration(cpu.Load()).Seconds())
 		finishRest(reason, iter)
-		sess.sendDone(id)
 	}
 	cfg := sess.srv.cfg
 	for iter := 1; iter <= req.base.Iterations; iter++ {
@@ -347,7 +356,6 @@ func (sess *session) runTraining(ctx context.Context, id int64, req trainRequest
 		}
 	}
 	finishRest("finished", req.base.Iterations)
-	sess.sendDone(id)
 }
 
 func (sess *session) sendProgress(ctx context.Context, id int64, run, iter int, tr *engine.Trainer, w *window, since time.Time, iters int) {

@@ -33,6 +33,9 @@ type messageType struct {
 	// start reads the request and returns the job that runs it; see
 	// route.
 	start func(*request) (job, error)
+	// dropped, when set, answers a request that a newer one or a stop
+	// dropped before it ran.
+	dropped func(sess *session, id int64)
 }
 
 // messageTable is the dispatch table. Adding a message type is one row:
@@ -43,7 +46,7 @@ var messageTable = []messageType{
 	{name: "animate", fields: []string{"stepsPerSecond", "jacobians"}, settings: modelSettings, worker: profileWorker, kind: kindProfile, start: route(parseAnimate, (*session).runAnimation)},
 	{name: "sensitivity", fields: []string{"outputStep"}, settings: modelSettings, worker: analysisWorker, kind: kindSensitivity, start: route(parseSensitivity, (*session).runSensitivity)},
 	{name: "map", fields: []string{"rows"}, settings: modelSettings, worker: analysisWorker, kind: kindMap, start: route(parseMap, (*session).runMap)},
-	{name: "train", fields: trainFields, settings: trainingSettings, worker: trainWorker, kind: kindTrain, start: route(parseTrainRequest, (*session).runTraining)},
+	{name: "train", fields: trainFields, settings: trainingSettings, worker: trainWorker, kind: kindTrain, start: route(parseTrainRequest, (*session).runTraining), dropped: (*session).sendDone},
 	{name: "stop", fields: []string{"what"}, worker: inline, start: route(parseStop, (*session).runStop)},
 }
 
@@ -146,7 +149,11 @@ func (sess *session) handle(data []byte) {
 		run(sess.ctx, sess)
 		return
 	}
-	sess.submit(l, mt.kind, msg.id, func(ctx context.Context) { run(ctx, sess) })
+	var dropped func()
+	if mt.dropped != nil {
+		dropped = func() { mt.dropped(sess, msg.id) }
+	}
+	sess.submit(l, mt.kind, msg.id, func(ctx context.Context) { run(ctx, sess) }, dropped)
 }
 
 // message is a decoded client message.

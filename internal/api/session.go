@@ -115,19 +115,28 @@ func (sess *session) worker(w worker) *latest {
 type latest struct {
 	mu      sync.Mutex
 	pending func(context.Context)
+	// dropped answers the pending request when it is replaced or stopped
+	// before it runs; nil when such a request needs no answer.
+	dropped func()
 	running context.CancelFunc
 	wake    chan struct{}
 }
 
 func newLatest() latest { return latest{wake: make(chan struct{}, 1)} }
 
-func (l *latest) submit(job func(context.Context)) {
+// submit makes job the newest request; dropped, when not nil, is called
+// if job never runs because a newer request or a stop came first.
+func (l *latest) submit(job func(context.Context), dropped func()) {
 	l.mu.Lock()
-	l.pending = job
+	drop := l.take()
+	l.pending, l.dropped = job, dropped
 	if l.running != nil {
 		l.running()
 	}
 	l.mu.Unlock()
+	if drop != nil {
+		drop()
+	}
 	select {
 	case l.wake <- struct{}{}:
 	default:
@@ -137,11 +146,25 @@ func (l *latest) submit(job func(context.Context)) {
 // stop cancels the running job and drops the waiting one.
 func (l *latest) stop() {
 	l.mu.Lock()
-	l.pending = nil
+	drop := l.take()
 	if l.running != nil {
 		l.running()
 	}
 	l.mu.Unlock()
+	if drop != nil {
+		drop()
+	}
+}
+
+// take removes the waiting job and returns its dropped function; l.mu is
+// held.
+func (l *latest) take() (dropped func()) {
+	dropped = l.dropped
+	if l.pending == nil {
+		dropped = nil
+	}
+	l.pending, l.dropped = nil, nil
+	return dropped
 }
 
 // serve runs jobs one at a time until ctx is done.
@@ -154,7 +177,7 @@ func (l *latest) serve(ctx context.Context) {
 		}
 		l.mu.Lock()
 		job := l.pending
-		l.pending = nil
+		l.pending, l.dropped = nil, nil
 		jobCtx, cancel := context.WithCancel(ctx)
 		l.running = cancel
 		l.mu.Unlock()
@@ -441,12 +464,13 @@ func (sess *session) sendDone(id int64) {
 
 // submit makes job the newest request on l. Its context carries the run
 // kind, for the metrics, and the session's lane; a panic in it is
-// recovered and answered as an error to this request alone.
-func (sess *session) submit(l *latest, kind runKind, id int64, job func(context.Context)) {
+// recovered and answered as an error to this request alone. dropped, when
+// not nil, answers the request if it never runs.
+func (sess *session) submit(l *latest, kind runKind, id int64, job func(context.Context), dropped func()) {
 	l.submit(func(ctx context.Context) {
 		defer sess.recoverRequest(id)
 		job(withRunTag(ctx, runTag{kind: kind, client: sess.client, lane: sess.lane}))
-	})
+	}, dropped)
 }
 
 // stopTargets are the values of a stop message's "what".

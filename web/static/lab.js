@@ -149,9 +149,15 @@ export class Lab {
     this.schedule();
   }
 
+  // finish ends the stream: after every run's trainDone, or at done,
+  // which alone ends a training stopped or replaced before it started.
   finish() {
     const tr = this.training;
-    if (!tr.runs.length || ['finished', 'stopped', 'diverged'].includes(tr.state)) return;
+    if (['finished', 'stopped', 'diverged'].includes(tr.state)) return;
+    if (!tr.runs.length) {
+      this.setState('stopped');
+      return;
+    }
     const reasons = tr.runs.map((r) => r.reason || 'finished');
     let state = 'finished';
     if (reasons.includes('stopped') || reasons.includes('limit')) state = 'stopped';
