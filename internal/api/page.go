@@ -34,9 +34,7 @@ func handlePage(logger *slog.Logger, cfg Config) http.HandlerFunc {
 	tmpl := web.Templates()
 	boot, err := json.Marshal(map[string]any{
 		"defaults": engine.Defaults(),
-		"limits": map[string]any{
-			"T": cfg.Limits.MaxT, "H": cfg.Limits.MaxH, "D": cfg.Limits.MaxD, "K": cfg.Limits.MaxK, "work": cfg.Limits.MaxWork,
-		},
+		"limits":   newPageLimits(cfg),
 		"options": map[string]any{
 			"cell": engine.Cells, "act": engine.Activations, "init": engine.InitSchemes,
 			"clip": engine.ClipModes, "loss": engine.LossModes,

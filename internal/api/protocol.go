@@ -317,15 +317,54 @@ func onlyFields(fields map[string]json.RawMessage, names ...string) error {
 
 // helloMessage tells a new client the protocol version, the limits its
 // controls should respect and the default settings.
-func helloMessage(cfg Config) map[string]any {
-	return map[string]any{
-		"type":    "hello",
-		"version": ExportVersion,
-		"limits": map[string]any{
-			"T": cfg.Limits.MaxT, "H": cfg.Limits.MaxH, "D": cfg.Limits.MaxD, "K": cfg.Limits.MaxK,
-			"work": cfg.Limits.MaxWork, "messagesPerSecond": cfg.MessagesPerSecond,
-			"messageBurst": cfg.MessageBurst, "messageBytes": cfg.MaxMessageBytes,
+type helloMessage struct {
+	Type     string          `json:"type"`
+	Version  int             `json:"version"`
+	Limits   helloLimits     `json:"limits"`
+	Defaults engine.Settings `json:"defaults"`
+}
+
+// helloLimits are the server's limits a page shows in its controls.
+type helloLimits struct {
+	pageLimits
+	MessagesPerSecond float64 `json:"messagesPerSecond"`
+	MessageBurst      int     `json:"messageBurst"`
+	MessageBytes      int64   `json:"messageBytes"`
+}
+
+// pageLimits are the limits the page's controls start from, in its
+// bootstrap data and again in hello.
+type pageLimits struct {
+	T     int         `json:"T"`
+	H     int         `json:"H"`
+	D     int         `json:"D"`
+	K     int         `json:"K"`
+	Work  int64       `json:"work"`
+	Train trainLimits `json:"train"`
+}
+
+// trainLimits are the bounds of a training run (-max-train-*).
+type trainLimits struct {
+	T          int `json:"T"`
+	H          int `json:"H"`
+	Batch      int `json:"batch"`
+	Iterations int `json:"iterations"`
+}
+
+func newPageLimits(cfg Config) pageLimits {
+	return pageLimits{
+		T: cfg.Limits.MaxT, H: cfg.Limits.MaxH, D: cfg.Limits.MaxD, K: cfg.Limits.MaxK, Work: cfg.Limits.MaxWork,
+		Train: trainLimits{T: cfg.Train.MaxT, H: cfg.Train.MaxH, Batch: cfg.Train.MaxBatch, Iterations: cfg.Train.MaxIterations},
+	}
+}
+
+func newHello(cfg Config) helloMessage {
+	return helloMessage{
+		Type: "hello", Version: ExportVersion,
+		Limits: helloLimits{
+			pageLimits: newPageLimits(cfg), MessagesPerSecond: cfg.MessagesPerSecond,
+			MessageBurst: cfg.MessageBurst, MessageBytes: cfg.MaxMessageBytes,
 		},
-		"defaults": engine.Defaults(),
+		Defaults: engine.Defaults(),
 	}
 }

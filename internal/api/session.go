@@ -278,7 +278,7 @@ func (sess *session) run() {
 		sess.log.Info("websocket closed", "messages", sess.received, "duration", time.Since(sess.opened).Round(time.Millisecond))
 	}()
 	sess.log.Debug("websocket opened")
-	sess.sendJSON(helloMessage(sess.srv.cfg), false)
+	sess.sendJSON(newHello(sess.srv.cfg), false)
 }
 
 // readPump reads and handles messages until a read fails, and returns the

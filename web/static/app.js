@@ -14,7 +14,7 @@ import { Tabs } from './tabs.js';
 import { Spectrum } from './spectrum.js';
 import { BidirPlot } from './bidir.js';
 import { GradientMap } from './gmap.js';
-import { Lab, everyFor } from './lab.js';
+import { Lab, everyFor, applyTrainLimits } from './lab.js';
 import { PRESETS, PRESET_IDS, presetById } from './presets.js';
 
 const $ = (id) => document.getElementById(id);
@@ -23,6 +23,7 @@ const body = document.body;
 const boot = JSON.parse($('bootstrap').textContent);
 const defaults = boot.defaults;
 const options = boot.options;
+applyTrainLimits(boot.limits.train); // before the URL's lab settings are read
 
 const page = readPage(location.search, defaults, options, PRESET_IDS);
 const settings = page.settings;
@@ -96,6 +97,8 @@ const conn = new Connection(wsURL, {
     if (msg.type === 'hello') {
       controls.applyLimits(msg.limits);
       controls.set(settings);
+      applyTrainLimits(msg.limits.train, view.lab);
+      setLabControls();
       return;
     }
     if (analysis.owns(msg.id)) {

@@ -6,6 +6,7 @@
 import { t } from './i18n.js';
 import { fmtNum, log10, decadeSplits, decadeValues, legendValue, fitAxis, dataRange } from './plot.js';
 import { colorOf, fitCanvas, drawLegend, SPECIAL } from './heatmap.js';
+import { LAB } from './url.js';
 
 export const CELL_COLORS = { rnn: '#0072B2', lstm: '#009E73', gru: '#E69F00' };
 const FADED = { rnn: 'rgba(0,114,178,0.45)', lstm: 'rgba(0,158,115,0.45)', gru: 'rgba(230,159,0,0.5)' };
@@ -21,6 +22,25 @@ const HEAT_HI = 2;
 // per run, and never more than one message per 5 iterations.
 export function everyFor(iterations) {
   return Math.max(5, Math.min(1000, Math.round(iterations / 200)));
+}
+
+// applyTrainLimits takes the server's training bounds (limits.train of
+// the bootstrap data and of hello: -max-train-batch and
+// -max-train-iterations): the lab's inputs, the values a URL may give
+// them and their defaults stay within them, and so does lab, the lab
+// state shown, when given.
+export function applyTrainLimits(train, lab) {
+  if (!train) return;
+  for (const name of ['batch', 'iterations']) {
+    const max = train[name];
+    if (!Number.isInteger(max) || max < 1) continue;
+    const spec = LAB[name];
+    spec.max = max;
+    spec.def = Math.min(spec.def, max);
+    const el = document.getElementById(name);
+    if (el) el.max = String(max);
+    if (lab && lab[name] > max) lab[name] = max;
+  }
 }
 
 const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
