@@ -6,7 +6,7 @@
 
 import { t, setLang, applyI18n } from './i18n.js';
 import { SETTINGS, MAX_PINS, LAB, CELLS, readPage, pageQuery, exportURL, labDefaults, parseLab } from './url.js';
-import { Connection, Requests, Analysis, newId } from './socket.js';
+import { Connection, Requests, Analysis, newId, isRateLimited, errorText } from './socket.js';
 import { Plot, fmtNum } from './plot.js';
 import { Controls } from './controls.js';
 import { showReadout } from './readout.js';
@@ -109,7 +109,7 @@ const conn = new Connection(wsURL, {
       onTrainMessage(msg);
       return;
     }
-    if (msg.type === 'error' && !msg.id && /too many messages/.test(msg.message)) {
+    if (!msg.id && isRateLimited(msg)) {
       setTimeout(() => analysis.resend(), 1000);
     }
     requests.handle(msg);
@@ -299,11 +299,12 @@ function onMain(msg) {
 
 function showServerError(msg, banner) {
   body.dataset.error = msg.field || 'general';
-  if (msg.field && controls.showError(msg.field, msg.message, true)) {
+  const text = errorText(msg, controls.limits);
+  if (msg.field && controls.showError(msg.field, text, true)) {
     // The message is by its control; say why the plot did not change.
     banner.textContent = t('error.stale');
   } else {
-    banner.textContent = t('error.general', { msg: msg.message });
+    banner.textContent = t('error.general', { msg: text });
   }
   banner.hidden = false;
 }
@@ -315,7 +316,7 @@ function onPin(key, msg) {
     pin.res = { config: msg.config, profile: msg.profile };
     pin.error = '';
   } else {
-    pin.error = msg.message;
+    pin.error = errorText(msg, controls.limits);
   }
   if (current) render(current.id);
 }
@@ -584,9 +585,10 @@ function stopTraining() {
 function onTrainMessage(msg) {
   if (msg.type === 'error') {
     sequence = null;
-    $('err-lab').textContent = t('error.general', { msg: msg.message });
+    const text = errorText(msg, controls.limits);
+    $('err-lab').textContent = t('error.general', { msg: text });
     $('err-lab').hidden = false;
-    if (msg.field) controls.showError(msg.field, msg.message, true);
+    if (msg.field) controls.showError(msg.field, text, true);
   }
   if (msg.type === 'trainStart') {
     $('err-lab').hidden = true;
@@ -881,7 +883,7 @@ async function download(format) {
     if (!resp.ok) {
       let message = `${resp.status} ${resp.statusText}`;
       try {
-        message = (await resp.json()).message || message;
+        message = errorText(await resp.json(), controls.limits) || message;
       } catch { /* not JSON */ }
       throw new Error(message);
     }
