@@ -147,7 +147,9 @@ class Patient {
 
 // Requests owns the ids. handlers: onMain(msg, meta) for answers to the
 // newest main request (profile, jacobians, frame, done, error), onPin(key, msg) for
-// answers to pins, onBusy(bool) when the main answer takes long.
+// answers to pins, onBusy(bool) when the main answer takes long,
+// onSend(meta) when a main request leaves, pinSettings(key) for a pin to
+// send again.
 export class Requests extends Patient {
   constructor(conn, handlers) {
     super();
@@ -171,8 +173,8 @@ export class Requests extends Patient {
   }
 
   // stopAnimation ends an animation by asking for the plain plot: a newer
-  // config supersedes it. (The protocol's stop would also end a training
-  // running in the lab.)
+  // config supersedes it. (A stop with what "animation" would end it too,
+  // but the page wants the plain plot after it, which the config is.)
   stopAnimation() {
     if (this.want && this.want.msg.type === 'animate') this.want = null;
     this.animating = false;
