@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 )
 
 // syncBuffer collects what run writes while the test reads it.
@@ -177,6 +179,54 @@ func TestFlagsReachTheServer(t *testing.T) {
 	if m.Connections.Max != 1 {
 		t.Errorf("metrics connections.max: got %d, want 1 from MAX_CONNECTIONS", m.Connections.Max)
 	}
+}
+
+// TestTrainingLimitsReachThePage: the -max-train-* flags reach the page,
+// in its bootstrap data and in the websocket's hello, so that the lab's
+// controls keep within them.
+func TestTrainingLimitsReachThePage(t *testing.T) {
+	base := startRun(t, map[string]string{"MAX_TRAIN_T": "90"}, "-max-train-H", "12", "-max-train-batch", "7", "-max-train-iterations", "99", "-log-level", "warn")
+	want := map[string]any{"T": 90.0, "H": 12.0, "batch": 7.0, "iterations": 99.0}
+	resp, err := http.Get("http://" + base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	const open = `<script type="application/json" id="bootstrap">`
+	_, rest, ok := strings.Cut(string(page), open)
+	boot, _, _ := strings.Cut(rest, "</script>")
+	var b struct {
+		Limits struct{ Train map[string]any } `json:"limits"`
+	}
+	if err := json.Unmarshal([]byte(boot), &b); !ok || err != nil || !equalMaps(b.Limits.Train, want) {
+		t.Errorf("bootstrap limits.train: got %v (%v), want %v", b.Limits.Train, err, want)
+	}
+	conn, _, err := websocket.DefaultDialer.Dial("ws://"+base+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var hello struct {
+		Type   string
+		Limits struct{ Train map[string]any } `json:"limits"`
+	}
+	if err := conn.ReadJSON(&hello); err != nil || hello.Type != "hello" || !equalMaps(hello.Limits.Train, want) {
+		t.Errorf("hello limits.train: got %+v (%v), want %v", hello, err, want)
+	}
+}
+
+func equalMaps(a, b map[string]any) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // rawStatus sends request over a fresh connection to base and returns

@@ -70,6 +70,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("export", b.testExport)
 	t.Run("overflow", b.testOverflow)
 	t.Run("linear then a gated cell", b.testLinearThenGated)
+	t.Run("server errors", b.testServerErrors)
 	t.Run("play and large text", b.testPlayAndLargeText)
 	t.Run("redraws", b.testRedraws)
 	t.Run("presets", b.testPresets)
@@ -680,6 +681,45 @@ func (s *browserSuite) testLinearThenGated(t *testing.T) {
 	}
 	tb.set("Cell", "rnn")
 	tb.waitRendered("act", "linear")
+}
+
+// testServerErrors: a server error is shown by the code it carries, in
+// the page's language, next to the control it names: the server's own
+// English text on an English page, the page's sentence on a Spanish one,
+// with the training limits from hello.
+func (s *browserSuite) testServerErrors(t *testing.T) {
+	typeInto := func(tb *tab, id, value string) {
+		eval[bool](tb, fmt.Sprintf(`(() => { const el = document.getElementById(%q); el.value = %q; el.dispatchEvent(new Event('input', {bubbles: true})); return true; })()`, id, value))
+	}
+	shown := func(tb *tab, id string) string {
+		tb.waitFor("the error in #"+id, fmt.Sprintf(`!document.getElementById(%q).hidden`, id))
+		return eval[string](tb, fmt.Sprintf(`document.getElementById(%q).textContent`, id))
+	}
+	for _, tc := range []struct {
+		lang, gain, train string
+	}{
+		{"en", "gain must be 0..100, got 101", "Server: training: T must be 1..500, got 1000"},
+		{"es", "El servidor no acepta este valor de «Ganancia».",
+			"Servidor: «Longitud de la secuencia»: un entrenamiento admite como mucho T = 500, H = 128, lotes de 128 y 20000 iteraciones."},
+	} {
+		tb := s.newTab(t)
+		tb.open("lang=" + tc.lang + "&T=50&H=8")
+		tb.waitRendered("T", 50.0)
+		typeInto(tb, "gain-num", "101")
+		if got := shown(tb, "err-gain"); got != tc.gain {
+			t.Errorf("%s: gain 101 shows %q by its control, want %q", tc.lang, got, tc.gain)
+		}
+		typeInto(tb, "gain-num", "1")
+		tb.waitFor("the error cleared", `document.getElementById('err-gain').hidden`)
+
+		tb.do(chromedp.Navigate(s.srv.URL + "/?lang=" + tc.lang + "&tab=lab&T=1000&H=8"))
+		tb.waitFor("connected", `document.body.dataset.connected === 'true'`)
+		eval[bool](tb, `(() => { document.getElementById('train-start').click(); return true; })()`)
+		if got := shown(tb, "err-lab"); got != tc.train {
+			t.Errorf("%s: training T=1000 shows %q, want %q", tc.lang, got, tc.train)
+		}
+		tb.waitFor("the lab's error state", `document.body.dataset.train === 'error'`)
+	}
 }
 
 func (s *browserSuite) testPlayAndLargeText(t *testing.T) {

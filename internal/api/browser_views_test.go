@@ -316,17 +316,17 @@ func (s *browserSuite) testTraining(t *testing.T) {
 	tb.screenshot("lab-stopped")
 }
 
-// testCompare runs the one-click comparison and sees three runs.
+// testCompare runs the one-click comparison and sees a run of every model.
 func (s *browserSuite) testCompare(t *testing.T) {
 	tb := s.newTab(t)
 	tb.do(chromedp.Navigate(s.srv.URL + "/?tab=lab&T=20&K=8&iterations=400&forgetBias=1"))
 	tb.waitFor("connected", `document.body.dataset.connected === 'true'`)
-	tb.click("Compare RNN · LSTM · GRU")
-	tb.waitURL("cells", "rnn,lstm,gru")
-	tb.waitForLong("three runs reporting", `document.querySelectorAll('#lab-tbody tr').length === 3 && [...document.querySelectorAll('#lab-tbody tr')].every((r) => r.children[1].textContent !== '—')`, 30*time.Second)
+	tb.click("Compare RNN · LSTM · GRU · attention")
+	tb.waitURL("cells", "rnn,lstm,gru,attn")
+	tb.waitForLong("four runs reporting", `document.querySelectorAll('#lab-tbody tr').length === 4 && [...document.querySelectorAll('#lab-tbody tr')].every((r) => r.children[1].textContent !== '—')`, 30*time.Second)
 	cells := eval[[]string](tb, `[...document.querySelectorAll('#lab-tbody th')].map((e) => e.dataset.cell)`)
-	if !slices.Equal(cells, []string{"rnn", "lstm", "gru"}) {
-		t.Errorf("runs %v, want rnn, lstm, gru", cells)
+	if !slices.Equal(cells, []string{"rnn", "lstm", "gru", "attn"}) {
+		t.Errorf("runs %v, want rnn, lstm, gru, attn", cells)
 	}
 	tb.screenshot("lab-compare")
 	tb.stopTraining()
@@ -337,8 +337,8 @@ func (s *browserSuite) testCompare(t *testing.T) {
 	q := tb.query()
 	tb.do(chromedp.Navigate(s.srv.URL + "/?" + q.Encode()))
 	tb.waitFor("the lab after a reload", `document.getElementById('panel-lab').hidden === false`)
-	got := eval[[]string](tb, `['optimizer', 'iterations', 'cell-rnn', 'cell-lstm', 'cell-gru'].map((id) => { const e = document.getElementById(id); return e.type === 'checkbox' ? String(e.checked) : e.value; })`)
-	if want := []string{"sgd", "400", "true", "true", "true"}; !slices.Equal(got, want) {
+	got := eval[[]string](tb, `['optimizer', 'iterations', 'cell-rnn', 'cell-lstm', 'cell-gru', 'cell-attn'].map((id) => { const e = document.getElementById(id); return e.type === 'checkbox' ? String(e.checked) : e.value; })`)
+	if want := []string{"sgd", "400", "true", "true", "true", "true"}; !slices.Equal(got, want) {
 		t.Errorf("after a reload the lab shows %v, want %v", got, want)
 	}
 	if T := eval[string](tb, `document.getElementById('T-num').value`); T != "20" {

@@ -30,6 +30,7 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -184,7 +185,7 @@ func FuzzDecodeMessage(f *testing.F) {
 		}
 		// A known type may start a job that the timeout cuts off before
 		// it answers; anything else is answered at once.
-		if known := strings.Contains(messageTypes, msg.kind) && msg.kind != ""; (err != nil || !known) && len(sess.send) == 0 {
+		if _, known := messageTypes[msg.kind]; (err != nil || !known) && len(sess.send) == 0 {
 			t.Fatalf("message %.100q got no answer, want an error at least", data)
 		}
 		for len(sess.send) > 0 {
@@ -200,6 +201,9 @@ func FuzzDecodeMessage(f *testing.F) {
 				}
 				if strings.HasPrefix(text, "internal error") {
 					t.Fatalf("message %.100q: got an internal error", data)
+				}
+				if code, _ := m["code"].(string); code == string(codeInternal) || !slices.Contains(errorCodes, errorCode(code)) {
+					t.Fatalf("error answer %.200q, want a code of errorCodes other than internal", out.data)
 				}
 			}
 		}

@@ -1,9 +1,7 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -55,7 +53,7 @@ func handleProfile(logger *slog.Logger, compute computeFunc, lim engine.Limits) 
 
 func handleNotFound() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, errorBody{Message: "no such page: " + shorten(r.URL.Path)})
+		writeErrorBody(w, http.StatusNotFound, codeNotFound, "", "no such page: "+shorten(r.URL.Path))
 	}
 }
 
@@ -64,37 +62,7 @@ func handleNotFound() http.HandlerFunc {
 func handleMethodNotAllowed() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, HEAD")
-		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Message: shorten(r.Method) + " is not allowed on " + shorten(r.URL.Path)})
-	}
-}
-
-// errorBody is the JSON of every HTTP error: the field at fault, when
-// there is one, and a message for people.
-type errorBody struct {
-	Field   string `json:"field,omitempty"`
-	Message string `json:"message"`
-}
-
-// writeError answers with 400 and the field for bad input, 503 naming the
-// limit for a run past -run-timeout, silence for a client that left, and
-// 500 with a short message (the details go to the log) for anything else.
-func writeError(w http.ResponseWriter, logger *slog.Logger, err error) {
-	var fe *FieldError
-	var te *runTimeoutError
-	switch {
-	case errors.As(err, &fe):
-		writeJSON(w, http.StatusBadRequest, errorBody{Field: fe.Field, Message: fe.Message})
-	case errors.As(err, &te):
-		w.Header().Set("Retry-After", "5")
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{Message: te.Error()})
-	case errors.Is(err, context.Canceled):
-		// The client went away; nobody reads an answer.
-	case errors.Is(err, context.DeadlineExceeded):
-		w.Header().Set("Retry-After", "5")
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{Message: "the run took too long"})
-	default:
-		logger.Error("request failed", "err", err)
-		writeJSON(w, http.StatusInternalServerError, errorBody{Message: "internal error"})
+		writeErrorBody(w, http.StatusMethodNotAllowed, codeMethodNotAllowed, "", shorten(r.Method)+" is not allowed on "+shorten(r.URL.Path))
 	}
 }
 

@@ -226,8 +226,8 @@ func (s *Server) checkHost(next http.Handler) http.Handler {
 		if !ok {
 			s.metrics.countError(errHostRefused)
 			w.Header().Set("Connection", "close")
-			writeJSON(w, http.StatusMisdirectedRequest, errorBody{Field: "Host",
-				Message: fmt.Sprintf("this server does not answer to the host %q: open it by the address it listens on, localhost, or a name allowed with -allow-host", shorten(r.Host))})
+			writeErrorBody(w, http.StatusMisdirectedRequest, codeHostRefused, "Host",
+				fmt.Sprintf("this server does not answer to the host %q: open it by the address it listens on, localhost, or a name allowed with -allow-host", shorten(r.Host)))
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"strings"
 	"sync/atomic"
@@ -10,6 +11,9 @@ import (
 
 	"gradviz/internal/engine"
 )
+
+// The training lab's request over the websocket: "train" trains up to
+// three cells on the same data and streams their progress.
 
 // trainRequest is a parsed "train" message.
 type trainRequest struct {
@@ -20,26 +24,35 @@ type trainRequest struct {
 
 // trainFields are the names a "train" message may carry besides the
 // settings.
-var trainFields = []string{"type", "id", "task", "optimizer", "lr", "momentum", "batch", "iterations", "every", "cells"}
+var trainFields = []string{"task", "optimizer", "lr", "momentum", "batch", "iterations", "every", "cells"}
 
 // maxCompared bounds the runs of one training request: every model can
 // be compared with three others.
 const maxCompared = 4
 
-func parseTrainRequest(fields map[string]json.RawMessage, cfg Config) (trainRequest, error) {
-	req := trainRequest{base: engine.DefaultTrainSettings(), every: 10}
-	// The task decides the inputs and the loss: a value for them would be
-	// ignored, so it is refused.
+// trainingSettings reads the model settings of a train message: the task
+// decides the inputs and the loss, so a value for D or loss, which would
+// be ignored, is refused; the settings left out take the training
+// defaults.
+func trainingSettings(fields map[string]json.RawMessage, cfg Config, extra []string) (engine.Settings, error) {
 	for _, name := range []string{"D", "loss"} {
 		if _, ok := fields[name]; ok {
-			return req, fieldErrorf(name, "%s is set by the task in a train message; leave it out", name)
+			return engine.Settings{}, fieldErrorf(name, "%s is set by the task in a train message; leave it out", name)
 		}
 	}
-	model, err := settingsFromJSON(mergeDefaults(fields, req.base.Model), cfg.Limits, trainFields...)
-	if err != nil {
-		return req, err
-	}
-	req.base.Model = model
+	return settingsFromJSON(mergeDefaults(fields, engine.DefaultTrainSettings().Model), cfg.Limits, extra...)
+}
+
+// parseTrainRequest reads a train message whose settings trainingSettings
+// has read. Values past the server's training bounds are
+// codeTrainingLimit errors, and an iteration past -max-work a
+// codeWorkLimit one.
+func parseTrainRequest(r *request) (trainRequest, error) {
+	cfg, fields := r.cfg, r.fields
+	req := trainRequest{base: engine.DefaultTrainSettings(), every: 10}
+	req.base.Model = r.settings
+	model := r.settings
+	var err error
 	for _, f := range []struct {
 		name string
 		dst  *string
@@ -63,13 +76,18 @@ func parseTrainRequest(fields map[string]json.RawMessage, cfg Config) (trainRequ
 		name     string
 		dst      *int
 		min, max int
+		bound    bool // max is a server flag, not the protocol's
 	}{
-		{"batch", &req.base.Batch, 1, cfg.Train.MaxBatch},
-		{"iterations", &req.base.Iterations, 1, cfg.Train.MaxIterations},
-		{"every", &req.every, 1, 1000},
+		{"batch", &req.base.Batch, 1, cfg.Train.MaxBatch, true},
+		{"iterations", &req.base.Iterations, 1, cfg.Train.MaxIterations, true},
+		{"every", &req.every, 1, 1000, false},
 	} {
 		v, err := numberField(fields, f.name, float64(*f.dst), float64(f.min), float64(f.max))
 		if err != nil {
+			// A number over a server bound is a training limit.
+			if v, e := numberField(fields, f.name, 0, math.Inf(-1), math.Inf(1)); f.bound && e == nil && v > float64(f.max) {
+				err = withCode(codeTrainingLimit, err.(*FieldError))
+			}
 			return req, err
 		}
 		if v != math.Trunc(v) {
@@ -101,13 +119,40 @@ func parseTrainRequest(fields map[string]json.RawMessage, cfg Config) (trainRequ
 		ts := req.base
 		ts.Model.Cell = c
 		if err := ts.Validate(cfg.Train); err != nil {
-			if fe, ok := err.(*FieldError); ok {
-				return req, &FieldError{Field: fe.Field, Message: "training: " + fe.Message}
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				return req, err
 			}
-			return req, err
+			// The settings are within the profile's limits already, and
+			// batch and iterations at least 1, so one of these out of
+			// range is past what training allows (a default batch past
+			// -max-train-batch is one).
+			if contains([]string{"T", "H", "K", "batch", "iterations"}, fe.Field) {
+				err = withCode(codeTrainingLimit, fe)
+			}
+			return req, reframe(err, fe.Field, "training: "+fe.Message)
 		}
 	}
-	return req, nil
+	return req, checkTrainWork(req, cfg.Limits.MaxWork)
+}
+
+// checkTrainWork bounds one training iteration of each run, the batch
+// through the task's sequence, by -max-work like one profile: a run
+// holds a worker an iteration at a time.
+func checkTrainWork(req trainRequest, maxWork int64) error {
+	if maxWork <= 0 {
+		return nil
+	}
+	for _, c := range req.cells {
+		m := req.base.Model
+		m.Cell = c
+		_, _, m.T = engine.TaskShape(req.base.Task, req.base.Model.T, req.base.Model.K)
+		if w := m.Work() * int64(req.base.Batch); w > maxWork {
+			return codedf(codeWorkLimit, "batch", "training: batch·steps·H²·gates·directions must be at most %d, got %d (%s, %d steps, H=%d, batch %d): use a smaller batch, a shorter sequence or fewer hidden units",
+				maxWork, w, c, m.T, m.H, req.base.Batch)
+		}
+	}
+	return nil
 }
 
 // mergeDefaults fills the settings a train message leaves out from the
@@ -175,7 +220,7 @@ type progressMessage struct {
 }
 
 // trainDoneMessage ends one run: "finished", "diverged" (the weights are
-// no longer finite) or "stopped".
+// no longer finite), "stopped" or "limit" (the server's CPU cap).
 type trainDoneMessage struct {
 	Type      string `json:"type"`
 	ID        int64  `json:"id"`
@@ -216,8 +261,22 @@ type labRun struct {
 // runTraining trains one model per requested cell, interleaved an
 // iteration at a time so the curves advance together, and streams
 // progress until the iterations are done, every run has diverged, or ctx
-// is cancelled (a stop, a newer train, the client leaving).
+// is cancelled (a stop, a newer train, the client leaving). However it
+// ends, while the client is there, each run gets its trainDone and the
+// stream ends with done.
 func (sess *session) runTraining(ctx context.Context, id int64, req trainRequest) {
+	m := sess.srv.metrics
+	m.trainingStarted.Add(1)
+	m.trainingActive.Add(1)
+	defer m.trainingActive.Add(-1)
+	sess.trainRuns(ctx, id, req)
+	if sess.ctx.Err() == nil {
+		sess.sendDone(id)
+	}
+}
+
+// trainRuns is runTraining without the stream's end.
+func (sess *session) trainRuns(ctx context.Context, id int64, req trainRequest) {
 	runs := make([]*labRun, len(req.cells))
 	start := trainStartMessage{
 		Type: "trainStart", ID: id, Task: req.base.Task, Iterations: req.base.Iterations, Every: req.every,
@@ -251,7 +310,6 @@ func (sess *session) runTraining(ctx context.Context, id int64, req trainRequest
 	limit := func(iter int, reason, why string) {
 		sess.log.Info("training ended by the server", "reason", why, "iter", iter, "cpuSeconds", time.Duration(cpu.Load()).Seconds())
 		finishRest(reason, iter)
-		sess.sendJSON(map[string]any{"type": "done", "id": id}, false)
 	}
 	cfg := sess.srv.cfg
 	for iter := 1; iter <= req.base.Iterations; iter++ {
@@ -298,7 +356,6 @@ func (sess *session) runTraining(ctx context.Context, id int64, req trainRequest
 		}
 	}
 	finishRest("finished", req.base.Iterations)
-	sess.sendJSON(map[string]any{"type": "done", "id": id}, false)
 }
 
 func (sess *session) sendProgress(ctx context.Context, id int64, run, iter int, tr *engine.Trainer, w *window, since time.Time, iters int) {
@@ -320,81 +377,6 @@ func (sess *session) sendProgress(ctx context.Context, id int64, run, iter int, 
 	}
 	// Progress is droppable: the next message carries newer numbers.
 	sess.sendJSON(msg, true)
-}
-
-// sensitivityMessage answers "sensitivity": ‖∂E_t/∂x_k‖ of the
-// unidirectional model and of its bidirectional version.
-type sensitivityMessage struct {
-	Type           string          `json:"type"`
-	ID             int64           `json:"id"`
-	Config         engine.Settings `json:"config"`
-	OutputStep     int             `json:"outputStep"`
-	Unidirectional Floats          `json:"unidirectional"`
-	Bidirectional  Floats          `json:"bidirectional"`
-}
-
-func (sess *session) runSensitivity(ctx context.Context, id int64, s engine.Settings, step int) {
-	msg := sensitivityMessage{Type: "sensitivity", ID: id, OutputStep: step}
-	bidir := s
-	bidir.Bidir = true
-	err := sess.srv.withSlot(ctx, bidir.WorkingBytes(1), func(ctx context.Context) error {
-		for _, bidir := range []bool{false, true} {
-			st := s
-			st.Bidir = bidir
-			if err := st.Validate(sess.srv.cfg.Limits); err != nil {
-				return &FieldError{Field: "bidir", Message: "bidirectional: " + err.Error()}
-			}
-			res, err := engine.InputSensitivity(ctx, st, step)
-			if err != nil {
-				return err
-			}
-			if bidir {
-				msg.Bidirectional = res.DEtDx
-			} else {
-				msg.Unidirectional = res.DEtDx
-			}
-		}
-		return nil
-	})
-	if ctx.Err() != nil {
-		return
-	}
-	if err != nil {
-		sess.sendErr(id, err)
-		return
-	}
-	msg.Config = s
-	sess.sendJSON(msg, false)
-}
-
-// mapMessage answers "map": ‖∂E_t/∂s_k‖ for output steps t (rows) and
-// states k (columns), the terms loss=sum adds up.
-type mapMessage struct {
-	Type   string          `json:"type"`
-	ID     int64           `json:"id"`
-	Config engine.Settings `json:"config"`
-	Steps  []int           `json:"steps"`
-	Values []Floats        `json:"values"`
-}
-
-func (sess *session) runMap(ctx context.Context, id int64, s engine.Settings, rows int) {
-	var m *engine.GradientMap
-	err := sess.srv.withSlot(ctx, s.WorkingBytes(1), func(ctx context.Context) (err error) {
-		m, err = engine.FullGradientMap(ctx, s, rows)
-		return err
-	})
-	if ctx.Err() != nil {
-		return
-	}
-	if err != nil {
-		sess.sendErr(id, err)
-		return
-	}
-	msg := mapMessage{Type: "map", ID: id, Config: s, Steps: m.Steps, Values: make([]Floats, len(m.Values))}
-	for i, v := range m.Values {
-		msg.Values[i] = v
-	}
-	sess.sendJSON(msg, false)
 }
 
 // cellNames lists the models for error messages: "rnn, lstm, gru".

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
@@ -56,19 +57,29 @@ func TestWebsocketTrainingStreamsAndStops(t *testing.T) {
 	if m := readMsg(t, conn); m["type"] != "trainStart" {
 		t.Fatalf("got %v, want trainStart", m)
 	}
+	// The stream ends as docs/protocol.md says: trainDone "stopped",
+	// then done. The stop's own answer may come anywhere among them.
 	send(t, conn, `{"type":"stop","id":5}`)
-	sawStopped, sawDone := false, false
+	sawStopped, sawTrainDone, sawDone := false, false, false
 	for !(sawStopped && sawDone) {
 		m := readMsg(t, conn)
 		switch m["type"] {
 		case "stopped":
 			sawStopped = true
 		case "trainDone":
-			if m["reason"] != "stopped" {
-				t.Fatalf("trainDone reason got %v, want stopped", m["reason"])
+			if m["reason"] != "stopped" || m["id"] != 4.0 {
+				t.Fatalf("trainDone got %v, want reason stopped for id 4", m)
+			}
+			sawTrainDone = true
+		case "done":
+			if !sawTrainDone || m["id"] != 4.0 {
+				t.Fatalf("got %v, want done for id 4 after its trainDone", m)
 			}
 			sawDone = true
 		case "progress":
+			if sawDone {
+				t.Fatalf("progress %v after done", m)
+			}
 		default:
 			t.Fatalf("unexpected message %v while stopping", m)
 		}
@@ -286,5 +297,52 @@ func readUntilOneOf(t *testing.T, conn *websocket.Conn, types ...string) map[str
 				return m
 			}
 		}
+	}
+}
+
+// TestTrainingDroppedBeforeItStarts: a train that a stop or a newer train
+// drops before its worker takes it up still ends its stream, with done
+// alone, as docs/protocol.md promises. The session has no goroutines, so
+// the jobs wait until runPending.
+func TestTrainingDroppedBeforeItStarts(t *testing.T) {
+	srv := fuzzServer()
+	sess := offlineSession(srv, 16)
+	defer sess.cancel()
+	next := func() map[string]any {
+		t.Helper()
+		select {
+		case out := <-sess.send:
+			var m map[string]any
+			if err := json.Unmarshal(out.data, &m); err != nil {
+				t.Fatal(err)
+			}
+			return m
+		default:
+			t.Fatal("no message queued")
+			return nil
+		}
+	}
+	sess.handle([]byte(`{"type":"train","id":1,"T":4,"H":2,"batch":1,"iterations":1}`))
+	sess.handle([]byte(`{"type":"train","id":2,"T":4,"H":2,"batch":1,"iterations":1}`))
+	if m := next(); m["type"] != "done" || m["id"] != 1.0 {
+		t.Fatalf("train 1 replaced before it ran: got %v, want done for id 1", m)
+	}
+	sess.handle([]byte(`{"type":"stop","id":3,"what":"training"}`))
+	if m := next(); m["type"] != "done" || m["id"] != 2.0 {
+		t.Fatalf("train 2 stopped before it ran: got %v, want done for id 2", m)
+	}
+	if m := next(); m["type"] != "stopped" || m["id"] != 3.0 {
+		t.Fatalf("got %v, want stopped for id 3", m)
+	}
+	// A stop with nothing waiting, and a dropped profile, answer nothing
+	// more.
+	sess.handle([]byte(`{"type":"config","id":4,"T":4,"H":2}`))
+	sess.handle([]byte(`{"type":"stop","id":5}`))
+	if m := next(); m["type"] != "stopped" || m["id"] != 5.0 {
+		t.Fatalf("got %v, want stopped for id 5", m)
+	}
+	sess.runPending()
+	if len(sess.send) != 0 {
+		t.Fatalf("%d messages after the stops, want none", len(sess.send))
 	}
 }

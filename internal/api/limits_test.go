@@ -230,7 +230,7 @@ func TestOneTrainingPerClient(t *testing.T) {
 	}
 	waitFor(t, 5*time.Second, "one training to be active", func() bool { return metricsOf(t, ts).Training.Active == 1 })
 	send(t, conn, `{"type":"train","id":2,"T":30,"H":16,"iterations":20000,"every":1}`)
-	stopped := false
+	stopped, done := false, false
 	for {
 		m := readMsg(t, conn)
 		if m["type"] == "trainDone" && m["id"] == 1.0 {
@@ -240,15 +240,19 @@ func TestOneTrainingPerClient(t *testing.T) {
 			stopped = true
 			continue
 		}
+		if m["type"] == "done" && m["id"] == 1.0 {
+			done = true
+			continue
+		}
 		if m["type"] == "trainStart" && m["id"] == 2.0 {
 			break
 		}
-		if m["id"] != 1.0 {
-			t.Fatalf("got %v, want messages of training 1 until training 2 starts", m)
+		if m["id"] != 1.0 || done {
+			t.Fatalf("got %v, want messages of training 1, ending with done, until training 2 starts", m)
 		}
 	}
-	if !stopped {
-		t.Fatal("training 2 started before training 1 ended, want one training at a time")
+	if !stopped || !done {
+		t.Fatalf("training 2 started before training 1 ended (trainDone %v, done %v), want one training at a time, each stream ended by done", stopped, done)
 	}
 	snap := metricsOf(t, ts)
 	if snap.Training.Active != 1 || snap.Training.Started != 2 {

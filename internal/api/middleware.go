@@ -25,7 +25,7 @@ func recoverPanics(logger *slog.Logger, m *metrics) func(http.Handler) http.Hand
 					}
 					m.countError(errPanic)
 					logger.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-					writeJSON(w, http.StatusInternalServerError, errorBody{Message: "internal error: this request failed and was logged; the server carries on"})
+					writeErrorBody(w, http.StatusInternalServerError, codeInternal, "", "internal error: this request failed and was logged; the server carries on")
 				}
 			}()
 			next.ServeHTTP(w, r)
@@ -125,8 +125,8 @@ func refuseBodies(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength != 0 {
 			w.Header().Set("Connection", "close")
-			writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Field: "body",
-				Message: "request bodies are not accepted: every gradviz endpoint is a GET with its settings in the query string"})
+			writeErrorBody(w, http.StatusRequestEntityTooLarge, codeBodyRefused, "body",
+				"request bodies are not accepted: every gradviz endpoint is a GET with its settings in the query string")
 			// Not every ResponseWriter has a connection (a recorder).
 			_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 			return
@@ -165,7 +165,7 @@ func strictQuery(next http.Handler) http.Handler {
 			if len(msg) > maxQueryErrorLen {
 				msg = shorten(msg)
 			}
-			writeJSON(w, http.StatusBadRequest, errorBody{Field: "query", Message: "the query string is malformed: " + msg})
+			writeErrorBody(w, http.StatusBadRequest, codeBadQuery, "query", "the query string is malformed: "+msg)
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -34,9 +34,7 @@ func handlePage(logger *slog.Logger, cfg Config) http.HandlerFunc {
 	tmpl := web.Templates()
 	boot, err := json.Marshal(map[string]any{
 		"defaults": engine.Defaults(),
-		"limits": map[string]any{
-			"T": cfg.Limits.MaxT, "H": cfg.Limits.MaxH, "D": cfg.Limits.MaxD, "K": cfg.Limits.MaxK, "work": cfg.Limits.MaxWork,
-		},
+		"limits":   newPageLimits(cfg),
 		"options": map[string]any{
 			"cell": engine.Cells, "act": engine.Activations, "init": engine.InitSchemes,
 			"clip": engine.ClipModes, "loss": engine.LossModes,
@@ -69,7 +67,7 @@ func handleStatic() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimPrefix(r.URL.Path, "/static/")
 		if strings.HasSuffix(r.URL.Path, "/") || !utf8.ValidString(name) || !fs.ValidPath(name) || strings.ContainsAny(name, "\\\x00") {
-			writeJSON(w, http.StatusNotFound, errorBody{Message: "no such file"})
+			writeErrorBody(w, http.StatusNotFound, codeNotFound, "", "no such file")
 			return
 		}
 		if r.URL.Query().Get("v") != "" {

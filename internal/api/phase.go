@@ -236,21 +236,10 @@ type phaseDoneMessage struct {
 	ElapsedMs float64 `json:"elapsedMs"`
 }
 
-// handlePhase answers a "phase" message: validate it, then compute it as
-// the newest on the session's phase slot.
-func (sess *session) handlePhase(msg message) {
-	lim := sess.srv.cfg.Limits
-	s, err := settingsFromJSON(msg.fields, lim, append([]string{"type", "id"}, phaseParams...)...)
-	if err != nil {
-		sess.sendErr(msg.id, err)
-		return
-	}
-	ph, err := phaseFrom(jsonPhaseSource(msg.fields), s, lim)
-	if err != nil {
-		sess.sendErr(msg.id, err)
-		return
-	}
-	sess.submit(&sess.phase, kindPhase, msg.id, func(ctx context.Context) { sess.runPhase(ctx, msg.id, ph) })
+// parsePhase reads a phase message: the model settings (read by the
+// dispatch table) and the diagram's own fields.
+func parsePhase(r *request) (*engine.Phase, error) {
+	return phaseFrom(jsonPhaseSource(r.fields), r.settings, r.cfg.Limits)
 }
 
 // runPhase streams a diagram: phaseStart, one phaseRow per y in order,

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"mime"
@@ -172,8 +173,9 @@ func plotRequestFromQuery(q url.Values, lim engine.Limits) (*plotRequest, error)
 // pinError moves a pin's error to the field "pin", keeping the message
 // and the pin's own field name in it.
 func pinError(i int, err error) error {
-	if fe, ok := err.(*FieldError); ok {
-		return fieldErrorf("pin", "pin %d: %s", i+1, fe.Message)
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		return reframe(err, "pin", fmt.Sprintf("pin %d: %s", i+1, fe.Message))
 	}
 	return fmt.Errorf("pin %d: %w", i+1, err)
 }

@@ -10,12 +10,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"golang.org/x/time/rate"
 )
 
-// Per-client limits on HTTP requests. The websocket's messages have one
-// rate.Limiter per connection (see session.rate); HTTP requests have one
-// per client address, kept in a bounded table.
+// Per-client rate limits. HTTP requests have a token bucket per client
+// address, kept in a bounded table; the websocket's messages have two per
+// connection (messageLimiter, at the end of this file).
 
 // Table bounds: at most maxClients addresses are remembered, and one
 // unseen for clientIdle is forgotten (its bucket is full again long
@@ -132,12 +133,64 @@ func (s *Server) limitRequests(next http.Handler) http.Handler {
 					secs = 3600
 				}
 				w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
-				writeJSON(w, http.StatusTooManyRequests, errorBody{Message: fmt.Sprintf(
+				writeErrorBody(w, http.StatusTooManyRequests, codeTooManyRequests, "", fmt.Sprintf(
 					"too many requests: at most %g a second (burst %d) from one address; try again shortly",
-					s.cfg.HTTPRequestsPerSecond, s.cfg.HTTPRequestBurst)})
+					s.cfg.HTTPRequestsPerSecond, s.cfg.HTTPRequestBurst))
 				return
 			}
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// Websocket messages are limited per connection by two token buckets.
+const (
+	// rateErrorInterval is the least time between two "too many
+	// messages" errors to one client; more would be a flood of our own.
+	rateErrorInterval = time.Second
+	// floodFactor: a client whose messages past the rate limit come at
+	// this many times the limit itself is closed with 1008.
+	floodFactor = 10
+)
+
+// messageLimiter bounds one websocket client's messages: a token bucket
+// at -messages-per-second and -message-burst, whose excess is dropped,
+// and a second at floodFactor times both for the excess, past which the
+// client is flooding. Only the session's reader uses it.
+type messageLimiter struct {
+	rate       *rate.Limiter
+	flood      *rate.Limiter
+	lastReport time.Time // when the last rate-limit error was sent
+}
+
+func newMessageLimiter(perSecond float64, burst int) messageLimiter {
+	return messageLimiter{
+		rate:  rate.NewLimiter(rate.Limit(perSecond), burst),
+		flood: rate.NewLimiter(rate.Limit(floodFactor*perSecond), floodFactor*burst),
+	}
+}
+
+// admit reports whether a message read at now may be handled. A message
+// past the rate is dropped, with one "too many messages" error a
+// rateErrorInterval; past the flood bucket admit returns the close code
+// and reason that end the session.
+func (sess *session) admit(now time.Time) (closeCode int, reason string, ok bool) {
+	l := &sess.limit
+	if l.rate.AllowN(now, 1) {
+		return 0, "", true
+	}
+	cfg := sess.srv.cfg
+	sess.srv.metrics.countError(errRateLimited)
+	if !l.flood.AllowN(now, 1) {
+		// Reading and dropping costs CPU too: a client far past its
+		// rate is a flood, not a fast slider.
+		sess.srv.metrics.countError(errFlood)
+		sess.log.Warn("dropping a client that floods messages", "received", sess.received)
+		return websocket.ClosePolicyViolation, fmt.Sprintf("flooding: more than %d messages a second past the limit", floodFactor*int(cfg.MessagesPerSecond)), false
+	}
+	if now.Sub(l.lastReport) >= rateErrorInterval {
+		l.lastReport = now
+		sess.sendError(0, codeTooManyMessages, "", fmt.Sprintf("too many messages: at most %g a second (burst %d); this one was ignored", cfg.MessagesPerSecond, cfg.MessageBurst))
+	}
+	return 0, "", false
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"sort"
@@ -93,13 +94,30 @@ func parseSettings(values map[string]rawValue, lim engine.Limits) (engine.Settin
 			return s, err
 		}
 	}
-	if err := s.Validate(lim); err != nil {
+	if err := validateSettings(s, lim); err != nil {
 		return s, err
 	}
 	if s.Act == engine.ActLinear && !s.Cell.Info().Activation {
 		return s, fieldErrorf("act", "act linear is for a model with an activation; %s uses its gates' own sigmoid and tanh, so leave act out", s.Cell)
 	}
 	return s, nil
+}
+
+// validateSettings is Settings.Validate with the work limit told apart:
+// settings each in range but together over -max-work are a
+// codeWorkLimit error, the message unchanged.
+func validateSettings(s engine.Settings, lim engine.Limits) error {
+	err := s.Validate(lim)
+	if err == nil || lim.MaxWork <= 0 {
+		return err
+	}
+	unbounded := lim
+	unbounded.MaxWork = 0
+	var fe *FieldError
+	if s.Validate(unbounded) == nil && errors.As(err, &fe) {
+		return withCode(codeWorkLimit, fe)
+	}
+	return err
 }
 
 func (st setting) parse(s *engine.Settings, raw rawValue) error {
@@ -222,7 +240,7 @@ func checkExtra(name string, extra []string) error {
 	if contains(extra, name) {
 		return nil
 	}
-	return fieldErrorf(shorten(name), "unknown setting %q; the settings are %s", shorten(name), settingNames())
+	return codedf(codeUnknownField, shorten(name), "unknown setting %q; the settings are %s", shorten(name), settingNames())
 }
 
 func lookupSetting(name string) setting {

@@ -33,7 +33,6 @@ type Result struct {
 	Profile         Profile   `json:"profile"`
 	Theory          *Theory   `json:"theory"`
 	Overflow        *Overflow `json:"overflow"`
-	ElapsedMs       float64   `json:"elapsedMs"`
 }
 
 // Profile holds the per-step series in time order, k = 1..T: every data

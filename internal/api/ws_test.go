@@ -96,6 +96,10 @@ func TestWebsocketProfileRoundTrip(t *testing.T) {
 			t.Errorf("%s has %d steps, want 50", series, got)
 		}
 	}
+	// The page's readout shows the run time, which the export leaves out.
+	if ms, ok := m["elapsedMs"].(float64); !ok || ms < 0 {
+		t.Errorf("elapsedMs got %v, want the run time in milliseconds", m["elapsedMs"])
+	}
 }
 
 // TestWebsocketProfileThenJacobians: an RNN profile comes without its

@@ -9,8 +9,9 @@
 // cut the curves, and where a run overflowed a labelled vertical line
 // marks the step, so an exploding run is never silently empty.
 //
-// The package imports the engine and gonum/plot only; request parsing is
-// the api package's.
+// Besides the standard library, the package imports the engine, gonum/plot
+// and golang.org/x/image/font (for the weight of a bold font);
+// request parsing is the api package's.
 package render
 
 import (

@@ -7,7 +7,8 @@
 
 import { t, setLang, applyI18n } from './i18n.js';
 import { SETTINGS, readPage, pageQuery, labDefaults, viewDefaults } from './url.js';
-import { Connection, Analysis } from './socket.js';
+import { Connection, Analysis, isRateLimited, errorText } from './socket.js';
+import { applyTrainLimits } from './lab.js';
 import { Controls } from './controls.js';
 import { Tabs, tabButton } from './tabs.js';
 import { Router } from './router.js';
@@ -20,6 +21,7 @@ const body = document.body;
 const boot = JSON.parse($('bootstrap').textContent);
 const defaults = boot.defaults;
 const options = boot.options;
+applyTrainLimits(boot.limits.train); // before the URL's lab settings are read
 
 const state = readPage(location.search, defaults, options, PRESET_IDS, VIEWS);
 const settings = state.settings;
@@ -66,9 +68,11 @@ const conn = new Connection(wsURL, {
     if (msg.type === 'hello') {
       controls.applyLimits(msg.limits);
       controls.set(settings);
+      applyTrainLimits(msg.limits.train, view.lab);
+      byName.get('lab').syncControls();
       return;
     }
-    if (msg.type === 'error' && !msg.id && /too many messages/.test(msg.message)) {
+    if (!msg.id && isRateLimited(msg)) {
       setTimeout(() => analysis.resend(), 1000);
     }
     router.route(msg);
@@ -109,6 +113,8 @@ const page = {
   markPresetChanged,
   drawn,
   showServerError,
+  // errorText words a server error in the page's language.
+  errorText: (msg) => errorText(msg, controls.limits),
   clearServerErrors,
   download,
   trainingEnded,
@@ -205,11 +211,12 @@ function modelMessage(type) {
 
 function showServerError(msg, banner) {
   body.dataset.error = msg.field || 'general';
-  if (msg.field && controls.showError(msg.field, msg.message, true)) {
+  const text = errorText(msg, controls.limits);
+  if (msg.field && controls.showError(msg.field, text, true)) {
     // The message is by its control; say why the plot did not change.
     banner.textContent = t('error.stale');
   } else {
-    banner.textContent = t('error.general', { msg: msg.message });
+    banner.textContent = t('error.general', { msg: text });
   }
   banner.hidden = false;
 }
@@ -382,7 +389,7 @@ async function download(url, name, { status, banner }) {
     if (!resp.ok) {
       let message = `${resp.status} ${resp.statusText}`;
       try {
-        message = (await resp.json()).message || message;
+        message = errorText(await resp.json(), controls.limits) || message;
       } catch { /* not JSON */ }
       throw new Error(message);
     }

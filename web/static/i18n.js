@@ -1,5 +1,6 @@
-// Every string the page shows, one dictionary per language. Server error
-// messages stay English: they name the settings, which keep their names.
+// Every string the page shows, one dictionary per language. Server
+// errors are shown by their code (error.code.*), so every language says
+// them in its own words; the server's own text is English.
 
 const en = {
   'doc.title': 'gradviz — vanishing and exploding gradients',
@@ -101,6 +102,28 @@ const en = {
   'error.number': 'Enter a number.',
   'error.general': 'Server: {msg}',
   'error.stale': 'These settings could not be computed (see the message by the control): the plot still shows the last settings that worked.',
+  // Server errors by their code (docs/protocol.md). {field} is the
+  // field's label, {message} the server's own English text; the English
+  // entries quote it where it says more (the range a value must be in).
+  'error.code.bad-message': 'The server could not read a message from this page ({message}); reload the page.',
+  'error.code.unknown-type': 'The server does not know this request; reload the page.',
+  'error.code.unknown-field': '{message}',
+  'error.code.bad-field': '{message}',
+  'error.code.work-limit': '{message}',
+  'error.code.training-limit': '{message}',
+  'error.code.bad-query': 'The address has a malformed query string: {message}',
+  'error.code.not-websocket': 'The connection to the server is not a websocket.',
+  'error.code.too-many-messages': 'Too many changes at once: the server skipped one, and the page asks again.',
+  'error.code.too-many-requests': 'Too many requests from this address: try again in a few seconds.',
+  'error.code.too-many-connections': 'The server is full: try again in a few seconds.',
+  'error.code.shutting-down': 'The server is shutting down.',
+  'error.code.timeout': 'The server took too long for these settings: try a shorter sequence or fewer hidden units.',
+  'error.code.host-refused': 'The server does not answer to this address: open it by the address it listens on.',
+  'error.code.origin-refused': 'The server does not let this page connect from where it was opened.',
+  'error.code.body-refused': 'The server accepts no request bodies.',
+  'error.code.not-found': 'The server has no such page.',
+  'error.code.method-not-allowed': 'The server answers GET requests only.',
+  'error.code.internal': 'The server failed on this request (it is logged); try again.',
 
   'ro.sigma': 'σ_max(Wh)',
   'ro.gamma': 'γ = sup f′',
@@ -175,8 +198,8 @@ const en = {
   'lab.start': 'Start',
   'lab.start.title': 'Train the checked cells with the settings on the left, same seed and data',
   'lab.stop': 'Stop training',
-  'lab.compare': 'Compare RNN · LSTM · GRU',
-  'lab.compare.title': 'Train all three cells side by side on the same data',
+  'lab.compare': 'Compare RNN · LSTM · GRU · attention',
+  'lab.compare.title': 'Train all four models side by side on the same data',
   'lab.chart': 'Right chart',
   'lab.chart.accuracy': 'Accuracy',
   'lab.chart.grad': 'Gradient norm ‖∂E/∂θ‖ before/after clipping',
@@ -433,6 +456,25 @@ const es = {
   'error.number': 'Escribe un número.',
   'error.general': 'Servidor: {msg}',
   'error.stale': 'No se pudieron calcular estos ajustes (mira el mensaje junto al control): el gráfico sigue mostrando los últimos ajustes válidos.',
+  'error.code.bad-message': 'El servidor no pudo leer un mensaje de esta página; recárgala.',
+  'error.code.unknown-type': 'El servidor no conoce esta petición; recarga la página.',
+  'error.code.unknown-field': 'El servidor no conoce «{field}».',
+  'error.code.bad-field': 'El servidor no acepta este valor de «{field}».',
+  'error.code.work-limit': '«{field}»: el modelo es demasiado grande para este servidor (T·H²·puertas·direcciones como mucho {work}); acorta la secuencia o usa menos unidades ocultas.',
+  'error.code.training-limit': '«{field}»: un entrenamiento admite como mucho T = {trainT}, H = {trainH}, lotes de {batch} y {iterations} iteraciones.',
+  'error.code.bad-query': 'La dirección tiene una consulta mal formada.',
+  'error.code.not-websocket': 'La conexión con el servidor no es un websocket.',
+  'error.code.too-many-messages': 'Demasiados cambios a la vez: el servidor se saltó uno y la página lo pide de nuevo.',
+  'error.code.too-many-requests': 'Demasiadas peticiones desde esta dirección: inténtalo de nuevo en unos segundos.',
+  'error.code.too-many-connections': 'El servidor está lleno: inténtalo de nuevo en unos segundos.',
+  'error.code.shutting-down': 'El servidor se está apagando.',
+  'error.code.timeout': 'El servidor tardó demasiado con estos ajustes: prueba una secuencia más corta o menos unidades ocultas.',
+  'error.code.host-refused': 'El servidor no responde a esta dirección: ábrelo por la dirección en la que escucha.',
+  'error.code.origin-refused': 'El servidor no deja conectarse a esta página desde donde se abrió.',
+  'error.code.body-refused': 'El servidor no acepta peticiones con cuerpo.',
+  'error.code.not-found': 'El servidor no tiene esa página.',
+  'error.code.method-not-allowed': 'El servidor solo responde a peticiones GET.',
+  'error.code.internal': 'El servidor falló con esta petición (queda registrado); inténtalo de nuevo.',
 
   'ro.sigma': 'σ_max(Wh)',
   'ro.gamma': 'γ = sup f′',
@@ -507,8 +549,8 @@ const es = {
   'lab.start': 'Empezar',
   'lab.start.title': 'Entrenar las celdas marcadas con los ajustes de la izquierda, con la misma semilla y los mismos datos',
   'lab.stop': 'Detener entrenamiento',
-  'lab.compare': 'Comparar RNN · LSTM · GRU',
-  'lab.compare.title': 'Entrenar las tres celdas lado a lado con los mismos datos',
+  'lab.compare': 'Comparar RNN · LSTM · GRU · atención',
+  'lab.compare.title': 'Entrenar los cuatro modelos lado a lado con los mismos datos',
   'lab.chart': 'Gráfico derecho',
   'lab.chart.accuracy': 'Exactitud',
   'lab.chart.grad': 'Norma del gradiente ‖∂E/∂θ‖ antes/después del recorte',
@@ -678,6 +720,9 @@ export function setLang(lang) {
 }
 
 export function lang() { return currentLang; }
+
+// has reports whether a dictionary has key.
+export function has(key) { return key in current || key in en; }
 
 // t returns the text for key with {name} placeholders filled from vars.
 // A missing key shows itself, so a gap in a dictionary is visible.

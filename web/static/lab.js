@@ -7,6 +7,7 @@ import { t } from './i18n.js';
 import { fmtNum, log10, decadeSplits, decadeValues, legendValue, fitAxis, dataRange } from './plot.js';
 import { colorOf, fitCanvas, drawLegend, SPECIAL } from './heatmap.js';
 import { model } from './models.js';
+import { LAB } from './url.js';
 
 export const CELL_COLORS = { rnn: '#0072B2', lstm: '#009E73', gru: '#E69F00' };
 const FADED = { rnn: 'rgba(0,114,178,0.45)', lstm: 'rgba(0,158,115,0.45)', gru: 'rgba(230,159,0,0.5)' };
@@ -22,6 +23,25 @@ const HEAT_HI = 2;
 // per run, and never more than one message per 5 iterations.
 export function everyFor(iterations) {
   return Math.max(5, Math.min(1000, Math.round(iterations / 200)));
+}
+
+// applyTrainLimits takes the server's training bounds (limits.train of
+// the bootstrap data and of hello: -max-train-batch and
+// -max-train-iterations): the lab's inputs, the values a URL may give
+// them and their defaults stay within them, and so does lab, the lab
+// state shown, when given.
+export function applyTrainLimits(train, lab) {
+  if (!train) return;
+  for (const name of ['batch', 'iterations']) {
+    const max = train[name];
+    if (!Number.isInteger(max) || max < 1) continue;
+    const spec = LAB[name];
+    spec.max = max;
+    spec.def = Math.min(spec.def, max);
+    const el = document.getElementById(name);
+    if (el) el.max = String(max);
+    if (lab && lab[name] > max) lab[name] = max;
+  }
 }
 
 const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -150,9 +170,15 @@ export class Lab {
     this.schedule();
   }
 
+  // finish ends the stream: after every run's trainDone, or at done,
+  // which alone ends a training stopped or replaced before it started.
   finish() {
     const tr = this.training;
-    if (!tr.runs.length || ['finished', 'stopped', 'diverged'].includes(tr.state)) return;
+    if (['finished', 'stopped', 'diverged'].includes(tr.state)) return;
+    if (!tr.runs.length) {
+      this.setState('stopped');
+      return;
+    }
     const reasons = tr.runs.map((r) => r.reason || 'finished');
     let state = 'finished';
     if (reasons.includes('stopped') || reasons.includes('limit')) state = 'stopped';

@@ -89,9 +89,10 @@ function create(page) {
   function onTrainMessage(msg) {
     if (msg.type === 'error') {
       page.sequence = null;
-      $('err-lab').textContent = t('error.general', { msg: msg.message });
+      const text = page.errorText(msg);
+      $('err-lab').textContent = t('error.general', { msg: text });
       $('err-lab').hidden = false;
-      if (msg.field) controls.showError(msg.field, msg.message, true);
+      if (msg.field) controls.showError(msg.field, text, true);
     }
     if (msg.type === 'trainStart') {
       $('err-lab').hidden = true;

@@ -6,7 +6,7 @@
 // The colour scale is the server's export's (internal/render/phase.go).
 
 import { t } from './i18n.js';
-import { Analysis } from './socket.js';
+import { Analysis, isRateLimited } from './socket.js';
 import { fitCanvas, SPECIAL } from './heatmap.js';
 import { makePanel } from './tabs.js';
 import { fmtNum } from './plot.js';
@@ -694,7 +694,7 @@ function create(page) {
     },
     connected: () => analysis.resend(),
     unowned(msg) {
-      if (msg.type === 'error' && !msg.id && /too many messages/.test(msg.message)) setTimeout(() => analysis.resend(), 1000);
+      if (!msg.id && isRateLimited(msg)) setTimeout(() => analysis.resend(), 1000);
     },
   };
   return it;

@@ -121,7 +121,7 @@ function create(page) {
       pin.res = { config: msg.config, profile: msg.profile };
       pin.error = '';
     } else {
-      pin.error = msg.message;
+      pin.error = page.errorText(msg);
     }
     if (current) render(current.id);
   }

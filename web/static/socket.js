@@ -7,6 +7,7 @@
 //   - pinned runs go out one at a time while the main plot is idle, and
 //     are sent again if a main request cancelled them.
 
+import { t, has } from './i18n.js';
 import { model } from './models.js';
 
 const backoffMs = [500, 1000, 2000, 4000, 8000];
@@ -32,6 +33,35 @@ export function wireSettings(obj) {
   if (obj.cell === undefined || model(obj.cell).activation || !('act' in obj)) return obj;
   const { act, ...rest } = obj;
   return rest;
+}
+
+// isRateLimited reports a server error that dropped our message: the
+// server's rate limit, which the page answers by sending it again.
+export function isRateLimited(msg) {
+  return msg.type === 'error' && msg.code === 'too-many-messages';
+}
+
+// errorText says a server error, a websocket error message or an HTTP
+// error body, in the page's language: its code's sentence, with the
+// field named by its label and the server's limits (hello's) filled in.
+// A code this page does not know yet shows the server's own text.
+export function errorText(err, limits = {}) {
+  const key = `error.code.${err.code}`;
+  if (!err.code || !has(key)) return err.message || '';
+  const train = limits.train || {};
+  return t(key, {
+    field: fieldLabel(err.field), message: err.message || '', work: limits.work ?? '',
+    trainT: train.T ?? '', trainH: train.H ?? '', batch: train.batch ?? '', iterations: train.iterations ?? '',
+  });
+}
+
+// fieldLabel names a field of a request as its control does.
+function fieldLabel(field) {
+  if (!field) return '';
+  for (const key of [`lab.${field}`, field === 'outputStep' ? 'bi.t' : field]) {
+    if (has(key)) return t(key);
+  }
+  return field;
 }
 
 export class Connection {
@@ -118,7 +148,9 @@ class Patient {
 
 // Requests owns the ids. handlers: onMain(msg, meta) for answers to the
 // newest main request (profile, jacobians, frame, done, error), onPin(key, msg) for
-// answers to pins, onBusy(bool) when the main answer takes long.
+// answers to pins, onBusy(bool) when the main answer takes long,
+// onSend(meta) when a main request leaves, pinSettings(key) for a pin to
+// send again.
 export class Requests extends Patient {
   constructor(conn, handlers) {
     super();
@@ -142,8 +174,8 @@ export class Requests extends Patient {
   }
 
   // stopAnimation ends an animation by asking for the plain plot: a newer
-  // config supersedes it. (The protocol's stop would also end a training
-  // running in the lab.)
+  // config supersedes it. (A stop with what "animation" would end it too,
+  // but the page wants the plain plot after it, which the config is.)
   stopAnimation() {
     if (this.want && this.want.msg.type === 'animate') this.want = null;
     this.animating = false;
@@ -233,7 +265,7 @@ export class Requests extends Patient {
       this.schedule();
       return;
     }
-    if (msg.type === 'error' && !id && this.waiting && /too many messages/.test(msg.message)) {
+    if (!id && this.waiting && isRateLimited(msg)) {
       // Our request was dropped by the rate limit: send it again soon.
       setTimeout(() => {
         if (this.waiting && !this.want && this.last) {

@@ -71,7 +71,9 @@ export function pinQuery(s, defaults) {
 }
 
 // LAB holds the training lab's own settings (protocol names) and their
-// defaults; the model itself comes from the settings column.
+// defaults; the model itself comes from the settings column. The maxima
+// of batch and iterations are the server's default bounds until its own
+// arrive (applyTrainLimits in lab.js).
 export const LAB = {
   task: { kind: 'enum', values: ['recall', 'adding', 'copy'], def: 'recall' },
   optimizer: { kind: 'enum', values: ['adam', 'sgd'], def: 'adam' },
