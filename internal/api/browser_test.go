@@ -82,6 +82,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("gradient map", b.testGradientMap)
 	t.Run("spectrum and LSTM paths", b.testSpectrum)
 	t.Run("palette", b.testPalette)
+	t.Run("attention", b.testAttention)
 }
 
 // browserSuite is the server and the browser shared by the subtests.

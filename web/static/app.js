@@ -358,10 +358,10 @@ function applyView() {
 }
 
 // relabel redraws everything that holds text, after a language switch.
+// A language is not a setting: the preset stays applied.
 function relabel() {
   applyI18n(document);
   showPresetText();
-  markPresetChanged();
   applyView();
   for (const v of views) v.relabel();
 }

@@ -81,7 +81,7 @@ export const PRESETS = [
     id: 'attention',
     tab: 'profile',
     settings: { cell: 'attn', T: 200 },
-    pins: [{ cell: 'rnn' }],
+    pins: [{ cell: 'rnn', T: 200 }],
   },
 ];
 
