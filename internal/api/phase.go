@@ -1,12 +1,10 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
+	"io"
 	"math"
-	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -337,21 +335,12 @@ func (s *Server) handlePhaseExport() http.HandlerFunc {
 			writeError(w, logger, err)
 			return
 		}
-		var body bytes.Buffer
-		err = s.withSlot(ctx, phaseDrawingBytes(fig, format), func(context.Context) error {
+		serveDrawing(w, ctx, logger, s.withSlot, phaseDrawingBytes(fig, format), "phase", format, contentType, fig.FileName(format), func(body io.Writer) error {
 			if format == "csv" {
-				return render.WritePhaseCSV(&body, fig)
+				return render.WritePhaseCSV(body, fig)
 			}
-			return render.WritePhaseImage(&body, fig, render.Format(format))
+			return render.WritePhaseImage(body, fig, render.Format(format))
 		})
-		if err != nil {
-			writeError(w, logger, fmt.Errorf("phase %s: %w", format, err))
-			return
-		}
-		w.Header().Set("Content-Type", contentType)
-		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": fig.FileName(format)}))
-		w.Header().Set("Content-Length", strconv.Itoa(body.Len()))
-		w.Write(body.Bytes())
 	}
 }
 

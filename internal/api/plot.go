@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -61,25 +62,30 @@ func handlePlot(logger *slog.Logger, compute computeFunc, inSlot slotFunc, lim e
 			fig.Pins[i].Result = res
 		}
 
-		// Render to memory first: a failure then becomes a proper error
-		// response instead of half an image.
-		// Drawing takes a worker slot too, and reserves the canvas.
-		var body bytes.Buffer
-		err = inSlot(r.Context(), drawingBytes(fig, format), func(context.Context) error {
+		serveDrawing(w, r.Context(), logger, inSlot, drawingBytes(fig, format), "plot", format, contentType, fig.FileName(format), func(body io.Writer) error {
 			if format == "csv" {
-				return render.WriteCSV(&body, fig)
+				return render.WriteCSV(body, fig)
 			}
-			return render.WriteImage(&body, fig, render.Format(format))
+			return render.WriteImage(body, fig, render.Format(format))
 		})
-		if err != nil {
-			writeError(w, logger, fmt.Errorf("plot %s: %w", format, err))
-			return
-		}
-		w.Header().Set("Content-Type", contentType)
-		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": fig.FileName(format)}))
-		w.Header().Set("Content-Length", strconv.Itoa(body.Len()))
-		w.Write(body.Bytes())
 	}
+}
+
+// serveDrawing draws a download in a worker slot, reserving bytes, and
+// sends it as an attachment named name. It draws to memory first, so a
+// failure becomes a proper error response instead of half an image.
+func serveDrawing(w http.ResponseWriter, ctx context.Context, logger *slog.Logger, inSlot slotFunc, reserve int64,
+	what, format, contentType, name string, draw func(io.Writer) error) {
+	var body bytes.Buffer
+	err := inSlot(ctx, reserve, func(context.Context) error { return draw(&body) })
+	if err != nil {
+		writeError(w, logger, fmt.Errorf("%s %s: %w", what, format, err))
+		return
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	w.Header().Set("Content-Length", strconv.Itoa(body.Len()))
+	w.Write(body.Bytes())
 }
 
 // slotFunc runs work in a worker slot, reserving bytes (Server.withSlot).

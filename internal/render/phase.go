@@ -4,7 +4,6 @@ import (
 	"encoding/csv"
 	"fmt"
 	"image/color"
-	"image/png"
 	"io"
 	"math"
 	"strconv"
@@ -14,7 +13,6 @@ import (
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 
 	"gradviz/internal/engine"
 )
@@ -547,26 +545,8 @@ func WritePhaseImage(w io.Writer, fig PhaseFigure, format Format) error {
 	if err != nil {
 		return err
 	}
-	c, err := draw.NewFormattedCanvas(pixels(float64(fig.Width)), pixels(float64(fig.Height)), string(format))
-	if err != nil {
-		return fmt.Errorf("render: %w", err)
-	}
-	dc := draw.New(c)
-	dc.SetColor(color.White)
-	dc.Fill(dc.Rectangle.Path())
 	m := pixels(margin * newStyle(Figure{Width: fig.Width, Height: fig.Height}).scale)
-	p.Draw(draw.Crop(dc, m, -m, m, -m))
-	if pc, ok := c.(vgimg.PngCanvas); ok {
-		enc := png.Encoder{CompressionLevel: png.BestSpeed}
-		if err := enc.Encode(w, pc.Image()); err != nil {
-			return fmt.Errorf("render: write png: %w", err)
-		}
-		return nil
-	}
-	if _, err := c.WriteTo(w); err != nil {
-		return fmt.Errorf("render: write %s: %w", format, err)
-	}
-	return nil
+	return writeCanvas(w, p, pixels(float64(fig.Width)), pixels(float64(fig.Height)), m, format)
 }
 
 // WritePhaseCSV writes one line per point, rows of the diagram in order:

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"   // also registers the "png" format
 	_ "gonum.org/v1/plot/vg/vgsvg" // registers the "svg" format
@@ -42,6 +44,12 @@ func WriteImage(w io.Writer, fig Figure, format Format) error {
 		return err
 	}
 	width, height := fig.Size()
+	return writeCanvas(w, p, width, height, pixels(margin*newStyle(fig).scale), format)
+}
+
+// writeCanvas draws p on a width×height canvas of format inside margin m
+// and writes it to w.
+func writeCanvas(w io.Writer, p *plot.Plot, width, height, m vg.Length, format Format) error {
 	c, err := draw.NewFormattedCanvas(width, height, string(format))
 	if err != nil {
 		return fmt.Errorf("render: %w", err)
@@ -53,7 +61,6 @@ func WriteImage(w io.Writer, fig Figure, format Format) error {
 	// transparent, so the margin is painted here.
 	dc.SetColor(color.White)
 	dc.Fill(dc.Rectangle.Path())
-	m := pixels(margin * newStyle(fig).scale)
 	p.Draw(draw.Crop(dc, m, -m, m, -m))
 	if pc, ok := c.(vgimg.PngCanvas); ok {
 		// The fastest compression: a 4K figure is mostly white, so it
