@@ -73,7 +73,9 @@ var LossModes = []LossMode{LossLast, LossSum}
 
 // Settings is everything that determines a run. The zero value is not
 // valid; start from Defaults. The JSON names are the names used in every
-// query string, websocket message and export.
+// query string, websocket message and export. Every field has its entry
+// in the settings schema (schema.go), which says how it is read, checked,
+// described and shown.
 type Settings struct {
 	Cell       Cell       `json:"cell"`
 	Act        Activation `json:"act"`
@@ -131,8 +133,9 @@ func DefaultLimits() Limits {
 	return Limits{MaxT: 2000, MaxH: 256, MaxD: 64, MaxK: 64, MaxWork: 2000 * 256 * 256 * 4}
 }
 
-// Ranges of the real-valued settings. They are properties of the
-// mathematics (a threshold must be positive), not server policy.
+// Ranges of the settings that Limits does not bound. They are properties
+// of the mathematics (a threshold must be positive), not server policy;
+// the schema (schema.go) uses them.
 const (
 	MaxGain       = 100
 	MaxForgetBias = 20
@@ -174,51 +177,14 @@ func (s Settings) Directions() int {
 // Limits.MaxWork bounds: T·H²·gates·directions for a recurrent model.
 func (s Settings) Work() int64 { return modelOf(s.Cell).work(s) }
 
-// Validate checks every setting against lim and returns a *FieldError
-// naming the first field out of range, its allowed values and the value
-// received.
+// Validate checks every setting against lim, in the schema's order, and
+// returns a *FieldError naming the first field out of range, its allowed
+// values and the value received; then the work of the whole run.
 func (s Settings) Validate(lim Limits) error {
-	if err := oneOf("cell", s.Cell, Cells); err != nil {
-		return err
-	}
-	if err := oneOf("act", s.Act, Activations); err != nil {
-		return err
-	}
-	for _, f := range []struct {
-		name     string
-		got, max int
-		min      int
-	}{
-		{"T", s.T, lim.MaxT, 1},
-		{"H", s.H, lim.MaxH, 1},
-		{"D", s.D, lim.MaxD, 1},
-		{"K", s.K, lim.MaxK, 2},
-	} {
-		if f.got < f.min || f.got > f.max {
-			return fieldErrorf(f.name, "%s must be %d..%d, got %d", f.name, f.min, f.max, f.got)
+	for i := range schema {
+		if err := schema[i].check(&s, lim); err != nil {
+			return err
 		}
-	}
-	if err := oneOf("init", s.Init, InitSchemes); err != nil {
-		return err
-	}
-	if err := inRange("gain", s.Gain, 0, MaxGain); err != nil {
-		return err
-	}
-	if err := inRange("forgetBias", s.ForgetBias, -MaxForgetBias, MaxForgetBias); err != nil {
-		return err
-	}
-	if err := oneOf("clip", s.Clip, ClipModes); err != nil {
-		return err
-	}
-	if !(s.Threshold > 0 && s.Threshold <= MaxThreshold) {
-		return fieldErrorf("threshold", "threshold must be greater than 0 and at most %s, got %s",
-			formatFloat(MaxThreshold), formatFloat(s.Threshold))
-	}
-	if err := oneOf("loss", s.Loss, LossModes); err != nil {
-		return err
-	}
-	if s.Seed > MaxSeed {
-		return fieldErrorf("seed", "seed must be 0..%d, got %d", uint64(MaxSeed), s.Seed)
 	}
 	if lim.MaxWork > 0 && s.Work() > lim.MaxWork {
 		return fieldErrorf("T", "%s must be at most %d, got %d (T=%d, H=%d, %s): shorten the sequence or use fewer hidden units",
