@@ -14,43 +14,36 @@ import (
 	"gradviz/internal/engine"
 )
 
-// settingKind is how a setting's text is read.
-type settingKind int
+// settingKind is how a setting's text is read: its kind in the schema.
+type settingKind = engine.SettingKind
 
 const (
-	kindEnum settingKind = iota
-	kindInt
-	kindUint
-	kindFloat
-	kindBool
+	kindEnum  = engine.KindEnum
+	kindInt   = engine.KindInt
+	kindUint  = engine.KindUint
+	kindFloat = engine.KindFloat
+	kindBool  = engine.KindBool
 )
 
-// setting describes one name of the shared vocabulary: query strings,
-// websocket messages, the page's URL and the export all use it.
+// setting is one name of the shared vocabulary: query strings, websocket
+// messages, the page's URL and the export all use it.
 type setting struct {
 	name string
 	kind settingKind
-	set  func(s *engine.Settings, text string, n int64, u uint64, f float64, b bool)
+	spec engine.SettingSpec
 }
 
-var settingTable = []setting{
-	{"cell", kindEnum, func(s *engine.Settings, t string, _ int64, _ uint64, _ float64, _ bool) { s.Cell = engine.Cell(t) }},
-	{"act", kindEnum, func(s *engine.Settings, t string, _ int64, _ uint64, _ float64, _ bool) { s.Act = engine.Activation(t) }},
-	{"T", kindInt, func(s *engine.Settings, _ string, n int64, _ uint64, _ float64, _ bool) { s.T = int(n) }},
-	{"H", kindInt, func(s *engine.Settings, _ string, n int64, _ uint64, _ float64, _ bool) { s.H = int(n) }},
-	{"D", kindInt, func(s *engine.Settings, _ string, n int64, _ uint64, _ float64, _ bool) { s.D = int(n) }},
-	{"K", kindInt, func(s *engine.Settings, _ string, n int64, _ uint64, _ float64, _ bool) { s.K = int(n) }},
-	{"init", kindEnum, func(s *engine.Settings, t string, _ int64, _ uint64, _ float64, _ bool) {
-		s.Init = engine.InitScheme(t)
-	}},
-	{"gain", kindFloat, func(s *engine.Settings, _ string, _ int64, _ uint64, f float64, _ bool) { s.Gain = f }},
-	{"forgetBias", kindFloat, func(s *engine.Settings, _ string, _ int64, _ uint64, f float64, _ bool) { s.ForgetBias = f }},
-	{"clip", kindEnum, func(s *engine.Settings, t string, _ int64, _ uint64, _ float64, _ bool) { s.Clip = engine.ClipMode(t) }},
-	{"threshold", kindFloat, func(s *engine.Settings, _ string, _ int64, _ uint64, f float64, _ bool) { s.Threshold = f }},
-	{"loss", kindEnum, func(s *engine.Settings, t string, _ int64, _ uint64, _ float64, _ bool) { s.Loss = engine.LossMode(t) }},
-	{"seed", kindUint, func(s *engine.Settings, _ string, _ int64, u uint64, _ float64, _ bool) { s.Seed = u }},
-	{"bidir", kindBool, func(s *engine.Settings, _ string, _ int64, _ uint64, _ float64, b bool) { s.Bidir = b }},
-}
+// settingTable is the engine's settings schema as the parser reads it.
+// The bounds of its specs are not used here: Validate checks them against
+// the server's limits.
+var settingTable = func() []setting {
+	specs := engine.SettingsSchema(engine.DefaultLimits())
+	out := make([]setting, len(specs))
+	for i, sp := range specs {
+		out[i] = setting{name: sp.Name, kind: sp.Kind, spec: sp}
+	}
+	return out
+}()
 
 // isSetting reports whether name is one of the settings.
 func isSetting(name string) bool {
@@ -97,7 +90,7 @@ func parseSettings(values map[string]rawValue, lim engine.Limits) (engine.Settin
 	if err := validateSettings(s, lim); err != nil {
 		return s, err
 	}
-	if s.Act == engine.ActLinear && !s.Cell.Info().Activation {
+	if s.Act == engine.ActLinear && !lookupSetting("act").spec.Applies(s.Cell) {
 		return s, fieldErrorf("act", "act linear is for a model with an activation; %s uses its gates' own sigmoid and tanh, so leave act out", s.Cell)
 	}
 	return s, nil
@@ -132,14 +125,14 @@ func (st setting) parse(s *engine.Settings, raw rawValue) error {
 		}
 		// No valid name is longer than shortLen, so shortening one
 		// changes no answer but keeps the error message short.
-		st.set(s, shorten(text), 0, 0, 0, false)
+		st.spec.Set(s, shorten(text))
 		return nil
 	case kindBool:
 		// true and false only: not 1, t or TRUE, in JSON or a query.
 		if raw.quoted || (text != "true" && text != "false") {
 			return fieldErrorf(st.name, "%s must be true or false, got %q", st.name, show)
 		}
-		st.set(s, "", 0, 0, 0, text == "true")
+		st.spec.Set(s, text == "true")
 		return nil
 	}
 	if raw.quoted {
@@ -154,13 +147,13 @@ func (st setting) parse(s *engine.Settings, raw rawValue) error {
 		if err != nil {
 			return fieldErrorf(st.name, "%s is far out of range, got %q", st.name, show)
 		}
-		st.set(s, "", n, 0, 0, false)
+		st.spec.Set(s, int(n))
 	case kindUint:
 		u, err := strconv.ParseUint(text, 10, 64)
 		if err != nil || !isDecimal(text, false, false) {
-			return fieldErrorf(st.name, "%s must be a whole number from 0 to %d, got %q", st.name, uint64(engine.MaxSeed), show)
+			return fieldErrorf(st.name, "%s must be a whole number from %d to %d, got %q", st.name, uint64(st.spec.Min), uint64(st.spec.Max), show)
 		}
-		st.set(s, "", 0, u, 0, false)
+		st.spec.Set(s, u)
 	case kindFloat:
 		if !isDecimal(text, true, true) {
 			return fieldErrorf(st.name, "%s must be a number, got %q", st.name, show)
@@ -168,7 +161,7 @@ func (st setting) parse(s *engine.Settings, raw rawValue) error {
 		// The grammar leaves only range errors, which give ±Inf or 0
 		// and are refused (or taken as 0) by Validate as out of range.
 		f, _ := strconv.ParseFloat(text, 64)
-		st.set(s, "", 0, 0, f, false)
+		st.spec.Set(s, f)
 	}
 	return nil
 }
