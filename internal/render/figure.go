@@ -171,7 +171,7 @@ func (f Figure) FileName(ext string) string {
 	if r := f.Current.Result; r != nil {
 		s := r.Settings
 		name += "-" + string(s.Cell)
-		if s.Cell.Info().Activation {
+		if settingSpec("act").Applies(s.Cell) {
 			name += "-" + string(s.Act)
 		}
 		name += fmt.Sprintf("-T%d", s.T)
@@ -212,51 +212,21 @@ func (f Figure) runLabels() []string {
 	return labels
 }
 
-// settingField is a setting a label may mention, in the order labels
-// mention them.
+// settingField is a setting a label may mention: its index in the
+// schema, the order in which labels mention them.
 type settingField int
 
-const (
-	fieldCell settingField = iota
-	fieldAct
-	fieldT
-	fieldH
-	fieldD
-	fieldK
-	fieldInit
-	fieldGain
-	fieldForgetBias
-	fieldClip
-	fieldThreshold
-	fieldLoss
-	fieldSeed
-	fieldBidir
-)
-
 // differences lists the settings of pin that differ from cur and matter
-// to pin: the activation only for the vanilla RNN, the forget bias only
-// for the LSTM and the threshold only when something is clipped.
+// to pin, as the schema says: the activation only for a model that has
+// one, the forget bias only for the LSTM and the threshold only when
+// something is clipped.
 func differences(cur, pin engine.Settings) []settingField {
 	var out []settingField
-	add := func(f settingField, differ bool) {
-		if differ {
-			out = append(out, f)
+	for i, sp := range schema {
+		if sp.Active(pin) && sp.Value(cur) != sp.Value(pin) {
+			out = append(out, settingField(i))
 		}
 	}
-	add(fieldCell, cur.Cell != pin.Cell)
-	add(fieldAct, pin.Cell.Info().Activation && cur.Act != pin.Act)
-	add(fieldT, cur.T != pin.T)
-	add(fieldH, cur.H != pin.H)
-	add(fieldD, cur.D != pin.D)
-	add(fieldK, cur.K != pin.K)
-	add(fieldInit, cur.Init != pin.Init)
-	add(fieldGain, cur.Gain != pin.Gain)
-	add(fieldForgetBias, pin.Cell.Info().ForgetBias && cur.ForgetBias != pin.ForgetBias)
-	add(fieldClip, cur.Clip != pin.Clip)
-	add(fieldThreshold, pin.Clip != engine.ClipNone && cur.Threshold != pin.Threshold)
-	add(fieldLoss, cur.Loss != pin.Loss)
-	add(fieldSeed, cur.Seed != pin.Seed)
-	add(fieldBidir, cur.Bidir != pin.Bidir)
 	return out
 }
 
@@ -280,50 +250,23 @@ func mergeFields(a, b []settingField) []settingField {
 	return out
 }
 
-// describe names s by the given fields. Values that name themselves
-// (lstm, sigmoid, orthogonal, step-norm) appear bare; numbers carry
-// their setting's name.
+// describe names s by the given fields that matter to it. Values that
+// name themselves (lstm, sigmoid, orthogonal) appear bare, the threshold
+// as θ and the direction as a word; the others carry their setting's name.
 func describe(s engine.Settings, fields []settingField) string {
 	parts := make([]string, 0, len(fields))
 	for _, f := range fields {
-		var p string
-		switch f {
-		case fieldCell:
-			p = string(s.Cell)
-		case fieldAct:
-			if !s.Cell.Info().Activation {
-				continue
-			}
-			p = string(s.Act)
-		case fieldT:
-			p = fmt.Sprintf("T=%d", s.T)
-		case fieldH:
-			p = fmt.Sprintf("H=%d", s.H)
-		case fieldD:
-			p = fmt.Sprintf("D=%d", s.D)
-		case fieldK:
-			p = fmt.Sprintf("K=%d", s.K)
-		case fieldInit:
-			p = string(s.Init)
-		case fieldGain:
-			p = "gain=" + formatSetting(s.Gain)
-		case fieldForgetBias:
-			if !s.Cell.Info().ForgetBias {
-				continue
-			}
-			p = "forgetBias=" + formatSetting(s.ForgetBias)
-		case fieldClip:
-			p = "clip=" + string(s.Clip)
-		case fieldThreshold:
-			if s.Clip == engine.ClipNone {
-				continue
-			}
-			p = "θ=" + formatSetting(s.Threshold)
-		case fieldLoss:
-			p = "loss=" + string(s.Loss)
-		case fieldSeed:
-			p = fmt.Sprintf("seed=%d", s.Seed)
-		case fieldBidir:
+		sp := schema[f]
+		if !sp.Active(s) {
+			continue
+		}
+		p := sp.Name + "=" + sp.Format(s)
+		switch sp.Name {
+		case "cell", "act", "init":
+			p = sp.Format(s)
+		case "threshold":
+			p = "θ=" + sp.Format(s)
+		case "bidir":
 			p = "unidirectional"
 			if s.Bidir {
 				p = "bidirectional"

@@ -81,29 +81,41 @@ func phrasesFor(lang Lang) phrases {
 	}
 }
 
+// schema is the engine's settings schema, the order and the rules by
+// which captions and labels mention settings.
+var schema = engine.SettingsSchema(engine.DefaultLimits())
+
+// settingSpec returns the schema's entry for name.
+func settingSpec(name string) engine.SettingSpec {
+	for _, sp := range schema {
+		if sp.Name == name {
+			return sp
+		}
+	}
+	panic("render: no setting " + name)
+}
+
 // settingsCaption lists every setting of s that affects the run, in the
 // shared vocabulary of the query string, so a slide can be reproduced
-// from its caption. The activation is left out for models that do not use
-// it (the gated cells), the forget bias for those without a forget gate
-// and the threshold when nothing is clipped.
+// from its caption. The schema says which apply: the activation is left
+// out for models that do not use it (the gated cells), the forget bias
+// for those without a forget gate. A setting that another one can make
+// idle follows it in parentheses, and only when it acts: the threshold
+// after the clipping mode, when something is clipped.
 func settingsCaption(s engine.Settings) []string {
-	items := []string{"cell=" + string(s.Cell)}
-	if s.Cell.Info().Activation {
-		items = append(items, "act="+string(s.Act))
+	var items []string
+	for _, sp := range schema {
+		if sp.IdleWhen != nil || !sp.Active(s) {
+			continue
+		}
+		item := sp.Name + "=" + sp.Format(s)
+		for _, dep := range schema {
+			if dep.IdleWhen != nil && dep.IdleWhen.Setting == sp.Name && dep.Active(s) {
+				item += " (" + dep.Name + "=" + dep.Format(s) + ")"
+			}
+		}
+		items = append(items, item)
 	}
-	items = append(items,
-		fmt.Sprintf("T=%d", s.T), fmt.Sprintf("H=%d", s.H),
-		fmt.Sprintf("D=%d", s.D), fmt.Sprintf("K=%d", s.K),
-		"init="+string(s.Init), "gain="+formatSetting(s.Gain))
-	if s.Cell.Info().ForgetBias {
-		items = append(items, "forgetBias="+formatSetting(s.ForgetBias))
-	}
-	clip := "clip=" + string(s.Clip)
-	if s.Clip != engine.ClipNone {
-		clip += " (threshold=" + formatSetting(s.Threshold) + ")"
-	}
-	items = append(items, clip, "loss="+string(s.Loss),
-		"seed="+strconv.FormatUint(s.Seed, 10), "bidir="+strconv.FormatBool(s.Bidir))
 	return items
 }
 
