@@ -20,11 +20,12 @@ type pageData struct {
 	// Version is appended to static URLs to defeat stale caches.
 	Version string
 	// Bootstrap is JSON for a <script type="application/json"> block: the
-	// defaults and limits the controls start from, before the websocket
-	// says hello, and the series table (render.Table) the plot draws
-	// with, the one the exported PNG is drawn with. A data block is not
-	// executed, so the page keeps a Content-Security-Policy without inline
-	// scripts.
+	// settings schema (engine.SettingsSchema under the server's limits,
+	// which web/static/schema.js reads), the defaults and limits the
+	// controls start from, before the websocket says hello, and the series
+	// table (render.Table) the plot draws with, the one the exported PNG
+	// is drawn with. A data block is not executed, so the page keeps a
+	// Content-Security-Policy without inline scripts.
 	Bootstrap template.JS
 }
 
@@ -32,15 +33,14 @@ type pageData struct {
 // start: it depends only on the configuration.
 func handlePage(logger *slog.Logger, cfg Config) http.HandlerFunc {
 	tmpl := web.Templates()
+	schema := engine.SettingsSchema(cfg.Limits)
 	boot, err := json.Marshal(map[string]any{
+		"schema":   schema,
 		"defaults": engine.Defaults(),
 		"limits":   newPageLimits(cfg),
-		"options": map[string]any{
-			"cell": engine.Cells, "act": engine.Activations, "init": engine.InitSchemes,
-			"clip": engine.ClipModes, "loss": engine.LossModes,
-		},
-		"series": render.Table(),
-		"models": modelsJSON(),
+		"options":  enumOptions(schema),
+		"series":   render.Table(),
+		"models":   modelsJSON(),
 	})
 	if err != nil {
 		panic(err) // fixed types above
@@ -75,6 +75,17 @@ func handleStatic() http.Handler {
 		}
 		files.ServeHTTP(w, r)
 	})
+}
+
+// enumOptions maps each enumeration of the schema to its options.
+func enumOptions(schema []engine.SettingSpec) map[string][]string {
+	out := map[string][]string{}
+	for _, sp := range schema {
+		if sp.Kind == engine.KindEnum {
+			out[sp.Name] = sp.Options
+		}
+	}
+	return out
 }
 
 // modelsJSON describes each model to the page: what its controls and

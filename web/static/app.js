@@ -9,7 +9,7 @@ import { t, setLang, applyI18n } from './i18n.js';
 import { SETTINGS, readPage, pageQuery, labDefaults, viewDefaults } from './url.js';
 import { Connection, Analysis, isRateLimited, errorText } from './socket.js';
 import { applyTrainLimits } from './lab.js';
-import { Controls } from './controls.js';
+import { Controls, advancedSettings } from './controls.js';
 import { Tabs, tabButton } from './tabs.js';
 import { Router } from './router.js';
 import { VIEWS } from './views.js';
@@ -135,7 +135,7 @@ const tabs = new Tabs(tabList, selectTab);
 
 // Start: show the state from the URL, then ask for what the tab shows.
 controls.set(settings);
-if (['loss', 'bidir', 'D', 'K'].some((n) => settings[n] !== defaults[n])) $('advanced').open = true;
+if (advancedSettings().some((n) => settings[n] !== defaults[n])) $('advanced').open = true;
 byName.get('lab').syncControls();
 showPresetText();
 markStale();
@@ -295,7 +295,7 @@ function applyPreset(id) {
   if (p.sequence) Object.assign(settings, p.sequence[0]);
   controls.set(settings);
   controls.clearServerErrors();
-  $('advanced').open = ['loss', 'bidir', 'D', 'K'].some((n) => settings[n] !== defaults[n]);
+  $('advanced').open = advancedSettings().some((n) => settings[n] !== defaults[n]);
   byName.get('lab').syncControls();
   showPresetText();
   markStale();

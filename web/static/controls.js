@@ -4,6 +4,7 @@
 
 import { t } from './i18n.js';
 import { model } from './models.js';
+import { SCHEMA, appliesTo, active } from './schema.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -20,15 +21,27 @@ export function posToT(pos, maxT) {
   return Math.max(1, Math.min(maxT, Math.round(Math.exp((pos / LOG_STEPS) * Math.log(maxT)))));
 }
 
-const SELECTS = ['cell', 'act', 'init', 'clip', 'loss'];
-const NUMBERS = ['forgetBias', 'threshold', 'seed', 'D', 'K'];
-const GAIN_SLIDER_MAX = 5;
+// A setting's control is the element whose id is its name: a select for
+// an enumeration (options from the schema), a checkbox for a boolean, and
+// for a number a number box or a slider paired with a number box
+// '<name>-num'. Its bounds and step come from the schema, and from the
+// server's limits for the bounds the schema marks as policy. What follows
+// is what the schema cannot say: how sliders are drawn.
+const LOG_SLIDERS = ['T'];
+const SLIDER_MAX = { gain: 5 };
+
+// advancedSettings names the settings whose controls sit in the form's
+// Advanced section.
+export function advancedSettings() {
+  return SCHEMA.map((spec) => spec.name).filter((name) => $(name) && $('advanced').contains($(name)));
+}
+
+const isNumber = (spec) => spec.kind === 'int' || spec.kind === 'uint' || spec.kind === 'float';
 
 // Controls binds the form. onChange(name, value) is called for each
 // change the user makes, also while a slider is dragged.
 export class Controls {
-  constructor({ options, limits, onChange }) {
-    this.options = options;
+  constructor({ limits, onChange }) {
     this.limits = { ...limits };
     this.onChange = onChange;
     this.fillOptions();
@@ -37,69 +50,82 @@ export class Controls {
   }
 
   fillOptions() {
-    for (const name of SELECTS) {
-      const sel = $(name);
-      sel.replaceChildren(...this.options[name].map((v) => {
+    for (const spec of SCHEMA) {
+      const sel = $(spec.name);
+      if (spec.kind !== 'enum' || !sel) continue;
+      sel.replaceChildren(...spec.options.map((v) => {
         const o = document.createElement('option');
         o.value = v;
-        o.dataset.i18n = `opt.${name}.${v}`;
+        o.dataset.i18n = `opt.${spec.name}.${v}`;
         o.textContent = t(o.dataset.i18n);
         return o;
       }));
     }
   }
 
+  // max is the largest value of a number setting under the limits.
+  max(spec) {
+    return spec.limit ? this.limits[spec.limit] ?? spec.max : spec.max;
+  }
+
   applyLimits(limits) {
     Object.assign(this.limits, limits);
-    $('T-num').max = String(this.limits.T);
-    $('H').max = String(this.limits.H);
-    $('H-num').max = String(this.limits.H);
-    $('D').max = String(this.limits.D);
-    $('K').max = String(this.limits.K);
+    for (const spec of SCHEMA) {
+      const el = $(spec.name);
+      if (!isNumber(spec) || !el) continue;
+      const box = el.type === 'range' ? $(`${spec.name}-num`) : el;
+      box.min = String(spec.min);
+      box.max = String(this.max(spec));
+      // Beside a slider a real number may be typed exactly.
+      box.step = spec.step && (box === el || spec.kind !== 'float') ? String(spec.step) : 'any';
+      if (box === el) continue;
+      if (LOG_SLIDERS.includes(spec.name)) {
+        el.min = '0';
+        el.max = String(LOG_STEPS);
+        el.step = '1';
+      } else {
+        el.min = String(spec.min);
+        el.max = String(Math.min(this.max(spec), SLIDER_MAX[spec.name] ?? Infinity));
+        el.step = spec.step ? String(spec.step) : 'any';
+      }
+    }
   }
 
   bind() {
-    for (const name of SELECTS) {
-      $(name).addEventListener('change', (e) => this.onChange(name, e.target.value));
-    }
-    $('bidir').addEventListener('change', (e) => this.onChange('bidir', e.target.checked));
-    for (const name of NUMBERS) {
+    for (const spec of SCHEMA) {
+      const name = spec.name;
       const el = $(name);
-      const kind = name === 'seed' || name === 'D' || name === 'K' ? 'int' : 'float';
-      el.addEventListener('input', () => this.readNumber(name, el, kind));
+      if (!el) continue;
+      if (spec.kind === 'enum') {
+        el.addEventListener('change', (e) => this.onChange(name, e.target.value));
+      } else if (spec.kind === 'bool') {
+        el.addEventListener('change', (e) => this.onChange(name, e.target.checked));
+      } else if (el.type === 'range') {
+        this.bindSlider(spec, el, $(`${name}-num`));
+      } else {
+        el.addEventListener('input', () => this.readNumber(name, el, spec.kind));
+      }
     }
     $('forgetBias-one').addEventListener('click', () => {
       $('forgetBias').value = '1';
       this.onChange('forgetBias', 1);
     });
+  }
 
-    // Sliders report while dragged (input) and once released (change);
-    // the number box beside each one accepts exact values.
-    $('T').addEventListener('input', (e) => {
-      const T = posToT(Number(e.target.value), this.limits.T);
-      $('T-num').value = String(T);
-      e.target.setAttribute('aria-valuetext', String(T));
-      this.onChange('T', T);
+  // bindSlider: a slider reports while dragged (input) and once released
+  // (change); the number box beside it accepts exact values.
+  bindSlider(spec, slider, box) {
+    const name = spec.name;
+    slider.addEventListener('input', (e) => {
+      const pos = Number(e.target.value);
+      const v = LOG_SLIDERS.includes(name) ? posToT(pos, this.max(spec)) : pos;
+      box.value = String(v);
+      if (LOG_SLIDERS.includes(name)) e.target.setAttribute('aria-valuetext', String(v));
+      this.onChange(name, v);
     });
-    $('T-num').addEventListener('input', (e) => {
-      const T = this.readNumber('T', e.target, 'int');
-      if (T !== undefined) this.setSliderT(T);
-    });
-    $('H').addEventListener('input', (e) => {
-      $('H-num').value = e.target.value;
-      this.onChange('H', Number(e.target.value));
-    });
-    $('H-num').addEventListener('input', (e) => {
-      const H = this.readNumber('H', e.target, 'int');
-      if (H !== undefined) $('H').value = String(H);
-    });
-    $('gain').addEventListener('input', (e) => {
-      $('gain-num').value = e.target.value;
-      this.onChange('gain', Number(e.target.value));
-    });
-    $('gain-num').addEventListener('input', (e) => {
-      const g = this.readNumber('gain', e.target, 'float');
-      if (g !== undefined) $('gain').value = String(Math.min(g, GAIN_SLIDER_MAX));
+    box.addEventListener('input', (e) => {
+      const v = this.readNumber(name, e.target, spec.kind);
+      if (v !== undefined) this.setSlider(spec, v);
     });
   }
 
@@ -108,7 +134,7 @@ export class Controls {
   readNumber(name, el, kind) {
     const text = el.value.trim();
     const v = Number(text);
-    const ok = text !== '' && Number.isFinite(v) && (kind !== 'int' || Number.isInteger(v));
+    const ok = text !== '' && Number.isFinite(v) && (kind === 'float' || Number.isInteger(v));
     if (!ok) {
       this.showError(name, t('error.number'));
       return undefined;
@@ -118,38 +144,50 @@ export class Controls {
     return v;
   }
 
-  setSliderT(T) {
-    const el = $('T');
-    el.value = String(tToPos(T, this.limits.T));
-    el.setAttribute('aria-valuetext', String(T));
+  setSlider(spec, v) {
+    const el = $(spec.name);
+    if (LOG_SLIDERS.includes(spec.name)) {
+      el.value = String(tToPos(v, this.max(spec)));
+      el.setAttribute('aria-valuetext', String(v));
+    } else {
+      el.value = String(Math.min(v, SLIDER_MAX[spec.name] ?? Infinity));
+    }
   }
 
   // set shows settings s in the controls.
   set(s) {
-    for (const name of SELECTS) $(name).value = s[name];
-    $('bidir').checked = !!s.bidir;
-    for (const name of NUMBERS) {
-      if (document.activeElement !== $(name)) $(name).value = String(s[name]);
+    for (const spec of SCHEMA) {
+      const el = $(spec.name);
+      if (!el) continue;
+      const v = s[spec.name];
+      if (spec.kind === 'bool') {
+        el.checked = !!v;
+      } else if (el.type === 'range') {
+        this.setSlider(spec, v);
+        const box = $(`${spec.name}-num`);
+        if (document.activeElement !== box) box.value = String(v);
+      } else if (spec.kind === 'enum' || document.activeElement !== el) {
+        el.value = String(v);
+      }
     }
-    this.setSliderT(s.T);
-    if (document.activeElement !== $('T-num')) $('T-num').value = String(s.T);
-    $('H').value = String(s.H);
-    if (document.activeElement !== $('H-num')) $('H-num').value = String(s.H);
-    $('gain').value = String(Math.min(s.gain, GAIN_SLIDER_MAX));
-    if (document.activeElement !== $('gain-num')) $('gain-num').value = String(s.gain);
     this.updateEnabled(s);
   }
 
-  // updateEnabled disables what does not apply to the current settings.
+  // updateEnabled disables what does not act on the current settings, as
+  // the schema says: a setting that does not apply to the model, or that
+  // another setting makes idle. A field of its own ('<name>-field') is
+  // hidden when the model lacks the setting; a note ('<name>-note') says
+  // why a control is disabled.
   updateEnabled(s) {
-    const m = model(s.cell);
-    $('act').disabled = !m.activation;
-    $('act-note').hidden = !!m.activation;
-    $('forgetBias-field').hidden = !m.forgetBias;
-    $('jac').disabled = !m.spectrum;
-    const noClip = s.clip === 'none';
-    $('threshold').disabled = noClip;
-    $('threshold-note').hidden = !noClip;
+    for (const spec of SCHEMA) {
+      const on = active(spec.name, s);
+      const field = $(`${spec.name}-field`);
+      if (field) field.hidden = !appliesTo(spec.name, s.cell);
+      for (const c of document.querySelectorAll(`[data-field="${spec.name}"]`)) c.disabled = !on;
+      const note = $(`${spec.name}-note`);
+      if (note) note.hidden = on;
+    }
+    $('jac').disabled = !model(s.cell).spectrum;
   }
 
   // showError puts message next to field's control ('' clears it).

@@ -2,6 +2,8 @@
 // errors are shown by their code (error.code.*), so every language says
 // them in its own words; the server's own text is English.
 
+import { SCHEMA } from './schema.js';
+
 const en = {
   'doc.title': 'gradviz — vanishing and exploding gradients',
   'app.subtitle': 'Vanishing and exploding gradients in recurrent networks',
@@ -11,42 +13,15 @@ const en = {
   'settings': 'Settings',
   'advanced': 'Advanced',
 
-  'cell': 'Cell',
-  'act': 'Activation',
-  'T': 'Sequence length',
-  'H': 'Hidden units',
-  'init': 'Initialization',
-  'gain': 'Gain',
-  'forgetBias': 'Forget bias',
-  'clip': 'Clipping',
-  'threshold': 'Threshold',
-  'loss': 'Loss',
-  'seed': 'Seed',
-  'bidir': 'Bidirectional',
-  'D': 'Input features',
-  'K': 'Classes',
-
+  // The settings' own labels, help and short names come from the schema
+  // (mergeSchema below); these are their controls' other texts.
   'T.num': 'Sequence length, exact value',
   'H.num': 'Hidden units, exact value',
   'gain.num': 'Gain, exact value (up to 100)',
   'forgetBias.one': 'Set forget bias to 1.0',
 
-  'cell.title': 'The recurrent cell: a plain RNN, an LSTM (input, forget and output gates) or a GRU',
-  'act.title': 'The nonlinearity f of the plain RNN, s_t = f(Wx·x_t + Wh·s_{t−1} + b)',
   'act.note': 'LSTM and GRU have their own gates (σ and tanh): Activation applies to the plain RNN only.',
-  'T.title': 'How many time steps the error signal travels back through',
-  'H.title': 'Size of the state s_t; Wh is H×H',
-  'init.title': 'How the recurrent matrix Wh is drawn before Gain scales it',
-  'gain.title': 'Multiplies Wh: below about 1 the signal fades, above it grows',
-  'forgetBias.title': 'A forget-gate bias of 1 keeps the LSTM cell state open (Gers et al. 2000; Jozefowicz et al. 2015)',
-  'clip.title': 'Cap the gradient: the whole update (global norm) or δ_k at every step (step norm, step value)',
-  'threshold.title': 'The clipping threshold θ',
   'threshold.off': 'Choose a clipping mode to set a threshold.',
-  'loss.title': 'Score only the last step, or every step',
-  'seed.title': 'Same seed, same weights and inputs: the same numbers everywhere',
-  'bidir.title': 'Add a second chain that reads the sequence backwards',
-  'D.title': 'Size of each input x_t',
-  'K.title': 'Number of output classes',
 
   'opt.cell.rnn': 'RNN', 'opt.cell.lstm': 'LSTM', 'opt.cell.gru': 'GRU', 'opt.cell.attn': 'Self-attention',
   'opt.act.sigmoid': 'sigmoid', 'opt.act.tanh': 'tanh', 'opt.act.relu': 'ReLU', 'opt.act.linear': 'linear',
@@ -56,8 +31,6 @@ const en = {
   'opt.clip.step-value': 'step value',
   'opt.loss.last': 'last step', 'opt.loss.sum': 'sum over steps',
   'opt.bidir.true': 'bidirectional', 'opt.bidir.false': 'one direction',
-  'short.T': 'T', 'short.H': 'H', 'short.D': 'D', 'short.K': 'K', 'short.gain': 'gain',
-  'short.forgetBias': 'forget bias', 'short.threshold': 'θ', 'short.seed': 'seed',
 
   'plot.title': 'How the error signal ‖∂E/∂s_k‖ travels back in time',
   'plot.aria': 'Log-scale plot of the gradient norm ‖∂E/∂s_k‖ at each step k',
@@ -365,42 +338,13 @@ const es = {
   'settings': 'Ajustes',
   'advanced': 'Avanzado',
 
-  'cell': 'Celda',
-  'act': 'Activación',
-  'T': 'Longitud de la secuencia',
-  'H': 'Unidades ocultas',
-  'init': 'Inicialización',
-  'gain': 'Ganancia',
-  'forgetBias': 'Sesgo de olvido',
-  'clip': 'Recorte',
-  'threshold': 'Umbral',
-  'loss': 'Pérdida',
-  'seed': 'Semilla',
-  'bidir': 'Bidireccional',
-  'D': 'Características de entrada',
-  'K': 'Clases',
-
   'T.num': 'Longitud de la secuencia, valor exacto',
   'H.num': 'Unidades ocultas, valor exacto',
   'gain.num': 'Ganancia, valor exacto (hasta 100)',
   'forgetBias.one': 'Poner el sesgo de olvido a 1.0',
 
-  'cell.title': 'La celda recurrente: una RNN simple, una LSTM (puertas de entrada, olvido y salida) o una GRU',
-  'act.title': 'La no linealidad f de la RNN simple, s_t = f(Wx·x_t + Wh·s_{t−1} + b)',
   'act.note': 'LSTM y GRU tienen sus propias puertas (σ y tanh): la activación solo se aplica a la RNN simple.',
-  'T.title': 'Cuántos pasos de tiempo recorre hacia atrás la señal de error',
-  'H.title': 'Tamaño del estado s_t; Wh es de H×H',
-  'init.title': 'Cómo se genera la matriz recurrente Wh antes de escalarla con la ganancia',
-  'gain.title': 'Multiplica Wh: por debajo de 1 aproximadamente la señal se apaga, por encima crece',
-  'forgetBias.title': 'Un sesgo de 1 en la puerta de olvido mantiene abierta la celda de la LSTM (Gers et al. 2000; Jozefowicz et al. 2015)',
-  'clip.title': 'Limitar el gradiente: la actualización completa (norma global) o δ_k en cada paso (norma por paso, valor por paso)',
-  'threshold.title': 'El umbral de recorte θ',
   'threshold.off': 'Elige un modo de recorte para fijar el umbral.',
-  'loss.title': 'Evaluar solo el último paso o todos los pasos',
-  'seed.title': 'Misma semilla, mismos pesos y entradas: los mismos números en todas partes',
-  'bidir.title': 'Añadir una segunda cadena que lee la secuencia al revés',
-  'D.title': 'Tamaño de cada entrada x_t',
-  'K.title': 'Número de clases de salida',
 
   'opt.cell.rnn': 'RNN', 'opt.cell.lstm': 'LSTM', 'opt.cell.gru': 'GRU', 'opt.cell.attn': 'Autoatención',
   'opt.act.sigmoid': 'sigmoide', 'opt.act.tanh': 'tanh', 'opt.act.relu': 'ReLU', 'opt.act.linear': 'lineal',
@@ -410,8 +354,6 @@ const es = {
   'opt.clip.step-value': 'valor por paso',
   'opt.loss.last': 'último paso', 'opt.loss.sum': 'suma de los pasos',
   'opt.bidir.true': 'bidireccional', 'opt.bidir.false': 'un sentido',
-  'short.T': 'T', 'short.H': 'H', 'short.D': 'D', 'short.K': 'K', 'short.gain': 'ganancia',
-  'short.forgetBias': 'sesgo de olvido', 'short.threshold': 'θ', 'short.seed': 'semilla',
 
   'plot.title': 'Cómo viaja hacia atrás en el tiempo la señal de error ‖∂E/∂s_k‖',
   'plot.aria': 'Gráfico en escala logarítmica de la norma del gradiente ‖∂E/∂s_k‖ en cada paso k',
@@ -708,6 +650,20 @@ const es = {
 };
 
 export const languages = { en, es };
+
+// mergeSchema adds each setting's texts from the settings schema to every
+// dictionary: its label under its name ('T'), its help under
+// '<name>.title' and its short name, for pin labels, under 'short.<name>'.
+function mergeSchema() {
+  for (const spec of SCHEMA) {
+    for (const [code, dict] of Object.entries(languages)) {
+      dict[spec.name] = spec.label[code];
+      dict[`${spec.name}.title`] = spec.help[code];
+      dict[`short.${spec.name}`] = spec.short[code];
+    }
+  }
+}
+mergeSchema();
 
 let current = en;
 let currentLang = 'en';

@@ -6,7 +6,7 @@
 import { t } from './i18n.js';
 import { fmtNum, log10, decadeSplits, decadeValues, legendValue, fitAxis, dataRange } from './plot.js';
 import { colorOf, fitCanvas, drawLegend, SPECIAL } from './heatmap.js';
-import { model } from './models.js';
+import { appliesTo } from './schema.js';
 import { LAB } from './url.js';
 
 export const CELL_COLORS = { rnn: '#0072B2', lstm: '#009E73', gru: '#E69F00' };
@@ -629,8 +629,8 @@ export class Lab {
       const parts = [t(`lab.task.${tr.start.task}`), `T=${tr.request.T}`, `H=${c.H}`];
       if (tr.start.task === 'recall') parts.push(`K=${c.K}`);
       parts.push(`${t('short.gain')} ${fmtNum(c.gain)}`, t(`opt.init.${c.init}`));
-      if (tr.runs.some((r) => model(r.cell).activation)) parts.push(t(`opt.act.${c.act}`));
-      if (tr.runs.some((r) => model(r.cell).forgetBias)) parts.push(`${t('short.forgetBias')} ${fmtNum(c.forgetBias)}`);
+      if (tr.runs.some((r) => appliesTo('act', r.cell))) parts.push(t(`opt.act.${c.act}`));
+      if (tr.runs.some((r) => appliesTo('forgetBias', r.cell))) parts.push(`${t('short.forgetBias')} ${fmtNum(c.forgetBias)}`);
       parts.push(c.clip === 'none' ? t('lab.noclip') : `${t(`opt.clip.${c.clip}`)} θ=${fmtNum(c.threshold)}`);
       parts.push(`${t(`lab.opt.${tr.request.optimizer}`)} lr=${fmtNum(tr.request.lr)}`, `${t('lab.batch.short')} ${tr.request.batch}`);
       this.els.summary.textContent = t('lab.summary', { what: parts.join(' · ') });

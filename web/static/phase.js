@@ -11,7 +11,7 @@ import { fitCanvas, SPECIAL } from './heatmap.js';
 import { makePanel } from './tabs.js';
 import { fmtNum } from './plot.js';
 import { settingsQuery, SETTINGS } from './url.js';
-import { model } from './models.js';
+import { appliesTo } from './schema.js';
 
 const AXES = ['gain', 'T', 'H', 'forgetBias'];
 
@@ -190,7 +190,7 @@ function create(page) {
       sel.replaceChildren(...AXES.map((a) => {
         const o = el('option', { value: a, 'data-i18n': `phase.axis.${a}` });
         o.textContent = t(o.dataset.i18n);
-        o.disabled = a === 'forgetBias' && !model(settings.cell).forgetBias;
+        o.disabled = !appliesTo(a, settings.cell);
         return o;
       }));
     }
@@ -673,7 +673,7 @@ function create(page) {
     export(format) {
       const msg = (want || message()).msg;
       const p = settingsQuery(settings, page.defaults, Object.keys(SETTINGS));
-      if (!model(settings.cell).activation) p.delete('act');
+      if (!appliesTo('act', settings.cell)) p.delete('act');
       for (const k of ['x', 'y', 'nx', 'ny', 'xmin', 'xmax', 'ymin', 'ymax']) p.set(k, String(msg[k]));
       p.set('lang', view.lang);
       if (format !== 'csv') {
@@ -685,8 +685,9 @@ function create(page) {
     settingChanged(name) {
       if (name !== 'cell') return;
       fillSelects();
-      // Only the LSTM has a forget gate to put on an axis.
-      if (!model(settings.cell).forgetBias && axes().includes('forgetBias')) {
+      // An axis must be a setting of the model: only the LSTM has a
+      // forget gate to put on one.
+      if (axes().some((a) => !appliesTo(a, settings.cell))) {
         view.phaseX = 'gain';
         view.phaseY = 'T';
         fillSelects();

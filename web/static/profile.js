@@ -8,6 +8,7 @@ import { Plot, fmtNum } from './plot.js';
 import { showReadout } from './readout.js';
 import { Spectrum } from './spectrum.js';
 import { model } from './models.js';
+import { active, appliesTo } from './schema.js';
 
 const $ = (id) => document.getElementById(id);
 const body = document.body;
@@ -236,7 +237,7 @@ function create(page) {
   }
 
   function exportFile(format) {
-    return `gradviz-${settings.cell}-${model(settings.cell).activation ? settings.act + '-' : ''}T${settings.T}.${format}`;
+    return `gradviz-${settings.cell}-${appliesTo('act', settings.cell) ? settings.act + '-' : ''}T${settings.T}.${format}`;
   }
 
   // ---- the panel's controls ----
@@ -354,10 +355,8 @@ export function describeDiff(ps, cur) {
   const parts = [];
   for (const name of Object.keys(SETTINGS)) {
     if (ps[name] === cur[name]) continue;
-    // Settings that do not apply to the pinned run would only add noise.
-    if (name === 'act' && !model(ps.cell).activation) continue;
-    if (name === 'forgetBias' && !model(ps.cell).forgetBias) continue;
-    if (name === 'threshold' && ps.clip === 'none') continue;
+    // Settings that do not act on the pinned run would only add noise.
+    if (!active(name, ps)) continue;
     parts.push(describe(name, ps[name]));
   }
   return parts.join(', ');

@@ -8,7 +8,7 @@
 //     are sent again if a main request cancelled them.
 
 import { t, has } from './i18n.js';
-import { model } from './models.js';
+import { appliesTo } from './schema.js';
 
 const backoffMs = [500, 1000, 2000, 4000, 8000];
 // supersedeAfterMs: an answer slower than this, and than twice the last
@@ -30,7 +30,7 @@ export function newId() {
 // cell has no activation (linear is for models with one), though the
 // page keeps the choice for when the cell has one again.
 export function wireSettings(obj) {
-  if (obj.cell === undefined || model(obj.cell).activation || !('act' in obj)) return obj;
+  if (obj.cell === undefined || appliesTo('act', obj.cell) || !('act' in obj)) return obj;
   const { act, ...rest } = obj;
   return rest;
 }

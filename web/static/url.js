@@ -2,26 +2,24 @@
 // the page's own state (lang, x, view toggles, pins). Opening the URL
 // reproduces the view.
 
-import { MODELS, model } from './models.js';
+import { MODELS } from './models.js';
+import { SCHEMA, SPEC, appliesTo } from './schema.js';
 
-// SETTINGS lists the protocol names and how their text is read.
-export const SETTINGS = {
-  cell: 'enum', act: 'enum', T: 'int', H: 'int', D: 'int', K: 'int', init: 'enum',
-  gain: 'float', forgetBias: 'float', clip: 'enum', threshold: 'float', loss: 'enum',
-  seed: 'int', bidir: 'bool',
-};
+// SETTINGS maps the protocol names, in the protocol's order, to how their
+// text is read; both come from the settings schema.
+export const SETTINGS = Object.fromEntries(SCHEMA.map((spec) => [spec.name, spec.kind]));
 
 export const MAX_PINS = 7;
 
 // parseValue reads one setting from query text, or returns undefined when
 // the text is not of the setting's kind (enumerations are checked against
-// options when given).
+// options when given, else against the schema's).
 export function parseValue(name, text, options) {
   const kind = SETTINGS[name];
   text = String(text).trim();
   switch (kind) {
     case 'enum':
-      if (options && options[name] && !options[name].includes(text)) return undefined;
+      if (!(options?.[name] ?? SPEC[name].options).includes(text)) return undefined;
       return text;
     case 'bool':
       if (text === 'true' || text === '1') return true;
@@ -29,6 +27,10 @@ export function parseValue(name, text, options) {
       return undefined;
     case 'int': {
       if (!/^-?\d+$/.test(text)) return undefined;
+      return Number(text);
+    }
+    case 'uint': {
+      if (!/^\d+$/.test(text)) return undefined;
       return Number(text);
     }
     case 'float': {
@@ -191,13 +193,11 @@ export function pageQuery(settings, view, pins, defaults, views) {
 // every setting, the pins with their legend names, the x axis and the
 // language.
 export function exportURL(format, settings, view, pins, defaults, w = 1600, h = 900) {
-  // A gated cell has no activation, and the server refuses act=linear
-  // for one.
-  const p = settingsQuery(settings, defaults, Object.keys(SETTINGS));
-  if (!model(settings.cell).activation) p.delete('act');
+  // A setting that does not apply to the model is left out: a gated cell
+  // has no activation, and the server refuses act=linear for one.
+  const p = withoutUnused(settingsQuery(settings, defaults, Object.keys(SETTINGS)), settings.cell);
   for (const pin of pins) {
-    const q = settingsQuery(pin.settings, defaults, ['cell']);
-    if (!model(pin.settings.cell).activation) q.delete('act');
+    const q = withoutUnused(settingsQuery(pin.settings, defaults, ['cell']), pin.settings.cell);
     if (pin.label) q.set('label', pin.label);
     p.append('pin', q.toString());
   }
@@ -208,6 +208,13 @@ export function exportURL(format, settings, view, pins, defaults, w = 1600, h = 
     p.set('h', String(h));
   }
   return `/api/plot.${format}?${p}`;
+}
+
+// withoutUnused deletes from query p the settings that do not apply to
+// the model cell.
+function withoutUnused(p, cell) {
+  for (const name of Object.keys(SETTINGS)) if (!appliesTo(name, cell)) p.delete(name);
+  return p;
 }
 
 // sameSettings reports whether two settings are equal in every name.
