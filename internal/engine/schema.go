@@ -121,8 +121,8 @@ var schema = []settingDef{
 		field: func(s *Settings) any { return (*string)(&s.Cell) },
 		label: Text{"Cell", "Celda"},
 		help: Text{
-			"The recurrent cell: a plain RNN, an LSTM (input, forget and output gates) or a GRU",
-			"La celda recurrente: una RNN simple, una LSTM (puertas de entrada, olvido y salida) o una GRU",
+			"The model: a plain RNN, an LSTM (input, forget and output gates), a GRU or self-attention",
+			"El modelo: una RNN simple, una LSTM (puertas de entrada, olvido y salida), una GRU o autoatención",
 		},
 	},
 	{
@@ -130,8 +130,8 @@ var schema = []settingDef{
 		field: func(s *Settings) any { return (*string)(&s.Act) },
 		label: Text{"Activation", "Activación"},
 		help: Text{
-			"The nonlinearity f of the plain RNN, s_t = f(Wx·x_t + Wh·s_{t−1} + b)",
-			"La no linealidad f de la RNN simple, s_t = f(Wx·x_t + Wh·s_{t−1} + b)",
+			"The nonlinearity f of the plain RNN, s_t = f(Wx·x_t + Wh·s_{t−1} + b), and of self-attention's states",
+			"La no linealidad f de la RNN simple, s_t = f(Wx·x_t + Wh·s_{t−1} + b), y de los estados de la autoatención",
 		},
 	},
 	{
