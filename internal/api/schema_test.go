@@ -333,28 +333,73 @@ func TestProtocolSettingsTable(t *testing.T) {
 	t.Errorf("%s's settings table is not the schema's (go test ./internal/api -run TestProtocolSettingsTable -update rewrites it):\n%s\nwant\n%s", path, got, want)
 }
 
+// readmeList writes README's list of the settings: each name in the
+// schema's order, an enumeration's options in parentheses.
+func readmeList() string {
+	var items []string
+	for _, sp := range engine.SettingsSchema(engine.DefaultLimits()) {
+		item := "`" + sp.Name + "`"
+		if sp.Kind == engine.KindEnum {
+			item += " (" + strings.Join(sp.Options, ", ") + ")"
+		}
+		items = append(items, item)
+	}
+	return strings.Join(items, ", ")
+}
+
+// wrap fills text into lines of at most width characters.
+func wrap(text string, width int) string {
+	var b strings.Builder
+	line := 0
+	for i, w := range strings.Fields(text) {
+		n := len([]rune(w))
+		switch {
+		case i == 0:
+		case line+1+n > width:
+			b.WriteString("\n")
+			line = 0
+		default:
+			b.WriteString(" ")
+			line++
+		}
+		b.WriteString(w)
+		line += n
+	}
+	return b.String()
+}
+
 // TestReadmeListsSettings: README's one-paragraph list of the settings
 // names every setting in the schema's order, with the options of each
-// enumeration.
+// enumeration (-update rewrites it).
 func TestReadmeListsSettings(t *testing.T) {
-	readme := readRepoFile(t, "README.md")
-	_, rest, ok := strings.Cut(readme, "Every setting has one name")
-	if !ok {
-		t.Fatal("README.md has no list of settings")
+	const (
+		path = "README.md"
+		lead = "Every setting has one name, the same in the page URL, the query string and websocket messages: "
+		tail = ". Missing names"
+	)
+	readme := readRepoFile(t, path)
+	start := strings.Index(readme, "Every setting has one name")
+	if start < 0 {
+		t.Fatalf("%s has no list of settings", path)
 	}
-	para, _, _ := strings.Cut(rest, "\n\n")
-	para, _, _ = strings.Cut(para, "Missing names")
-	items := regexp.MustCompile("`([A-Za-z]+)`(?: \\(([^)]*)\\))?").FindAllStringSubmatch(strings.Join(strings.Fields(para), " "), -1)
-	specs := engine.SettingsSchema(engine.DefaultLimits())
-	if len(items) != len(specs) {
-		t.Fatalf("README.md lists %d settings, the schema has %d: %q", len(items), len(specs), para)
+	end := start + strings.Index(readme[start:], "\n\n")
+	para := readme[start:end]
+	flat := strings.Join(strings.Fields(para), " ")
+	rest, ok := strings.CutPrefix(flat, lead)
+	list, after, ok2 := strings.Cut(rest, tail)
+	if !ok || !ok2 {
+		t.Fatalf("%s's list of settings does not read %q … %q: %q", path, lead, tail, para)
 	}
-	for i, sp := range specs {
-		if items[i][1] != sp.Name {
-			t.Errorf("README.md lists %q where the schema has %q", items[i][1], sp.Name)
+	want := readmeList()
+	if list == want {
+		return
+	}
+	if *update {
+		readme = readme[:start] + wrap(lead+want+tail+after, 72) + readme[end:]
+		if err := os.WriteFile("../../"+path, []byte(readme), 0o644); err != nil {
+			t.Fatal(err)
 		}
-		if got, want := items[i][2], strings.Join(sp.Options, ", "); got != want {
-			t.Errorf("README.md gives %s the values %q, the schema %q", sp.Name, got, want)
-		}
+		return
 	}
+	t.Errorf("%s lists the settings\n%s\nthe schema has\n%s\n(go test ./internal/api -run TestReadmeListsSettings -update rewrites it)", path, list, want)
 }
