@@ -84,7 +84,7 @@ type SettingSpec struct {
 type settingDef struct {
 	name         string
 	kind         SettingKind
-	options      func() []string
+	options      *registry
 	min, max     float64
 	minExclusive bool
 	limit        string
@@ -99,14 +99,23 @@ type settingDef struct {
 	label, short, help Text
 }
 
-// names lists a registry's values as strings.
-func names[V ~string](list *[]V) func() []string {
-	return func() []string {
-		out := make([]string, len(*list))
-		for i, v := range *list {
-			out[i] = string(v)
-		}
-		return out
+// registry reads one of the registries of names (Cells, Activations …)
+// as strings, when asked: Cells fills up as the models register.
+type registry struct {
+	list func() []string
+	has  func(string) bool
+}
+
+func names[V ~string](list *[]V) *registry {
+	return &registry{
+		list: func() []string {
+			out := make([]string, len(*list))
+			for i, v := range *list {
+				out[i] = string(v)
+			}
+			return out
+		},
+		has: func(v string) bool { return slices.Contains(*list, V(v)) },
 	}
 }
 
@@ -265,7 +274,7 @@ func (d *settingDef) resolve(lim Limits) SettingSpec {
 		Label: d.label, Short: d.short, Help: d.help, def: d,
 	}
 	if d.options != nil {
-		sp.Options = d.options()
+		sp.Options = d.options.list()
 	}
 	sp.Max = d.maxOf(lim)
 	def := Defaults()
@@ -434,18 +443,23 @@ func (sp SettingSpec) MarshalJSON() ([]byte, error) {
 // check returns a *FieldError when the setting's value in s is not
 // allowed under lim, with the wording the protocol documents.
 func (d *settingDef) check(s *Settings, lim Limits) error {
-	switch v := d.value(s).(type) {
-	case string:
-		return oneOf(d.name, v, d.options())
-	case int:
-		if hi := int(d.maxOf(lim)); v < int(d.min) || v > hi {
+	// The field's pointer, not its value, goes through the interface: a
+	// value would be boxed, an allocation per setting.
+	switch p := d.field(s).(type) {
+	case *string:
+		if v := *p; !d.options.has(v) {
+			return oneOf(d.name, v, d.options.list())
+		}
+	case *int:
+		if v, hi := *p, int(d.maxOf(lim)); v < int(d.min) || v > hi {
 			return fieldErrorf(d.name, "%s must be %d..%d, got %d", d.name, int(d.min), hi, v)
 		}
-	case uint64:
-		if v > uint64(d.max) {
+	case *uint64:
+		if v := *p; v > uint64(d.max) {
 			return fieldErrorf(d.name, "%s must be %d..%d, got %d", d.name, uint64(d.min), uint64(d.max), v)
 		}
-	case float64:
+	case *float64:
+		v := *p
 		if d.minExclusive {
 			if !(v > d.min && v <= d.max) {
 				return fieldErrorf(d.name, "%s must be greater than %s and at most %s, got %s",

@@ -145,8 +145,8 @@ func jsonValue(t *testing.T, v any) string {
 // limits.
 func TestSchemaOptionsAndRanges(t *testing.T) {
 	registries := map[string][]string{
-		"cell": names(&Cells)(), "act": names(&Activations)(), "init": names(&InitSchemes)(),
-		"clip": names(&ClipModes)(), "loss": names(&LossModes)(),
+		"cell": names(&Cells).list(), "act": names(&Activations).list(), "init": names(&InitSchemes).list(),
+		"clip": names(&ClipModes).list(), "loss": names(&LossModes).list(),
 	}
 	lim := Limits{MaxT: 50, MaxH: 20, MaxD: 7, MaxK: 9}
 	base := Defaults()
