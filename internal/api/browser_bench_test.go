@@ -4,12 +4,14 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"gradviz/internal/engine"
 )
 
 // BenchmarkBrowser measures, in headless Chromium against the server in
 // process, the time from a Profile control's input event to the redrawn
 // plot at T=1000 H=128, as the median of 20 changes, for every control
-// and cell; and the time from navigation to the first plot. It reports
+// and model; and the time from navigation to the first plot. It reports
 // the page's own measurements (performance.measure), so a run is one
 // iteration: go test -run '^$' -bench Browser -benchtime 1x.
 func BenchmarkBrowser(b *testing.B) {
@@ -23,7 +25,8 @@ func BenchmarkBrowser(b *testing.B) {
 		b.ReportMetric(medianOf(firsts), "ms/first-plot")
 		b.ReportMetric(0, "ns/op")
 	})
-	for _, cell := range []string{"rnn", "lstm", "gru"} {
+	for _, model := range engine.Cells {
+		cell := string(model)
 		for _, c := range redrawCases(cell) {
 			b.Run("cell="+cell+"/control="+c.field, func(b *testing.B) {
 				tb := suite.newTab(b)

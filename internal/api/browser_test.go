@@ -31,6 +31,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"gradviz/internal/api"
+	"gradviz/internal/engine"
 )
 
 // pageCSP is the policy the page must work under: no inline scripts, no
@@ -799,10 +800,11 @@ func redrawCases(cell string) []redrawCase {
 		{"Clipping", "clip", clips},
 		{"Loss", "loss", losses},
 	}
-	switch cell {
-	case "rnn":
+	m := engine.Cell(cell).Info()
+	if m.Activation {
 		cases = append(cases, redrawCase{"Activation", "act", acts})
-	case "lstm":
+	}
+	if m.ForgetBias {
 		cases = append(cases, redrawCase{"Forget bias", "forgetBias", biases})
 	}
 	return append(cases, redrawCase{"Threshold", "threshold", thresholds})

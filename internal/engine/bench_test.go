@@ -70,3 +70,31 @@ func BenchmarkTrainStep(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkProfileStepClip measures a step-clipped profile, whose clipped
+// backward pass runs beside the raw one when a core is lent (lent=yes)
+// and after it otherwise (lent=no), as on a server with every core busy.
+func BenchmarkProfileStepClip(b *testing.B) {
+	for _, cell := range Cells {
+		for _, lent := range []bool{true, false} {
+			b.Run(fmt.Sprintf("cell=%s/T=1000/H=128/lent=%v", cell, map[bool]string{true: "yes", false: "no"}[lent]), func(b *testing.B) {
+				r := NewRunner(4)
+				s := Defaults()
+				s.Cell, s.T, s.H, s.Clip, s.Threshold = cell, 1000, 128, ClipStepNorm, 0.01
+				ctx := context.Background()
+				if !lent {
+					ctx = WithPacer(ctx, &refusingLender{})
+				}
+				if _, err := r.Profile(ctx, s); err != nil { // warm the spectrum and Jacobian caches
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := r.Profile(ctx, s); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
