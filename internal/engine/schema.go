@@ -190,7 +190,7 @@ var schema = []settingDef{
 		short: Text{"gain", "ganancia"},
 		help: Text{
 			"Multiplies Wh: below about 1 the signal fades, above it grows",
-			"Multiplica Wh: por debajo de 1 aproximadamente la señal se apaga, por encima crece",
+			"Multiplica Wh: por debajo de 1, aproximadamente, la señal se apaga; por encima, crece",
 		},
 	},
 	{
@@ -200,7 +200,7 @@ var schema = []settingDef{
 		short: Text{"forget bias", "sesgo de olvido"},
 		help: Text{
 			"A forget-gate bias of 1 keeps the LSTM cell state open (Gers et al. 2000; Jozefowicz et al. 2015)",
-			"Un sesgo de 1 en la puerta de olvido mantiene abierta la celda de la LSTM (Gers et al. 2000; Jozefowicz et al. 2015)",
+			"Un sesgo de 1 en la puerta de olvido mantiene abierto el estado de la celda de la LSTM (Gers et al. 2000; Jozefowicz et al. 2015)",
 		},
 	},
 	{

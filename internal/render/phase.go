@@ -117,7 +117,7 @@ func phasePhrasesFor(lang Lang) phasePhrases {
 		return phasePhrases{
 			heading: "Diagrama de fases de log10(‖∂E/∂s_1‖ / ‖∂E/∂s_T‖), las décadas que la señal de error gana o pierde en toda la secuencia",
 			axis: map[engine.PhaseAxis]string{
-				engine.AxisGain: "ganancia (escala Wh)", engine.AxisT: "longitud de la secuencia T",
+				engine.AxisGain: "ganancia (factor de escala de Wh)", engine.AxisT: "longitud de la secuencia T",
 				engine.AxisH: "unidades ocultas H", engine.AxisForgetBias: "sesgo de olvido b_f",
 			},
 			sign:      "< 0 (azul): el gradiente se desvanece;  > 0 (naranja): explota;  0 (blanco): conserva su tamaño",
