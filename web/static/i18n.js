@@ -20,7 +20,7 @@ const en = {
   'gain.num': 'Gain, exact value (up to 100)',
   'forgetBias.one': 'Set forget bias to 1.0',
 
-  'act.note': 'LSTM and GRU have their own gates (σ and tanh): Activation applies to the plain RNN only.',
+  'act.note': 'LSTM and GRU have their own gates (σ and tanh): Activation applies to the plain RNN and to self-attention only.',
   'threshold.off': 'Choose a clipping mode to set a threshold.',
 
   'opt.cell.rnn': 'RNN', 'opt.cell.lstm': 'LSTM', 'opt.cell.gru': 'GRU', 'opt.cell.attn': 'Self-attention',
@@ -343,7 +343,7 @@ const es = {
   'gain.num': 'Ganancia, valor exacto (hasta 100)',
   'forgetBias.one': 'Poner el sesgo de olvido a 1.0',
 
-  'act.note': 'LSTM y GRU tienen sus propias puertas (σ y tanh): la activación solo se aplica a la RNN simple.',
+  'act.note': 'LSTM y GRU tienen sus propias puertas (σ y tanh): la activación solo se aplica a la RNN simple y a la autoatención.',
   'threshold.off': 'Elige un modo de recorte para fijar el umbral.',
 
   'opt.cell.rnn': 'RNN', 'opt.cell.lstm': 'LSTM', 'opt.cell.gru': 'GRU', 'opt.cell.attn': 'Autoatención',
