@@ -46,7 +46,7 @@ var messageTable = []messageType{
 	{name: "animate", fields: []string{"stepsPerSecond", "jacobians"}, settings: modelSettings, worker: profileWorker, kind: kindProfile, start: route(parseAnimate, (*session).runAnimation)},
 	{name: "sensitivity", fields: []string{"outputStep"}, settings: modelSettings, worker: analysisWorker, kind: kindSensitivity, start: route(parseSensitivity, (*session).runSensitivity)},
 	{name: "map", fields: []string{"rows"}, settings: modelSettings, worker: analysisWorker, kind: kindMap, start: route(parseMap, (*session).runMap)},
-	{name: "phase", fields: phaseParams, settings: modelSettings, worker: phaseWorker, kind: kindPhase, start: route(parsePhase, (*session).runPhase)},
+	{name: "phase", fields: phaseParams, settings: modelSettings, worker: analysisWorker, kind: kindPhase, start: route(parsePhase, (*session).runPhase)},
 	{name: "train", fields: trainFields, settings: trainingSettings, worker: trainWorker, kind: kindTrain, start: route(parseTrainRequest, (*session).runTraining), dropped: (*session).sendDone},
 	{name: "stop", fields: []string{"what"}, worker: inline, start: route(parseStop, (*session).runStop)},
 }

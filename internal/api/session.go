@@ -60,8 +60,7 @@ type session struct {
 	cancel context.CancelFunc
 
 	profile  latest // config and animate requests: the newest wins
-	analysis latest // sensitivity and map requests
-	phase    latest // phase diagrams (phase.go)
+	analysis latest // sensitivity, map and phase requests: one tab shows at a time
 	train    latest // train requests: one at a time, replaced by a newer one
 	// lane lets one of the session's runs hold a worker slot at a time.
 	lane chan struct{}
@@ -94,7 +93,6 @@ const (
 	inline worker = iota
 	profileWorker
 	analysisWorker
-	phaseWorker
 	trainWorker
 )
 
@@ -105,8 +103,6 @@ func (sess *session) worker(w worker) *latest {
 		return &sess.profile
 	case analysisWorker:
 		return &sess.analysis
-	case phaseWorker:
-		return &sess.phase
 	case trainWorker:
 		return &sess.train
 	}
@@ -238,7 +234,7 @@ func (s *Server) handleWebsocket() http.HandlerFunc {
 		sess := &session{
 			srv: s, conn: conn, send: make(chan outMsg, s.queue.messages),
 			log: s.logger.With("remote", r.RemoteAddr), ctx: ctx, cancel: cancel,
-			profile: newLatest(), analysis: newLatest(), phase: newLatest(), train: newLatest(), lane: make(chan struct{}, 1),
+			profile: newLatest(), analysis: newLatest(), train: newLatest(), lane: make(chan struct{}, 1),
 			limit:  newMessageLimiter(s.cfg.MessagesPerSecond, s.cfg.MessageBurst),
 			opened: time.Now(),
 			client: "ws/" + strconv.FormatUint(s.sessionSeq.Add(1), 10),
@@ -255,14 +251,14 @@ func (s *Server) handleWebsocket() http.HandlerFunc {
 // count covers every goroutine of every session.
 func (sess *session) run() {
 	var others sync.WaitGroup
-	others.Add(5)
+	others.Add(4)
 	// The writer exits when the session context ends (after sending a
 	// close frame) or a write fails.
 	go func() {
 		defer others.Done()
 		sess.writePump()
 	}()
-	for _, l := range []*latest{&sess.profile, &sess.analysis, &sess.phase, &sess.train} {
+	for _, l := range []*latest{&sess.profile, &sess.analysis, &sess.train} {
 		// Each worker exits when the session context ends; a job in
 		// progress sees the same context cancelled and stops at its next
 		// step.
@@ -494,8 +490,8 @@ func parseStop(r *request) (stopRequest, error) {
 }
 
 // runStop cancels the workers a stop names and answers "stopped".
-// Profiles and animations share one worker, sensitivity and maps
-// another, training a third: stopping an animation leaves a training
+// Profiles and animations share one worker, sensitivity, maps and phase
+// diagrams another, training a third: stopping an animation leaves a training
 // running.
 func (sess *session) runStop(_ context.Context, id int64, req stopRequest) {
 	what := req.what
@@ -504,7 +500,6 @@ func (sess *session) runStop(_ context.Context, id int64, req stopRequest) {
 	}
 	if what == "all" || what == "analysis" {
 		sess.analysis.stop()
-		sess.phase.stop()
 	}
 	if what == "all" || what == "training" {
 		sess.train.stop()

@@ -139,7 +139,6 @@ const en = {
   'tab.lab': 'Training lab',
   'tab.bidir': 'Bidirectional',
   'tab.map': 'Gradient map',
-  'tab.phase': 'Phase diagram',
 
   'note.mayExplode': 'γ·σ_max = {gs} ≥ 1 permits an explosion but does not force one: here ‖∂E/∂s_1‖/‖∂E/∂s_T‖ = {r}. Saturated tanh units (f′ < 1) and directions of Wh that do not line up from step to step shrink the product.',
   'note.lstmPaths': 'LSTM: the error reaches c_k through the forget gates (cell path Π f_j, the share of c_k that survives to c_T). With every gate at its bias it would be σ(b_f)^(T−k) = {f}^(T−k), the dotted line.',
@@ -272,36 +271,6 @@ const en = {
   'map.explain.1': 'With Loss = sum every step is scored, E = Σ_t E_t, so ∂E/∂s_k = Σ_{t ≥ k} ∂E_t/∂s_k: one term per output step t at or after k. Row t of the map is the profile of E_t alone, and the lower-left triangle is everything the sum adds up (k > t has no path: blank).',
   'map.explain.2': 'Each row is brightest on the diagonal t = k and darkens to the left as the signal from E_t travels back. When it vanishes, ∂E/∂s_k is dominated by the nearby terms: the loss teaches short-range dependencies and almost nothing about long ones.',
 
-  'phase.title': 'Phase diagram: how many decades the error signal loses or gains over the whole sequence',
-  'phase.x': 'Across',
-  'phase.y': 'Up',
-  'phase.axis.gain': 'Gain',
-  'phase.axis.T': 'Sequence length T',
-  'phase.axis.H': 'Hidden units H',
-  'phase.axis.forgetBias': 'Forget bias',
-  'phase.aria': 'Heatmap of log10(‖∂E/∂s_1‖ / ‖∂E/∂s_T‖) over two settings, with the current settings as a dot',
-  'phase.legend.aria': 'Colour scale of the phase diagram, in decades',
-  'phase.legend': 'log10(‖∂E/∂s_1‖ / ‖∂E/∂s_T‖): below 0 the gradient vanishes, above 0 it explodes',
-  'phase.key.zero': '‖∂E/∂s_1‖ = 0 (underflow)',
-  'phase.key.nonFinite': 'Inf/NaN (overflow)',
-  'phase.key.edge': 'γ·σ_max(Wh) = 1, the edge of chaos',
-  'phase.key.dot': 'current settings: drag it, or focus it and use the arrow keys',
-  'phase.dot': 'Current settings on the diagram: arrow keys move them one cell, with Shift five',
-  'phase.dot.value': '{x}, {y}',
-  'phase.hover': '{x}, {y}: {v} decades (‖∂E/∂s_1‖ / ‖∂E/∂s_T‖ = {r})',
-  'phase.hover.zero': '{x}, {y}: ‖∂E/∂s_1‖ underflowed to 0',
-  'phase.hover.nonFinite': '{x}, {y}: the run overflowed (Inf or NaN)',
-  'phase.hover.pending': '{x}, {y}: not computed yet',
-  'phase.hover.none': 'Point at the diagram to read a value; press or drag on it to move the settings there.',
-  'phase.rows': 'Computing: {r} of {n} rows.',
-  'phase.done': '{n}×{m} points in {s} s.',
-  'phase.grid': 'The grid is {n}×{m} to stay within the server’s work limit.',
-  'phase.noEdge': 'The edge of chaos γ·σ_max(Wh) = 1 is drawn for the plain RNN with Gain on an axis.',
-  'phase.error.work': 'This diagram is more work than the server allows: use fewer hidden units or a shorter sequence.',
-  'phase.error.axis': 'The server does not allow this range of {axis}.',
-  'phase.explain.1': 'Each cell is one run with the settings at its place on the two axes and every other setting as in the column on the left: its colour says how many decades ‖∂E/∂s_k‖ falls (blue) or grows (orange) between the last step and the first, log10(‖∂E/∂s_1‖ / ‖∂E/∂s_T‖). −10 means the first step receives 1e-10 of the error signal that the last one does: the network cannot learn a dependency that long. Black cells vanished below the smallest number a computer holds; red ones overflowed.',
-  'phase.explain.2': 'The dashed line is γ·σ_max(Wh) = 1, Pascanu et al.’s condition: to its left every backward step must shrink the signal, so the gradient vanishes, faster for longer sequences. To its right it may grow, but need not: saturated tanh units have f′ < 1, and the blue reaches past the line. The edge moves with the activation (γ = 1/4 for the sigmoid), the initialization and the seed.',
-  'phase.explain.3': 'The dot is the current settings. Drag it, or focus it and use the arrow keys: Gain and Sequence length (or the settings on the axes) change everywhere, and the other tabs follow.',
 
   'preset.sigmoid.name': 'Sigmoid vanishes (σ′ ≤ 1/4)',
   'preset.sigmoid.text': 'The sigmoid’s slope is at most 1/4, so γ = 1/4 and γ·σ_max(Wh) ≈ 0.44 < 1: every step back multiplies the error signal by less than 1, and vanishing is guaranteed (all singular values are below the dashed line σ = 1/γ = 4).\nOver 100 steps ‖∂E/∂s_k‖ falls from about 0.6 to about 1e-59: the first steps get no learning signal. The pinned curve is tanh with the same weights; it vanishes too, but about 40 decades less.',
@@ -459,7 +428,6 @@ const es = {
   'tab.lab': 'Laboratorio de entrenamiento',
   'tab.bidir': 'Bidireccional',
   'tab.map': 'Mapa del gradiente',
-  'tab.phase': 'Diagrama de fases',
 
   'note.mayExplode': 'γ·σ_max = {gs} ≥ 1 permite una explosión pero no la obliga: aquí ‖∂E/∂s_1‖/‖∂E/∂s_T‖ = {r}. Las unidades tanh saturadas (f′ < 1) y las direcciones de Wh que no se alinean de un paso a otro encogen el producto.',
   'note.lstmPaths': 'LSTM: el error llega a c_k a través de las puertas de olvido (camino de la celda Π f_j, la parte de c_k que sobrevive hasta c_T). Con todas las puertas en su sesgo sería σ(b_f)^(T−k) = {f}^(T−k), la línea de puntos.',
@@ -592,36 +560,6 @@ const es = {
   'map.explain.1': 'Con la pérdida «suma de los pasos» se evalúa cada paso, E = Σ_t E_t, así que ∂E/∂s_k = Σ_{t ≥ k} ∂E_t/∂s_k: un término por cada paso de salida t igual o posterior a k. La fila t del mapa es el perfil de E_t por sí sola, y el triángulo inferior izquierdo es todo lo que suma (k > t no tiene camino: en blanco).',
   'map.explain.2': 'Cada fila brilla más en la diagonal t = k y se oscurece hacia la izquierda a medida que la señal de E_t viaja hacia atrás. Cuando se desvanece, ∂E/∂s_k está dominado por los términos cercanos: la pérdida enseña dependencias de corto alcance y casi nada de las de largo alcance.',
 
-  'phase.title': 'Diagrama de fases: cuántas décadas pierde o gana la señal de error en toda la secuencia',
-  'phase.x': 'Horizontal',
-  'phase.y': 'Vertical',
-  'phase.axis.gain': 'Ganancia',
-  'phase.axis.T': 'Longitud de la secuencia T',
-  'phase.axis.H': 'Unidades ocultas H',
-  'phase.axis.forgetBias': 'Sesgo de olvido',
-  'phase.aria': 'Mapa de calor de log10(‖∂E/∂s_1‖ / ‖∂E/∂s_T‖) sobre dos ajustes, con los ajustes actuales marcados con un punto',
-  'phase.legend.aria': 'Escala de color del diagrama de fases, en décadas',
-  'phase.legend': 'log10(‖∂E/∂s_1‖ / ‖∂E/∂s_T‖): por debajo de 0 el gradiente se desvanece, por encima explota',
-  'phase.key.zero': '‖∂E/∂s_1‖ = 0 (subdesbordamiento)',
-  'phase.key.nonFinite': 'Inf/NaN (desbordamiento)',
-  'phase.key.edge': 'γ·σ_max(Wh) = 1, el borde del caos',
-  'phase.key.dot': 'ajustes actuales: arrastra el punto, o selecciónalo y usa las flechas',
-  'phase.dot': 'Ajustes actuales en el diagrama: las flechas los mueven una casilla; con Mayús, cinco',
-  'phase.dot.value': '{x}, {y}',
-  'phase.hover': '{x}, {y}: {v} décadas (‖∂E/∂s_1‖ / ‖∂E/∂s_T‖ = {r})',
-  'phase.hover.zero': '{x}, {y}: ‖∂E/∂s_1‖ se subdesbordó a 0',
-  'phase.hover.nonFinite': '{x}, {y}: la ejecución se desbordó (Inf o NaN)',
-  'phase.hover.pending': '{x}, {y}: aún sin calcular',
-  'phase.hover.none': 'Señala el diagrama para leer un valor; pulsa o arrastra sobre él para llevar allí los ajustes.',
-  'phase.rows': 'Calculando: {r} de {n} filas.',
-  'phase.done': '{n}×{m} puntos en {s} s.',
-  'phase.grid': 'La cuadrícula es de {n}×{m} para no superar el límite de trabajo del servidor.',
-  'phase.noEdge': 'El borde del caos γ·σ_max(Wh) = 1 se dibuja para la RNN simple con la ganancia en un eje.',
-  'phase.error.work': 'Este diagrama supone más trabajo del que permite el servidor: usa menos unidades ocultas o una secuencia más corta.',
-  'phase.error.axis': 'El servidor no permite este intervalo de «{axis}».',
-  'phase.explain.1': 'Cada casilla es una ejecución con los ajustes de su posición en los dos ejes y todos los demás como en la columna de la izquierda: su color dice cuántas décadas cae (azul) o crece (naranja) ‖∂E/∂s_k‖ entre el último paso y el primero, log10(‖∂E/∂s_1‖ / ‖∂E/∂s_T‖). −10 significa que el primer paso recibe 1e-10 de la señal de error que recibe el último: la red no puede aprender una dependencia tan larga. Las casillas negras se desvanecieron por debajo del menor número representable; las rojas se desbordaron.',
-  'phase.explain.2': 'La línea discontinua es γ·σ_max(Wh) = 1, la condición de Pascanu et al.: a su izquierda cada paso hacia atrás tiene que encoger la señal, así que el gradiente se desvanece, más deprisa cuanto más larga es la secuencia. A su derecha puede crecer, pero no tiene por qué: las unidades tanh saturadas tienen f′ < 1, y el azul llega más allá de la línea. El borde se mueve con la activación (γ = 1/4 para la sigmoide), la inicialización y la semilla.',
-  'phase.explain.3': 'El punto marca los ajustes actuales. Arrástralo, o selecciónalo y usa las flechas: la ganancia y la longitud de la secuencia (o los ajustes de los ejes) cambian en todas partes, y las demás pestañas los siguen.',
 
   'preset.sigmoid.name': 'La sigmoide se desvanece (σ′ ≤ 1/4)',
   'preset.sigmoid.text': 'La pendiente de la sigmoide es como mucho 1/4, así que γ = 1/4 y γ·σ_max(Wh) ≈ 0,44 < 1: cada paso hacia atrás multiplica la señal de error por menos de 1 y el desvanecimiento está garantizado (todos los valores singulares quedan por debajo de la línea σ = 1/γ = 4).\nEn 100 pasos ‖∂E/∂s_k‖ cae de unos 0,6 a unos 1e-59: los primeros pasos no reciben señal de aprendizaje. La curva fijada es tanh con los mismos pesos; también se desvanece, pero unas 40 décadas menos.',
@@ -664,6 +602,13 @@ function mergeSchema() {
   }
 }
 mergeSchema();
+
+// addStrings adds a view's own texts, { en: {...}, es: {...} }, to the
+// dictionaries; a view module calls it when it loads, before the page
+// applies any text.
+export function addStrings(texts) {
+  for (const [code, dict] of Object.entries(texts)) Object.assign(languages[code], dict);
+}
 
 let current = en;
 let currentLang = 'en';

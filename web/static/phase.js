@@ -5,13 +5,16 @@
 // settings are a dot that can be dragged, which moves them everywhere.
 // The colour scale is the server's export's (internal/render/phase.go).
 
-import { t } from './i18n.js';
+import { t, addStrings } from './i18n.js';
 import { Analysis, isRateLimited } from './socket.js';
 import { fitCanvas, SPECIAL } from './heatmap.js';
 import { makePanel } from './tabs.js';
 import { fmtNum } from './plot.js';
 import { settingsQuery, SETTINGS } from './url.js';
 import { appliesTo } from './schema.js';
+import { PHASE_TEXT } from './phase-text.js';
+
+addStrings(PHASE_TEXT);
 
 const AXES = ['gain', 'T', 'H', 'forgetBias'];
 
