@@ -25,6 +25,25 @@ func TestBrowserPhase(t *testing.T) {
 	b := startBrowser(t)
 	t.Run("phase diagram", b.testPhase)
 	t.Run("phase diagram in Spanish, narrow", b.testPhaseSpanish)
+	t.Run("phase diagram after another analysis tab", b.testPhaseAfterAnalysis)
+}
+
+// testPhaseAfterAnalysis leaves the Phase diagram tab while its diagram
+// streams for the Bidirectional one, whose request takes the server's
+// analysis worker and so cancels the diagram; back on the tab, the
+// diagram is asked for again and completes.
+func (s *browserSuite) testPhaseAfterAnalysis(t *testing.T) {
+	tb := s.newTab(t)
+	// An LSTM at T=1000 over Hidden units: seconds of streaming.
+	tb.do(chromedp.EmulateViewport(1280, 800), chromedp.Navigate(s.srv.URL+"/?tab=phase&cell=lstm&T=1000&phaseY=H"))
+	tb.waitFor("the diagram to start", `!!document.getElementById('phase-canvas') && document.getElementById('phase-canvas').dataset.rows !== undefined`)
+	if eval[string](tb, `document.getElementById('phase-canvas').dataset.done || ''`) == "1" {
+		t.Fatal("the diagram finished before the tab switch: the test needs a slower one")
+	}
+	tb.click("Bidirectional")
+	tb.waitFor("the sensitivity", `JSON.parse(document.body.dataset.plotted || '{}').tab === 'bidir'`)
+	tb.click("Phase diagram")
+	tb.waitPhase()
 }
 
 // waitPhase waits for a whole diagram on the page.

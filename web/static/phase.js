@@ -173,6 +173,7 @@ function create(page) {
     },
   });
   let want = null; // the request of the diagram shown or coming: {key, msg}
+  let othersAtRequest = null; // the other analysis views' last request when it was sent
   let grid = null; // the diagram: {config, x, y, xs, ys, rows, edge, gamma, done, elapsedMs}
   let geom = null; // where the grid is on the canvas
   let frame = 0;
@@ -277,6 +278,7 @@ function create(page) {
     want = next;
     grid = null;
     banner.hidden = true;
+    othersAtRequest = page.analysis.last;
     analysis.request(next.msg);
     draw();
   }
@@ -666,6 +668,15 @@ function create(page) {
     receive,
     request,
     redraw: draw,
+    // Shown again with a diagram left unfinished because another
+    // analysis tab's request took the server's analysis worker (which
+    // cancelled it), it asks anew.
+    show(visible) {
+      if (visible && want && !(grid && grid.done) && page.analysis.last !== othersAtRequest) {
+        want = null;
+        request();
+      }
+    },
     relabel() {
       fillSelects();
       hover.textContent = t('phase.hover.none');
