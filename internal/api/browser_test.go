@@ -701,7 +701,7 @@ func (s *browserSuite) testServerErrors(t *testing.T) {
 		lang, gain, train string
 	}{
 		{"en", "gain must be 0..100, got 101", "Server: training: T must be 1..500, got 1000"},
-		{"es", "El servidor no acepta este valor de «Ganancia».",
+		{"es", "El servidor no acepta este valor de «Ganancia» (debe estar entre 0 y 100).",
 			"Servidor: «Longitud de la secuencia»: un entrenamiento admite como mucho T = 500, H = 128, lotes de 128 y 20000 iteraciones."},
 	} {
 		tb := s.newTab(t)

@@ -146,10 +146,10 @@ func checkTrainWork(req trainRequest, maxWork int64) error {
 	for _, c := range req.cells {
 		m := req.base.Model
 		m.Cell = c
-		_, _, m.T = engine.TaskShape(req.base.Task, req.base.Model.T, req.base.Model.K)
+		m.D, m.K, m.T = engine.TaskShape(req.base.Task, req.base.Model.T, req.base.Model.K)
 		if w := m.Work() * int64(req.base.Batch); w > maxWork {
-			return codedf(codeWorkLimit, "batch", "training: batch·steps·H²·gates·directions must be at most %d, got %d (%s, %d steps, H=%d, batch %d): use a smaller batch, a shorter sequence or fewer hidden units",
-				maxWork, w, c, m.T, m.H, req.base.Batch)
+			return codedf(codeWorkLimit, "batch", "training: batch × %s must be at most %d, got %d (%s, %d steps, H=%d, batch %d): use a smaller batch, a shorter sequence or fewer hidden units",
+				c.Info().WorkFormula, maxWork, w, c, m.T, m.H, req.base.Batch)
 		}
 	}
 	return nil

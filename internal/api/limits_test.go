@@ -372,7 +372,7 @@ func TestWorkPerRequest(t *testing.T) {
 		{`{"type":"config","id":1,"cell":"lstm","bidir":true,"T":2000,"H":256}`, "T", "T·H²·gates·directions must be at most 524288000, got 1048576000"},
 		{`{"type":"map","id":5,"rows":2.5}`, "rows", "rows must be a whole number, got 2.5"},
 		{`{"type":"sensitivity","id":6,"T":10,"outputStep":3.5}`, "outputStep", "outputStep must be a whole number, got 3.5"},
-		{`{"type":"train","id":7,"cell":"lstm","T":500,"H":128,"batch":128,"iterations":1}`, "batch", "training: batch·steps·H²·gates·directions must be at most 524288000"},
+		{`{"type":"train","id":7,"cell":"lstm","T":500,"H":128,"batch":128,"iterations":1}`, "batch", "training: batch × T·H²·gates·directions must be at most 524288000"},
 		{`{"type":"train","id":8,"cells":["rnn","lstm"],"T":500,"H":128,"batch":40,"iterations":1}`, "batch", "(lstm, "},
 	} {
 		send(t, conn, tc.msg)

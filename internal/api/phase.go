@@ -172,13 +172,17 @@ func phaseFrom(src phaseSource, s engine.Settings, lim engine.Limits) (*engine.P
 	// an axis' setting out of range is its max's fault.
 	if err := ph.Max().Validate(lim); err != nil {
 		if fe, ok := err.(*FieldError); ok {
-			for _, f := range []string{"x", "y"} {
-				a := ph.X
-				if f == "y" {
-					a = ph.Y
-				}
-				if fe.Field == string(a.Name) || (fe.Field == "T" && a.Name == engine.AxisH) {
-					return nil, fieldErrorf(f+"max", "%smax: the largest point: %s", f, fe.Message)
+			// The axis of the setting at fault; else, for the work bound
+			// (reported on T), the H axis.
+			for _, exact := range []bool{true, false} {
+				for _, f := range []string{"x", "y"} {
+					a := ph.X
+					if f == "y" {
+						a = ph.Y
+					}
+					if (exact && fe.Field == string(a.Name)) || (!exact && fe.Field == "T" && a.Name == engine.AxisH) {
+						return nil, fieldErrorf(f+"max", "%smax: the largest point: %s", f, fe.Message)
+					}
 				}
 			}
 		}
@@ -186,8 +190,8 @@ func phaseFrom(src phaseSource, s engine.Settings, lim engine.Limits) (*engine.P
 	}
 	if lim.MaxWork > 0 {
 		if w, budget := ph.Work(), phaseWorkBudget*lim.MaxWork; w > budget {
-			return nil, fieldErrorf("ny", "the diagram's work, T·H²·gates·directions summed over its %d×%d points, must be at most %d, got %d: use fewer points (nx, ny), a shorter range of T or H, or fewer hidden units",
-				len(ph.Xs), len(ph.Ys), budget, w)
+			return nil, codedf(codeWorkLimit, "ny", "the diagram's work, %s summed over its %d×%d points, must be at most %d, got %d: use fewer points (nx, ny), a shorter range of T or H, or fewer hidden units",
+				s.Cell.Info().WorkFormula, len(ph.Xs), len(ph.Ys), budget, w)
 		}
 	}
 	return ph, nil

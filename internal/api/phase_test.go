@@ -39,6 +39,7 @@ var phaseBadFields = []struct {
 	{`"ymax":2001`, "ymax"},
 	{`"ymin":2,"ymax":10,"ny":20`, "ny"},
 	{`"y":"H","ymax":257`, "ymax"},
+	{`"x":"H","y":"T","ymax":5000`, "ymax"},
 	{`"H":256,"ymax":2000`, "ny"},
 	{`"T":0`, "T"},
 	{`"act":"softsign"`, "act"},

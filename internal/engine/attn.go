@@ -28,7 +28,7 @@ const CellAttn Cell = "attn"
 
 func init() { register(40, attention{}) }
 
-var attnInfo = ModelInfo{Cell: CellAttn, Activation: true, WorkFormula: "T·H·(D+3H) + T²·H"}
+var attnInfo = ModelInfo{Cell: CellAttn, Activation: true, WorkFormula: "T·H·(D+3H) + T²·H (2·T²·H with bidir)"}
 
 type attention struct{}
 
@@ -84,9 +84,16 @@ func (attention) init(p *Params, s Settings) {
 	}
 }
 
+// work counts the products with the weights and the T×T scores: about
+// T²·H multiply-adds for the causal half of them, twice as many without
+// the mask.
 func (attention) work(s Settings) int64 {
 	T, H, D := int64(s.T), int64(s.H), int64(s.D)
-	return T*H*(D+3*H) + T*T*H
+	scores := T * T * H
+	if s.Bidir {
+		scores *= 2
+	}
+	return T*H*(D+3*H) + scores
 }
 
 func (attention) workingFloats(s Settings, batch int) int64 {
@@ -282,7 +289,14 @@ func (attention) backward(ctx context.Context, tp *tape, grads *Params, opts *ba
 		}
 		vT := packB(at.packed, v, H, T, 1, ld)
 		// A block of rows t0..t1−1 reads columns j < t1 only when causal.
+		// Each block is one pause point: a long sequence's backward pass
+		// stops within a block once ctx is done.
 		for t0 := 0; t0 < T; t0 += attnBlock {
+			if t0 > 0 {
+				if err := checkpoint(ctx, pacer); err != nil {
+					return err
+				}
+			}
 			t1 := min(t0+attnBlock, T)
 			cols := T
 			if causal {

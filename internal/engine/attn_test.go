@@ -114,3 +114,49 @@ func TestAttentionLearnsRecallWhereRNNCannot(t *testing.T) {
 		t.Errorf("attention at T=100 after 200 iterations: accuracy %.2f, want ≥ 0.9", acc)
 	}
 }
+
+// TestAttentionBackwardPausesEveryBlock counts the pause points of one
+// backward pass over a long sequence: one per sequence, one more per
+// further block of 64 rows of scores, and one per step, so that a
+// cancelled pass stops within a block, never after all T² scores.
+func TestAttentionBackwardPausesEveryBlock(t *testing.T) {
+	s := Defaults()
+	s.Cell, s.T, s.H = CellAttn, 640, 8
+	p := InitParams(s)
+	inputs, targets := sequence(s)
+	b := &batch{T: s.T, B: 1, D: s.D, X: inputs, classes: targets, mask: make([]bool, s.T), weight: 1}
+	b.mask[s.T-1] = true
+	tp, err := forward(context.Background(), p, s.Act, b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := &countingContext{Context: context.Background(), limit: 1 << 30}
+	if err := backward(ctx, tp, nil, &backwardOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(1 + (s.T/attnBlock - 1) + s.T); ctx.calls != want {
+		t.Errorf("backward asked the context %d times, want %d (1 + %d blocks + %d steps)", ctx.calls, want, s.T/attnBlock-1, s.T)
+	}
+}
+
+// TestPhaseOfSilentAttention: at gain 0 attention's Wq, Wk and Wv are 0,
+// so no error reaches any state; the phase diagram calls that −Inf (no
+// signal at step 1), not the NaN of an overflow.
+func TestPhaseOfSilentAttention(t *testing.T) {
+	s := Defaults()
+	s.Cell, s.T, s.Gain = CellAttn, 20, 0
+	r := mustProfile(t, s)
+	first, last := r.Profile.DEds[0], r.Profile.DEds[s.T-1]
+	if first != 0 || last != 0 {
+		t.Fatalf("gain 0: ‖∂E/∂s_1‖ = %g, ‖∂E/∂s_T‖ = %g, want both 0", first, last)
+	}
+	if d := Decades(first, last); !math.IsInf(d, -1) {
+		t.Errorf("Decades(0, 0) = %g, want −Inf", d)
+	}
+	if d := Decades(1e-3, 1); d != -3 {
+		t.Errorf("Decades(1e-3, 1) = %g, want −3", d)
+	}
+	if d := Decades(math.NaN(), 1); !math.IsNaN(d) {
+		t.Errorf("Decades(NaN, 1) = %g, want NaN (an overflow)", d)
+	}
+}

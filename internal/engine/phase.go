@@ -189,8 +189,16 @@ type PhaseRow struct {
 	Decades []float64
 }
 
-// Decades returns log10(first/last) as PhaseRow.Decades has it.
-func Decades(first, last float64) float64 { return math.Log10(first) - math.Log10(last) }
+// Decades returns log10(first/last) as PhaseRow.Decades has it. A first
+// of exactly 0 is −Inf even when last is 0 too (attention at gain 0,
+// where no signal flows at all): nothing reaches step 1, and nothing
+// overflowed.
+func Decades(first, last float64) float64 {
+	if first == 0 && !math.IsNaN(last) {
+		return math.Inf(-1)
+	}
+	return math.Log10(first) - math.Log10(last)
+}
 
 // Row computes row r. Its points are shared between the calling
 // goroutine and, when ctx's Lender lends a core (see Lender), a second

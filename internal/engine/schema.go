@@ -158,7 +158,7 @@ var schema = []settingDef{
 		field: func(s *Settings) any { return &s.H },
 		label: Text{"Hidden units", "Unidades ocultas"},
 		short: Text{"H", "H"},
-		help:  Text{"Size of the state s_t; Wh is H×H", "Tamaño del estado s_t; Wh es de H×H"},
+		help:  Text{"Size of the state s_t; Wh (or Wq, Wk, Wv) is H×H", "Tamaño del estado s_t; Wh (o Wq, Wk, Wv) es de H×H"},
 	},
 	{
 		name: "D", kind: KindInt, min: 1, limit: "D", step: 1,
@@ -179,8 +179,8 @@ var schema = []settingDef{
 		field: func(s *Settings) any { return (*string)(&s.Init) },
 		label: Text{"Initialization", "Inicialización"},
 		help: Text{
-			"How the recurrent matrix Wh is drawn before Gain scales it",
-			"Cómo se genera la matriz recurrente Wh antes de escalarla con la ganancia",
+			"How the weights are drawn; Gain then scales Wh (attention: Wq, Wk, Wv)",
+			"Cómo se generan los pesos; después la ganancia escala Wh (atención: Wq, Wk, Wv)",
 		},
 	},
 	{
@@ -189,8 +189,8 @@ var schema = []settingDef{
 		label: Text{"Gain", "Ganancia"},
 		short: Text{"gain", "ganancia"},
 		help: Text{
-			"Multiplies Wh: below about 1 the signal fades, above it grows",
-			"Multiplica Wh: por debajo de 1, aproximadamente, la señal se apaga; por encima, crece",
+			"Multiplies Wh (attention: Wq, Wk, Wv): in a recurrence the signal fades below about 1 and may grow above it",
+			"Multiplica Wh (atención: Wq, Wk, Wv): en una recurrencia, por debajo de 1, aproximadamente, la señal se apaga, y por encima puede crecer",
 		},
 	},
 	{
@@ -241,8 +241,8 @@ var schema = []settingDef{
 		field: func(s *Settings) any { return &s.Bidir },
 		label: Text{"Bidirectional", "Bidireccional"},
 		help: Text{
-			"Add a second chain that reads the sequence backwards",
-			"Añadir una segunda cadena que lee la secuencia al revés",
+			"Add a second chain that reads the sequence backwards (attention: every position also sees the later ones)",
+			"Añadir una segunda cadena que lee la secuencia al revés (atención: cada posición ve también las posteriores)",
 		},
 	},
 }

@@ -117,7 +117,7 @@ func phasePhrasesFor(lang Lang) phasePhrases {
 		return phasePhrases{
 			heading: "Diagrama de fases de log10(‖∂E/∂s_1‖ / ‖∂E/∂s_T‖), las décadas que la señal de error gana o pierde en toda la secuencia",
 			axis: map[engine.PhaseAxis]string{
-				engine.AxisGain: "ganancia (factor de escala de Wh)", engine.AxisT: "longitud de la secuencia T",
+				engine.AxisGain: "ganancia (factor de escala de Wh; atención: Wq, Wk, Wv)", engine.AxisT: "longitud de la secuencia T",
 				engine.AxisH: "unidades ocultas H", engine.AxisForgetBias: "sesgo de olvido b_f",
 			},
 			sign:      "< 0 (azul): el gradiente se desvanece;  > 0 (naranja): explota;  0 (blanco): conserva su tamaño",
@@ -132,7 +132,7 @@ func phasePhrasesFor(lang Lang) phasePhrases {
 	return phasePhrases{
 		heading: "Phase diagram of log10(‖∂E/∂s_1‖ / ‖∂E/∂s_T‖), the decades the error signal gains or loses over the whole sequence",
 		axis: map[engine.PhaseAxis]string{
-			engine.AxisGain: "gain (scales Wh)", engine.AxisT: "sequence length T",
+			engine.AxisGain: "gain (scales Wh; attention: Wq, Wk, Wv)", engine.AxisT: "sequence length T",
 			engine.AxisH: "hidden units H", engine.AxisForgetBias: "forget bias b_f",
 		},
 		sign:      "< 0 (blue): the gradient vanishes;  > 0 (orange): it explodes;  0 (white): it keeps its size",
