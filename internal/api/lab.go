@@ -328,8 +328,15 @@ func (sess *session) trainRuns(ctx context.Context, id int64, req trainRequest) 
 			}
 			active++
 			var st engine.StepStats
-			err := sess.srv.withSlot(ctx, r.tr.Model().WorkingBytes(req.base.Batch), func(ctx context.Context) (err error) {
+			bytes := r.tr.Model().WorkingBytes(req.base.Batch)
+			err := sess.srv.withSlot(ctx, bytes, func(ctx context.Context) (err error) {
 				st, err = r.tr.Step(ctx)
+				if bytes > cfg.MemoryBudget/64 {
+					// The memory is reserved only while the iteration
+					// runs: a large run gives its buffers back with its
+					// slot. A small one keeps them and allocates nothing.
+					r.tr.Shrink()
+				}
 				return err
 			})
 			if err != nil {

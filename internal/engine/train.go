@@ -161,6 +161,15 @@ func (tr *Trainer) Step(ctx context.Context) (StepStats, error) {
 	return st, nil
 }
 
+// Shrink lets go of the buffers the trainer keeps between iterations
+// (the forward record and the backward scratch), so that a large run
+// waiting for its next iteration holds no working memory; the next Step
+// allocates them again. Results do not change.
+func (tr *Trainer) Shrink() {
+	tr.tape = tape{}
+	tr.opts = backwardOptions{}
+}
+
 // Probe measures ‖∂E/∂s_k‖ for k = 1..steps on a fixed probe sequence
 // with the current parameters, without clipping: the profile the model
 // has now.

@@ -203,3 +203,25 @@ func TestTrainerStepAllocatesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestShrinkKeepsTheRun: a trainer that lets go of its buffers between
+// iterations trains the same bits as one that keeps them.
+func TestShrinkKeepsTheRun(t *testing.T) {
+	for _, cell := range Cells {
+		ts := DefaultTrainSettings()
+		ts.Model.Cell, ts.Batch = cell, 4
+		a, b := NewTrainer(ts), NewTrainer(ts)
+		for range 3 {
+			if _, err := a.Step(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := b.Step(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			b.Shrink()
+		}
+		if !slicesEqual(a.Params().Data, b.Params().Data) {
+			t.Errorf("%s: parameters differ after Shrink", cell)
+		}
+	}
+}
