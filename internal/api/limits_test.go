@@ -362,7 +362,7 @@ func TestHugePinLists(t *testing.T) {
 
 // TestWorkPerRequest: every request's work is bounded by -max-work, a
 // profile by T·H²·gates·directions, and a training iteration by its
-// batch too. A map gets fewer rows on a large model (TestMapRowsBounded).
+// batch too, and its memory by -memory-budget. A map gets fewer rows on a large model (TestMapRowsBounded).
 func TestWorkPerRequest(t *testing.T) {
 	ts, _ := newTestServer(t, DefaultConfig())
 	conn := dial(t, ts, nil)
@@ -374,6 +374,8 @@ func TestWorkPerRequest(t *testing.T) {
 		{`{"type":"sensitivity","id":6,"T":10,"outputStep":3.5}`, "outputStep", "outputStep must be a whole number, got 3.5"},
 		{`{"type":"train","id":7,"cell":"lstm","T":500,"H":128,"batch":128,"iterations":1}`, "batch", "training: batch × T·H²·gates·directions must be at most 524288000"},
 		{`{"type":"train","id":8,"cells":["rnn","lstm"],"T":500,"H":128,"batch":40,"iterations":1}`, "batch", "(lstm, "},
+		// Little work, much memory: 128 attention matrices of 500×500.
+		{`{"type":"train","id":9,"cell":"attn","T":500,"H":13,"batch":128,"iterations":1}`, "batch", "MB of memory (attn, 500 steps, H=13, batch 128), more than the server's 256 MB"},
 	} {
 		send(t, conn, tc.msg)
 		m := readMsg(t, conn)
