@@ -133,44 +133,25 @@ func parseTrainRequest(r *request) (trainRequest, error) {
 			return req, reframe(err, fe.Field, "training: "+fe.Message)
 		}
 	}
-	if err := checkTrainWork(req, cfg.Limits.MaxWork); err != nil {
-		return req, err
-	}
-	return req, checkTrainMemory(req, cfg.MemoryBudget)
+	return req, checkTrainCost(req, cfg.Limits.MaxWork, cfg.MemoryBudget)
 }
 
-// checkTrainWork bounds one training iteration of each run, the batch
-// through the task's sequence, by -max-work like one profile: a run
-// holds a worker an iteration at a time.
-func checkTrainWork(req trainRequest, maxWork int64) error {
-	if maxWork <= 0 {
-		return nil
-	}
+// checkTrainCost bounds one training iteration of each run, the batch
+// through the task's sequence: its work by -max-work like one profile (a
+// run holds a worker an iteration at a time), and its working memory by
+// the server's whole budget (attention keeps a T×T matrix per sequence,
+// so a batch of long sequences can be small work and large memory).
+// Either bound is off when 0.
+func checkTrainCost(req trainRequest, maxWork, budget int64) error {
 	for _, c := range req.cells {
 		m := req.base.Model
 		m.Cell = c
 		m.D, m.K, m.T = engine.TaskShape(req.base.Task, req.base.Model.T, req.base.Model.K)
-		if w := m.Work() * int64(req.base.Batch); w > maxWork {
+		if w := m.Work() * int64(req.base.Batch); maxWork > 0 && w > maxWork {
 			return codedf(codeWorkLimit, "batch", "training: batch × %s must be at most %d, got %d (%s, %d steps, H=%d, batch %d): use a smaller batch, a shorter sequence or fewer hidden units",
 				c.Info().WorkFormula, maxWork, w, c, m.T, m.H, req.base.Batch)
 		}
-	}
-	return nil
-}
-
-// checkTrainMemory refuses a run whose one iteration would need more
-// working memory than the server's whole budget: attention keeps a T×T
-// matrix per sequence, so a batch of long sequences can be small work
-// and large memory.
-func checkTrainMemory(req trainRequest, budget int64) error {
-	if budget <= 0 {
-		return nil
-	}
-	for _, c := range req.cells {
-		m := req.base.Model
-		m.Cell = c
-		m.D, m.K, m.T = engine.TaskShape(req.base.Task, req.base.Model.T, req.base.Model.K)
-		if b := m.WorkingBytes(req.base.Batch); b > budget {
+		if b := m.WorkingBytes(req.base.Batch); budget > 0 && b > budget {
 			return codedf(codeWorkLimit, "batch", "training: one iteration needs about %d MB of memory (%s, %d steps, H=%d, batch %d), more than the server's %d MB: use a smaller batch or a shorter sequence",
 				b>>20, c, m.T, m.H, req.base.Batch, budget>>20)
 		}
