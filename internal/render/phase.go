@@ -222,17 +222,7 @@ func PhasePlot(fig PhaseFigure) (*plot.Plot, error) {
 	p.Y.Min, p.Y.Max = ye[0], ye[len(ye)-1]
 	p.X.Label.Text, p.Y.Label.Text = tr.axis[fig.X], tr.axis[fig.Y]
 	for _, a := range []*plot.Axis{&p.X, &p.Y} {
-		xa, ya := a.Tick.Label.XAlign, a.Tick.Label.YAlign
-		a.Tick.Label = st.tick
-		a.Tick.Label.XAlign, a.Tick.Label.YAlign = xa, ya
-		xa, ya = a.Label.TextStyle.XAlign, a.Label.TextStyle.YAlign
-		a.Label.TextStyle = st.axis
-		a.Label.TextStyle.XAlign, a.Label.TextStyle.YAlign = xa, ya
-		a.Label.Padding = st.pt(4)
-		a.Padding = 0
-		a.LineStyle.Width = st.pt(1)
-		a.Tick.LineStyle.Width = st.pt(1)
-		a.Tick.Length = st.pt(6)
+		st.styleAxis(a, 0)
 	}
 	p.X.Tick.Marker = valueTicks{fig.Xs[0], fig.Xs[len(fig.Xs)-1]}
 	p.Y.Tick.Marker = valueTicks{fig.Ys[0], fig.Ys[len(fig.Ys)-1]}

@@ -86,6 +86,23 @@ func newStyle(fig Figure) style {
 // pt returns a length given in points at the default figure size.
 func (st style) pt(v float64) vg.Length { return vg.Points(v * st.scale) }
 
+// styleAxis gives an axis the figure's fonts and line widths, keeping the
+// alignment gonum/plot chose for its labels, with padding between the
+// axis and the data.
+func (st style) styleAxis(a *plot.Axis, padding vg.Length) {
+	xa, ya := a.Tick.Label.XAlign, a.Tick.Label.YAlign
+	a.Tick.Label = st.tick
+	a.Tick.Label.XAlign, a.Tick.Label.YAlign = xa, ya
+	xa, ya = a.Label.TextStyle.XAlign, a.Label.TextStyle.YAlign
+	a.Label.TextStyle = st.axis
+	a.Label.TextStyle.XAlign, a.Label.TextStyle.YAlign = xa, ya
+	a.Label.Padding = st.pt(4)
+	a.Padding = padding
+	a.LineStyle.Width = st.pt(1)
+	a.Tick.LineStyle.Width = st.pt(1)
+	a.Tick.Length = st.pt(6)
+}
+
 // px returns a length given in pixels at the default figure size, the
 // unit of the series table's widths and dashes: at the default size a
 // PNG pixel is a CSS pixel of the page.
@@ -442,17 +459,7 @@ func (b *builder) setAxes() {
 	// near the top and pushes the data area down by half the title.
 	p.Y.Label.Text = ""
 	for _, a := range []*plot.Axis{&p.X, &p.Y} {
-		xa, ya := a.Tick.Label.XAlign, a.Tick.Label.YAlign
-		a.Tick.Label = st.tick
-		a.Tick.Label.XAlign, a.Tick.Label.YAlign = xa, ya
-		xa, ya = a.Label.TextStyle.XAlign, a.Label.TextStyle.YAlign
-		a.Label.TextStyle = st.axis
-		a.Label.TextStyle.XAlign, a.Label.TextStyle.YAlign = xa, ya
-		a.Label.Padding = st.pt(4)
-		a.Padding = st.pt(4)
-		a.LineStyle.Width = st.pt(1)
-		a.Tick.LineStyle.Width = st.pt(1)
-		a.Tick.Length = st.pt(6)
+		st.styleAxis(a, st.pt(4))
 	}
 }
 
