@@ -73,6 +73,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.Var(&origins, "allow-origin", "an origin such as https://class.example.org that may open the websocket besides the server's own; repeat or separate with commas (env ALLOW_ORIGIN)")
 	hosts := env.hosts("ALLOW_HOST")
 	fs.Var(&hosts, "allow-host", "a host name such as class.example.org, or an address, that the server answers to besides localhost, the loopback addresses, the address a client connected to and the host of -addr; other Host headers get 421 (against DNS rebinding); repeat or separate with commas (env ALLOW_HOST)")
+	frames := env.frames("FRAME_ANCESTORS")
+	fs.Var(&frames, "frame-ancestors", "origins such as https://moodle.example.org or https://*.example.org whose pages may embed gradviz in a frame, separated by spaces or commas; default none (env FRAME_ANCESTORS)")
 	fs.Float64Var(&cfg.HTTPRequestsPerSecond, "http-requests-per-second", env.float("HTTP_REQUESTS_PER_SECOND", cfg.HTTPRequestsPerSecond), "API requests and websocket upgrades one client address may make a second, on average; more get 429; 0 means no limit (env HTTP_REQUESTS_PER_SECOND)")
 	fs.IntVar(&cfg.HTTPRequestBurst, "http-request-burst", env.int("HTTP_REQUEST_BURST", cfg.HTTPRequestBurst), "API requests and websocket upgrades one client address may make at once (env HTTP_REQUEST_BURST)")
 	fs.DurationVar(&cfg.RunTimeout, "run-timeout", env.duration("RUN_TIMEOUT", cfg.RunTimeout), "longest an HTTP request's runs may take, the wait for a worker included (env RUN_TIMEOUT)")
@@ -104,6 +106,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	cfg.AllowedOrigins = origins.origins
 	cfg.AllowedHosts = hosts.hosts
+	cfg.FrameAncestors = frames.origins
 	// The host -addr names is the server's own.
 	if h, _, err := net.SplitHostPort(*addr); err == nil && h != "" && net.ParseIP(h) == nil {
 		if _, _, err := api.ParseAllowedHost(h); err == nil {
@@ -296,6 +299,33 @@ func (h *hostList) add(v string) error {
 	return nil
 }
 
+// frameList is the -frame-ancestors flag: origins separated by spaces
+// or commas (api.ParseFrameAncestors). A use of the flag replaces the
+// list from the environment; repeating it adds to it.
+type frameList struct {
+	origins []string
+	fromEnv bool
+}
+
+func (f *frameList) String() string {
+	if f == nil {
+		return ""
+	}
+	return strings.Join(f.origins, " ")
+}
+
+func (f *frameList) Set(v string) error {
+	if f.fromEnv {
+		f.origins, f.fromEnv = nil, false
+	}
+	origins, err := api.ParseFrameAncestors(v)
+	if err != nil {
+		return err
+	}
+	f.origins = append(f.origins, origins...)
+	return nil
+}
+
 // checkHealth asks the server at addr for /healthz, on the loopback
 // interface when addr listens on every interface.
 func checkHealth(ctx context.Context, addr string) error {
@@ -406,6 +436,15 @@ func (e *envDefaults) hosts(name string) hostList {
 		e.err = fmt.Errorf("environment %s: %w", name, err)
 	}
 	return h
+}
+
+// frames reads a list of frame ancestors.
+func (e *envDefaults) frames(name string) frameList {
+	origins, err := api.ParseFrameAncestors(e.getenv(name))
+	if err != nil && e.err == nil {
+		e.err = fmt.Errorf("environment %s: %w", name, err)
+	}
+	return frameList{origins: origins, fromEnv: true}
 }
 
 // origins reads a comma-separated list of origins.

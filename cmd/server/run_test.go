@@ -108,6 +108,10 @@ func TestRunRefusesBadFlags(t *testing.T) {
 		{"negative HTTP rate", []string{"-http-requests-per-second", "-1"}, nil, "-http-requests-per-second must be 0 (no limit) to 1e6"},
 		{"NaN HTTP rate", []string{"-http-requests-per-second", "NaN"}, nil, "-http-requests-per-second must be 0 (no limit) to 1e6"},
 		{"no HTTP burst", []string{"-http-request-burst", "0"}, nil, "-http-request-burst must be at least 1, got 0"},
+		{"frame ancestor with a path", []string{"-frame-ancestors", "https://moodle.example.org/course"}, nil, `frame ancestor "https://moodle.example.org/course"`},
+		{"frame ancestor 'none'", []string{"-frame-ancestors", "'none'"}, nil, "keywords are not origins"},
+		{"frame ancestor wildcard", []string{"-frame-ancestors", "https://*"}, nil, "the only wildcard allowed is a leading *."},
+		{"env bad frame ancestor", nil, map[string]string{"FRAME_ANCESTORS": "https://a.example ftp://b.example"}, `environment FRAME_ANCESTORS: frame ancestor "ftp://b.example"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
@@ -143,6 +147,51 @@ func TestOriginFlag(t *testing.T) {
 				t.Errorf("got %q (%v), want %q", o.String(), env.err, tc.want)
 			}
 		})
+	}
+}
+
+func TestFrameAncestorsFlag(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  string
+		args []string
+		want string
+	}{
+		{"default none", "", nil, ""},
+		{"env list", "https://a.example, https://*.b.example:8443/", nil, "https://a.example https://*.b.example:8443"},
+		{"flag replaces env", "https://a.example", []string{"-frame-ancestors", "https://c.example"}, "https://c.example"},
+		{"flag with spaces, repeated", "", []string{"-frame-ancestors", "https://c.example http://d.example", "-frame-ancestors", "http://e.example"}, "https://c.example http://d.example http://e.example"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := envDefaults{getenv: func(k string) string {
+				if k == "FRAME_ANCESTORS" {
+					return tc.env
+				}
+				return ""
+			}}
+			f := env.frames("FRAME_ANCESTORS")
+			for i := 1; i < len(tc.args); i += 2 {
+				if err := f.Set(tc.args[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if env.err != nil || f.String() != tc.want {
+				t.Errorf("got %q (%v), want %q", f.String(), env.err, tc.want)
+			}
+		})
+	}
+	// The flag reaches the page's headers, and wins over the environment.
+	base := startRun(t, map[string]string{"FRAME_ANCESTORS": "https://env.example"}, "-frame-ancestors", "https://moodle.example.org", "-log-level", "warn")
+	resp, err := http.Get("http://" + base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors https://moodle.example.org;") {
+		t.Errorf("Content-Security-Policy %q, want frame-ancestors https://moodle.example.org", csp)
+	}
+	if xfo := resp.Header.Get("X-Frame-Options"); xfo != "" {
+		t.Errorf("X-Frame-Options %q, want none with -frame-ancestors", xfo)
 	}
 }
 

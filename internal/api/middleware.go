@@ -85,9 +85,9 @@ func errorKindOf(status int) string {
 }
 
 // contentSecurityPolicy allows the page's own scripts, styles, images
-// and websocket and nothing else: no inline script, no framing, no
-// plugins. connect-src 'self' covers the same-origin ws: URL in current
-// browsers.
+// and websocket and nothing else: no inline script, no framing (unless
+// Config.FrameAncestors names the origins that may), no plugins.
+// connect-src 'self' covers the same-origin ws: URL in current browsers.
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
 	"connect-src 'self'; font-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
@@ -103,15 +103,19 @@ var securityHeaderList = [][2]string{
 	{"Cross-Origin-Opener-Policy", "same-origin"},
 }
 
-// securityHeaders sets the headers every response carries.
-func securityHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		for _, kv := range securityHeaderList {
-			h.Set(kv[0], kv[1])
-		}
-		next.ServeHTTP(w, r)
-	})
+// securityHeaders sets the headers every response of the handlers
+// carries: list, securityHeaderList or its framing variant
+// (pageSecurityHeaders).
+func securityHeaders(list [][2]string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := w.Header()
+			for _, kv := range list {
+				h.Set(kv[0], kv[1])
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 // refuseBodies answers 413 to a request with a body: every endpoint is a

@@ -12,7 +12,7 @@ func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	// The Host is checked before anything else answers, so a page on a
 	// rebound name learns nothing from any route.
-	r.Use(recoverPanics(s.logger, s.metrics), logRequests(s.logger, s.metrics), securityHeaders, s.checkHost, refuseBodies)
+	r.Use(recoverPanics(s.logger, s.metrics), logRequests(s.logger, s.metrics), securityHeaders(pageSecurityHeaders(s.cfg.FrameAncestors)), s.checkHost, refuseBodies)
 	// HEAD is answered like GET (without the body), for health checkers.
 	r.Use(middleware.GetHead)
 

@@ -29,6 +29,12 @@ type Config struct {
 	// and the address a client connected to; requests naming any other
 	// Host get 421, against DNS rebinding. See ParseAllowedHost.
 	AllowedHosts []string
+	// FrameAncestors lists origins ("https://moodle.example.org",
+	// "https://*.example.org") whose pages may show gradviz in a frame:
+	// the Content-Security-Policy's frame-ancestors names them and
+	// X-Frame-Options is left out. Empty, the default, no page may (see
+	// ParseFrameAncestors).
+	FrameAncestors []string
 	// MaxConnections bounds open websockets.
 	MaxConnections int
 	// MaxMessageBytes bounds one client message.
