@@ -14,6 +14,7 @@ import { Tabs, tabButton } from './tabs.js';
 import { Router } from './router.js';
 import { VIEWS } from './views.js';
 import { PRESETS, PRESET_IDS, presetById } from './presets.js';
+import { initPresent } from './present.js';
 
 const $ = (id) => document.getElementById(id);
 const body = document.body;
@@ -110,6 +111,7 @@ const page = {
   modelMessage,
   updateURL,
   applyView,
+  relabel,
   markPresetChanged,
   drawn,
   showServerError,
@@ -130,6 +132,7 @@ const tabList = document.querySelector('.tabs');
 tabList.replaceChildren(...views.map((v, i) => tabButton(v.name, i === 0)));
 const work = document.querySelector('.work');
 for (const v of views) if (!v.panel.isConnected) work.append(v.panel);
+const present = initPresent(page);
 applyI18n(document);
 const tabs = new Tabs(tabList, selectTab);
 
@@ -148,6 +151,7 @@ bindPageControls();
 // (see updateURL), so a link with a preset, such as a teacher's
 // "?preset=irnn", applies it.
 if (view.preset) applyPreset(view.preset);
+present.start();
 
 // ---- settings → server ----
 
@@ -364,6 +368,7 @@ function relabel() {
   showPresetText();
   applyView();
   for (const v of views) v.relabel();
+  present.relabel();
 }
 
 function bindPageControls() {

@@ -141,6 +141,7 @@ export function readPage(search, defaults, options, presetNames, views) {
     states: params.get('states') === '1',
     jac: params.get('jac') === '1',
     large: params.get('large') === '1',
+    present: params.get('present') === '1',
     tab: tabs.includes(params.get('tab')) ? params.get('tab') : tabs[0],
     preset: presetNames.includes(params.get('preset')) ? params.get('preset') : '',
     spectrum: params.get('spectrum') !== '0',
@@ -170,6 +171,7 @@ export function pageQuery(settings, view, pins, defaults, views) {
   if (view.states) p.set('states', '1');
   if (view.jac) p.set('jac', '1');
   if (view.large) p.set('large', '1');
+  if (view.present) p.set('present', '1');
   if (view.spectrum === false) p.set('spectrum', '0');
   if (view.outputStep) p.set('outputStep', String(view.outputStep));
   if (view.lab) {

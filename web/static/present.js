@@ -1,0 +1,187 @@
+// Present mode, for a lecture: the plot of the current tab fills the
+// screen and the guided tour's text stands beside it (landscape) or
+// below it (portrait), in type a room can read, with "3 / 12" for the
+// step. → PageDown Space go on, ← PageUp go back (what a presentation
+// clicker sends), Esc leaves. The header's Present button also asks for
+// full screen; the layout does not need it (a browser may refuse).
+// ?present=1 in the URL starts in present mode.
+//
+// It drives the tour only through tour.js (tourSteps, currentStep,
+// goToStep and the `tour-step` event).
+
+import { t, addStrings } from './i18n.js';
+import { tourSteps, currentStep, goToStep } from './tour.js';
+
+addStrings({
+  en: {
+    'present': 'Present',
+    'present.title': 'Show the plot and the guided tour full screen, for a lecture: → or PageDown next step, ← or PageUp previous, Esc leaves',
+    'present.aria': 'Guided tour',
+    'present.prev': 'Previous step',
+    'present.next': 'Next step',
+    'present.exit': 'Leave present mode (Esc)',
+    'present.count': 'Step {i} of {n}',
+  },
+  es: {
+    'present': 'Presentar',
+    'present.title': 'Mostrar el gráfico y el recorrido guiado a pantalla completa, para una clase: → o AvPág paso siguiente, ← o RePág anterior, Esc para salir',
+    'present.aria': 'Recorrido guiado',
+    'present.prev': 'Paso anterior',
+    'present.next': 'Paso siguiente',
+    'present.exit': 'Salir del modo presentación (Esc)',
+    'present.count': 'Paso {i} de {n}',
+  },
+});
+
+const root = document.documentElement;
+
+// initPresent adds present mode to the page (app.js's page object: view,
+// updateURL, relabel) and starts it when the URL asks.
+export function initPresent(page) {
+  const side = buildSide();
+  document.querySelector('.layout').append(side.el);
+  let largeBefore = page.view.large;
+  let askedFullscreen = false;
+
+  function show() {
+    const steps = tourSteps();
+    const i = currentStep();
+    const step = steps[i];
+    side.count.textContent = step ? `${i + 1} / ${steps.length}` : `– / ${steps.length}`;
+    side.count.setAttribute('aria-label', step ? t('present.count', { i: i + 1, n: steps.length }) : '');
+    side.name.textContent = step ? step.name : '';
+    side.text.replaceChildren(...(step ? step.text.split('\n') : []).map((line) => {
+      const p = document.createElement('p');
+      p.textContent = line;
+      return p;
+    }));
+    side.text.scrollTop = 0;
+    side.prev.disabled = i <= 0;
+    side.next.disabled = i >= steps.length - 1;
+    root.dataset.presentStep = String(i);
+  }
+
+  function enter() {
+    if (page.view.present && root.classList.contains('present')) return;
+    page.view.present = true;
+    largeBefore = page.view.large;
+    // Type for a projector: the views draw their labels large too.
+    page.view.large = true;
+    root.classList.add('present');
+    side.el.hidden = false;
+    if (currentStep() < 0) goToStep(0);
+    page.relabel();
+    show();
+    page.updateURL();
+  }
+
+  function leave() {
+    if (!page.view.present) return;
+    page.view.present = false;
+    page.view.large = largeBefore;
+    root.classList.remove('present');
+    side.el.hidden = true;
+    delete root.dataset.presentStep;
+    page.relabel();
+    page.updateURL();
+    if (document.fullscreenElement) document.exitFullscreen().catch(() => {});
+    askedFullscreen = false;
+  }
+
+  function step(by) {
+    const i = currentStep();
+    const next = i < 0 ? 0 : i + by;
+    if (next < 0 || next >= tourSteps().length || next === i) return;
+    goToStep(next);
+  }
+
+  const button = document.getElementById('present');
+  button.addEventListener('click', () => {
+    enter();
+    // Full screen needs the click; without it (refused, or a browser
+    // without the API) present mode fills the window instead.
+    if (root.requestFullscreen && !document.fullscreenElement) {
+      askedFullscreen = true;
+      root.requestFullscreen().catch(() => { askedFullscreen = false; });
+    }
+  });
+  // Esc in full screen is the browser's: it leaves full screen without a
+  // keydown, and present mode leaves with it.
+  document.addEventListener('fullscreenchange', () => {
+    if (!document.fullscreenElement && askedFullscreen) leave();
+  });
+  side.prev.addEventListener('click', () => step(-1));
+  side.next.addEventListener('click', () => step(1));
+  side.exit.addEventListener('click', leave);
+
+  document.addEventListener('keydown', (e) => {
+    if (!page.view.present || e.altKey || e.ctrlKey || e.metaKey) return;
+    switch (e.key) {
+      case 'ArrowRight':
+      case 'PageDown':
+      case ' ':
+        step(1);
+        break;
+      case 'ArrowLeft':
+      case 'PageUp':
+        step(-1);
+        break;
+      case 'Escape':
+        leave();
+        break;
+      default:
+        return;
+    }
+    e.preventDefault();
+  });
+
+  document.addEventListener('tour-step', () => {
+    if (page.view.present) show();
+  });
+
+  return {
+    enter,
+    leave,
+    // relabel shows the step again in the page's new language.
+    relabel() { if (page.view.present) show(); },
+    start() { if (page.view.present) { page.view.present = false; enter(); } },
+  };
+}
+
+function buildSide() {
+  const el = document.createElement('aside');
+  el.className = 'present-side';
+  el.id = 'present-side';
+  el.hidden = true;
+  el.dataset.i18nAriaLabel = 'present.aria';
+  const head = document.createElement('div');
+  head.className = 'present-head';
+  const count = document.createElement('p');
+  count.className = 'present-count';
+  count.id = 'present-count';
+  const nav = document.createElement('div');
+  nav.className = 'present-nav';
+  const button = (id, text, label) => {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.id = id;
+    b.textContent = text;
+    b.dataset.i18nAriaLabel = label;
+    b.dataset.i18nTitle = label;
+    return b;
+  };
+  const prev = button('present-prev', '←', 'present.prev');
+  const next = button('present-next', '→', 'present.next');
+  const exit = button('present-exit', '✕', 'present.exit');
+  nav.append(prev, next, exit);
+  head.append(count, nav);
+  const name = document.createElement('h2');
+  name.className = 'present-name';
+  name.id = 'present-name';
+  const text = document.createElement('div');
+  text.className = 'present-text';
+  text.id = 'present-text';
+  text.setAttribute('aria-live', 'polite');
+  el.append(head, name, text);
+  return { el, count, name, text, prev, next, exit };
+}
