@@ -15,6 +15,7 @@ import { Router } from './router.js';
 import { VIEWS } from './views.js';
 import { PRESETS, PRESET_IDS, presetById } from './presets.js';
 import { initPresent } from './present.js';
+import { initEmbed } from './embed.js';
 
 const $ = (id) => document.getElementById(id);
 const body = document.body;
@@ -133,6 +134,7 @@ tabList.replaceChildren(...views.map((v, i) => tabButton(v.name, i === 0)));
 const work = document.querySelector('.work');
 for (const v of views) if (!v.panel.isConnected) work.append(v.panel);
 const present = initPresent(page);
+initEmbed(page);
 applyI18n(document);
 const tabs = new Tabs(tabList, selectTab);
 

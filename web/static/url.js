@@ -142,6 +142,7 @@ export function readPage(search, defaults, options, presetNames, views) {
     jac: params.get('jac') === '1',
     large: params.get('large') === '1',
     present: params.get('present') === '1',
+    embed: params.get('embed') === '1',
     tab: tabs.includes(params.get('tab')) ? params.get('tab') : tabs[0],
     preset: presetNames.includes(params.get('preset')) ? params.get('preset') : '',
     spectrum: params.get('spectrum') !== '0',
@@ -172,6 +173,7 @@ export function pageQuery(settings, view, pins, defaults, views) {
   if (view.jac) p.set('jac', '1');
   if (view.large) p.set('large', '1');
   if (view.present) p.set('present', '1');
+  if (view.embed) p.set('embed', '1');
   if (view.spectrum === false) p.set('spectrum', '0');
   if (view.outputStep) p.set('outputStep', String(view.outputStep));
   if (view.lab) {
