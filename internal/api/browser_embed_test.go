@@ -130,7 +130,9 @@ func TestBrowserEmbed(t *testing.T) {
 		if err := chromedp.Do(ctx, chromedp.EmulateViewport(1024, 768), chromedp.Navigate(host.URL+"/")); err != nil {
 			t.Fatal(err)
 		}
-		frame := waitFrame(t, ctx, func(f frameState) bool { return strings.HasPrefix(f.url, "chrome-error:") || f.body["data-ready"] != "" })
+		frame := waitFrame(t, ctx, func(f frameState) bool {
+			return strings.HasPrefix(f.url, "chrome-error:") || f.body["data-ready"] != ""
+		})
 		if !strings.HasPrefix(frame.url, "chrome-error:") || frame.body["data-ready"] != "" {
 			t.Errorf("frame at %q (body %v), want the browser's refusal", frame.url, frame.body)
 		}
