@@ -67,6 +67,11 @@ const checkPresentLayout = `(() => {
 	const own = ['plot', 'legend', 'spectrum', 'lab-loss', 'lab-side', 'bidir-plot', 'map-canvas'].map((id) => document.getElementById(id)).filter((el) => shown(el) && panel.contains(el));
 	for (let i = 0; i < own.length; i++) for (let j = i + 1; j < own.length; j++)
 		apart('#' + own[i].id, rect(own[i]), '#' + own[j].id, rect(own[j]));
+	// The text's box holds whole lines: a page never shows half a line.
+	const tx = document.getElementById('present-text'), lh = parseFloat(getComputedStyle(tx).lineHeight);
+	if (Math.abs(tx.clientHeight / lh - Math.round(tx.clientHeight / lh)) > 0.05) problems.push('the text box is ' + (tx.clientHeight / lh).toFixed(2) + ' lines high');
+	const more = document.getElementById('present-more');
+	if ((tx.scrollTop + tx.clientHeight < tx.scrollHeight - 2) !== shown(more)) problems.push('the ▼ mark does not say whether more text follows');
 	const title = document.getElementById('present-name');
 	if (title.scrollWidth > title.clientWidth + 1) problems.push('the step title is cut');
 	const p = rect(panel);
@@ -103,10 +108,15 @@ func TestBrowserPresent(t *testing.T) {
 				for _, step := range []int{0, 3, 8} { // a profile, its largest text, the bidirectional view
 					if step > 0 {
 						tb.do(chromedp.KeyEvent(kb.End)) // not a present key: nothing moves
-						for range step - eval[int](tb, `Number(document.documentElement.dataset.presentStep)`) {
+						// → turns a long text's pages before it goes on.
+						want := fmt.Sprintf("%d / %d", step+1, n)
+						for range 40 {
+							if eval[string](tb, `document.getElementById('present-count').textContent`) == want {
+								break
+							}
 							tb.do(chromedp.KeyEvent(kb.ArrowRight))
 						}
-						tb.waitFor(fmt.Sprintf("step %d", step+1), fmt.Sprintf(`document.getElementById('present-count').textContent === '%d / %d'`, step+1, n))
+						tb.waitFor(fmt.Sprintf("step %d", step+1), fmt.Sprintf(`document.getElementById('present-count').textContent === %q`, want))
 						tb.waitFor("its plot", `document.body.dataset.plotted && JSON.parse(document.body.dataset.plotted).tab === document.querySelector('.work > .panel:not([hidden])').id.replace('panel-', '')`)
 					}
 					got := eval[presentLayout](tb, checkPresentLayout)
@@ -122,6 +132,31 @@ func TestBrowserPresent(t *testing.T) {
 					t.Logf("step %d: plot %.0f%% of the screen, text %.1f px", step+1, 100*got.PlotShare, got.TextPx)
 					tb.screenshot(fmt.Sprintf("present-%dx%d-%s-step%d", size[0], size[1], lang, step+1))
 				}
+				// Every step's text in the side, measured without applying
+				// the steps (some start a training run).
+				over := eval[[]string](tb, `import('/static/tour.js').then(async (tour) => {
+					const frame = () => new Promise((r) => requestAnimationFrame(r));
+					const name = document.getElementById('present-name'), text = document.getElementById('present-text');
+					const over = [];
+					for (const step of tour.tourSteps()) {
+						name.textContent = step.name;
+						text.replaceChildren(...step.text.split('\n').map((line) => { const p = document.createElement('p'); p.textContent = line; return p; }));
+						document.getElementById('present-more').hidden = true;
+						await frame(); await frame(); // the box fits the title's new height
+						if (text.scrollHeight > text.clientHeight + 1) over.push(step.id + ' (' + Math.round(100 * text.scrollHeight / text.clientHeight) + '%)');
+						if (name.scrollWidth > name.clientWidth + 1) over.push(step.id + ': title cut');
+					}
+					document.dispatchEvent(new CustomEvent('tour-step', { detail: {} }));
+					return over;
+				})`)
+				if len(over) > 0 {
+					// At 24 px a 4:3 screen has room for about 550
+					// characters beside the plot; the rest is a page away.
+					t.Logf("%d of %d steps' text takes more than one page: %v", len(over), n, over)
+				}
+				if size[0] >= 1920 && len(over) > 0 {
+					t.Errorf("at %dx%d every step's text should fit; these do not: %v", size[0], size[1], over)
+				}
 				if lang == "es" && !strings.Contains(eval[string](tb, `document.getElementById('present-exit').title`), "Salir") {
 					t.Errorf("the exit button is not in Spanish")
 				}
@@ -129,9 +164,11 @@ func TestBrowserPresent(t *testing.T) {
 		}
 	}
 
+	// At 1920×1080 every step's text fits its box (checked above), so
+	// each key moves a whole step.
 	t.Run("keys", func(t *testing.T) {
 		tb := s.newTab(t)
-		tb.do(chromedp.EmulateViewport(1024, 768))
+		tb.do(chromedp.EmulateViewport(1920, 1080))
 		tb.open("present=1")
 		ids := eval[[]string](tb, `[...document.querySelectorAll('#preset option')].map((o) => o.value).filter(Boolean)`)
 		n := len(ids)
@@ -185,6 +222,48 @@ func TestBrowserPresent(t *testing.T) {
 		at(1)
 		tb.click("Leave present mode (Esc)")
 		tb.waitFor("present mode left", `!document.documentElement.classList.contains('present')`)
+	})
+
+	// A text longer than its box turns page by page before the step.
+	t.Run("pages", func(t *testing.T) {
+		tb := s.newTab(t)
+		tb.do(chromedp.EmulateViewport(1024, 768))
+		tb.open("present=1&preset=spectrum&lang=es")
+		n := eval[int](tb, `document.querySelectorAll('#preset option[value]:not([value=""])').length`)
+		count := eval[string](tb, `document.getElementById('present-count').textContent`)
+		if !strings.HasSuffix(count, fmt.Sprintf(" / %d", n)) || strings.HasPrefix(count, fmt.Sprintf("%d ", n)) {
+			t.Fatalf("count %q, want a step before the last of %d", count, n)
+		}
+		if !eval[bool](tb, `document.getElementById('present-side').dataset.more === 'below'`) {
+			t.Fatalf("the spectrum's Spanish text fits in one page at 1024×768; this test needs a longer one")
+		}
+		var pages int
+		for pages = 1; pages < 6; pages++ {
+			top := eval[float64](tb, `document.getElementById('present-text').scrollTop`)
+			tb.do(chromedp.KeyEvent(kb.ArrowRight))
+			if eval[string](tb, `document.getElementById('present-count').textContent`) != count {
+				break
+			}
+			if now := eval[float64](tb, `document.getElementById('present-text').scrollTop`); now <= top {
+				t.Fatalf("page %d: ArrowRight neither turned the page (scrollTop %v → %v) nor went on", pages, top, now)
+			}
+			if got := eval[presentLayout](tb, checkPresentLayout); len(got.Problems) > 0 {
+				t.Errorf("page %d: %v", pages+1, got.Problems)
+			}
+		}
+		if pages < 2 || pages >= 6 {
+			t.Errorf("the text took %d pages, want 2 to 5", pages)
+		}
+		tb.waitFor("the next step", fmt.Sprintf(`document.getElementById('present-count').textContent !== %q`, count))
+		tb.do(chromedp.KeyEvent(kb.ArrowLeft))
+		tb.waitFor("back at the step, at its start", fmt.Sprintf(`document.getElementById('present-count').textContent === %q && document.getElementById('present-text').scrollTop === 0`, count))
+		// Paging back: forward one page, then ← returns to the top first.
+		tb.do(chromedp.KeyEvent(kb.PageDown))
+		tb.do(chromedp.KeyEvent(kb.PageUp))
+		if c, top := eval[string](tb, `document.getElementById('present-count').textContent`), eval[float64](tb, `document.getElementById('present-text').scrollTop`); c != count || top != 0 {
+			t.Errorf("PageDown, PageUp: at %q scrollTop %v, want %q at the top", c, top, count)
+		}
+		tb.screenshot("present-1024x768-es-pages")
 	})
 
 	t.Run("portrait", func(t *testing.T) {

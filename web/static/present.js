@@ -2,7 +2,10 @@
 // screen and the guided tour's text stands beside it (landscape) or
 // below it (portrait), in type a room can read, with "3 / 12" for the
 // step. → PageDown Space go on, ← PageUp go back (what a presentation
-// clicker sends), Esc leaves. The header's Present button also asks for
+// clicker sends), Esc leaves. A text longer than its box (a 4:3 screen
+// has room for about 550 characters at 24 px beside the plot) turns
+// page by page first: → shows its next lines, ▼ saying there are more,
+// and only then the next step; ← pages back the same way. The header's Present button also asks for
 // full screen; the layout does not need it (a browser may refuse).
 // ?present=1 in the URL starts in present mode.
 //
@@ -21,6 +24,7 @@ addStrings({
     'present.next': 'Next step',
     'present.exit': 'Leave present mode (Esc)',
     'present.count': 'Step {i} of {n}',
+    'present.more': 'More text: → shows it',
   },
   es: {
     'present': 'Presentar',
@@ -30,6 +34,7 @@ addStrings({
     'present.next': 'Paso siguiente',
     'present.exit': 'Salir del modo presentación (Esc)',
     'present.count': 'Paso {i} de {n}',
+    'present.more': 'Sigue el texto: → lo muestra',
   },
 });
 
@@ -56,9 +61,46 @@ export function initPresent(page) {
       return p;
     }));
     side.text.scrollTop = 0;
-    side.prev.disabled = i <= 0;
-    side.next.disabled = i >= steps.length - 1;
+    fit();
     root.dataset.presentStep = String(i);
+  }
+
+  // fit makes the text's box a whole number of lines, so a page of text
+  // never shows half a line, and marks what is left to read.
+  function fit() {
+    const lh = lineHeight();
+    const room = side.body.clientHeight;
+    if (lh > 0 && room > 0) side.text.style.height = `${Math.max(lh, Math.floor(room / lh) * lh)}px`;
+    marks();
+  }
+
+  function lineHeight() {
+    return parseFloat(getComputedStyle(side.text).lineHeight) || 0;
+  }
+
+  const moreBelow = () => side.text.scrollTop + side.text.clientHeight < side.text.scrollHeight - 2;
+  const moreAbove = () => side.text.scrollTop > 1;
+
+  function marks() {
+    const i = currentStep();
+    const below = moreBelow();
+    side.more.hidden = !below;
+    side.el.dataset.more = below ? 'below' : '';
+    side.prev.disabled = i <= 0 && !moreAbove();
+    side.next.disabled = i >= tourSteps().length - 1 && !below;
+  }
+
+  // turn pages the text by one box less a line, then steps.
+  function turn(by) {
+    const t = side.text;
+    const page = Math.max(lineHeight(), t.clientHeight - lineHeight());
+    if (by > 0 && moreBelow()) t.scrollTop += page;
+    else if (by < 0 && moreAbove()) t.scrollTop -= page;
+    else {
+      step(by);
+      return;
+    }
+    marks();
   }
 
   function enter() {
@@ -110,8 +152,10 @@ export function initPresent(page) {
   document.addEventListener('fullscreenchange', () => {
     if (!document.fullscreenElement && askedFullscreen) leave();
   });
-  side.prev.addEventListener('click', () => step(-1));
-  side.next.addEventListener('click', () => step(1));
+  side.prev.addEventListener('click', () => turn(-1));
+  side.next.addEventListener('click', () => turn(1));
+  side.text.addEventListener('scroll', marks);
+  new ResizeObserver(() => { if (page.view.present) fit(); }).observe(side.body);
   side.exit.addEventListener('click', leave);
 
   document.addEventListener('keydown', (e) => {
@@ -120,11 +164,11 @@ export function initPresent(page) {
       case 'ArrowRight':
       case 'PageDown':
       case ' ':
-        step(1);
+        turn(1);
         break;
       case 'ArrowLeft':
       case 'PageUp':
-        step(-1);
+        turn(-1);
         break;
       case 'Escape':
         leave();
@@ -178,10 +222,19 @@ function buildSide() {
   const name = document.createElement('h2');
   name.className = 'present-name';
   name.id = 'present-name';
+  const body = document.createElement('div');
+  body.className = 'present-body';
   const text = document.createElement('div');
   text.className = 'present-text';
   text.id = 'present-text';
   text.setAttribute('aria-live', 'polite');
-  el.append(head, name, text);
-  return { el, count, name, text, prev, next, exit };
+  body.append(text);
+  const more = document.createElement('p');
+  more.className = 'present-more';
+  more.id = 'present-more';
+  more.textContent = '▼';
+  more.dataset.i18nTitle = 'present.more';
+  more.hidden = true;
+  el.append(head, name, body, more);
+  return { el, count, name, body, text, more, prev, next, exit };
 }
