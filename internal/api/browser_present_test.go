@@ -2,12 +2,38 @@ package api_test
 
 import (
 	"fmt"
+	"io/fs"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"gradviz/web"
 )
+
+// TestPresentUsesTheTourOnly: present mode reaches the guided tour only
+// through tour.js's small API, so tour.js can be rewritten without it.
+func TestPresentUsesTheTourOnly(t *testing.T) {
+	src, err := fs.ReadFile(web.Static(), "present.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	imports := regexp.MustCompile(`(?m)^import .* from '([^']+)';$`).FindAllStringSubmatch(string(src), -1)
+	var from []string
+	for _, m := range imports {
+		from = append(from, m[1])
+	}
+	if strings.Join(from, " ") != "./i18n.js ./tour.js" {
+		t.Errorf("present.js imports %v, want ./i18n.js and ./tour.js only", from)
+	}
+	for _, bad := range []string{"presets", "PRESETS", "preset.", "'preset'", "#preset"} {
+		if strings.Contains(string(src), bad) {
+			t.Errorf("present.js mentions %q: it should know the tour only through tour.js", bad)
+		}
+	}
+}
 
 // presentLayout is what the layout check measures in present mode.
 type presentLayout struct {
@@ -105,7 +131,7 @@ func TestBrowserPresent(t *testing.T) {
 				}
 				tb.waitFor("step 1 shown", fmt.Sprintf(`document.getElementById('present-count')?.textContent === '1 / %d'`, n))
 				tb.waitFor("step 1 plotted", `JSON.parse(document.body.dataset.rendered || '{}').act === 'sigmoid'`)
-				for _, step := range []int{0, 3, 8} { // a profile, its largest text, the bidirectional view
+				for _, step := range []int{0, 3, 4, 8, 9} { // profiles, a training, the bidirectional view, the gradient map
 					if step > 0 {
 						tb.do(chromedp.KeyEvent(kb.End)) // not a present key: nothing moves
 						// → turns a long text's pages before it goes on.
@@ -117,7 +143,11 @@ func TestBrowserPresent(t *testing.T) {
 							tb.do(chromedp.KeyEvent(kb.ArrowRight))
 						}
 						tb.waitFor(fmt.Sprintf("step %d", step+1), fmt.Sprintf(`document.getElementById('present-count').textContent === %q`, want))
-						tb.waitFor("its plot", `document.body.dataset.plotted && JSON.parse(document.body.dataset.plotted).tab === document.querySelector('.work > .panel:not([hidden])').id.replace('panel-', '')`)
+						tb.waitFor("its plot", `(() => {
+							const tab = document.querySelector('.work > .panel:not([hidden])').id.replace('panel-', '');
+							if (tab === 'lab') return Number(document.body.dataset.lossPoints || 0) > 0; // a training reports
+							return !!document.body.dataset.plotted && JSON.parse(document.body.dataset.plotted).tab === tab;
+						})()`)
 					}
 					got := eval[presentLayout](tb, checkPresentLayout)
 					for _, p := range got.Problems {
