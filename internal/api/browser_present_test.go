@@ -210,6 +210,9 @@ func TestBrowserPresent(t *testing.T) {
 		}
 		at(0)
 		tb.waitRendered("act", "sigmoid")
+		if q := tb.query(); q.Has("large") {
+			t.Errorf("present mode's URL says large=%q; it draws large by itself", q.Get("large"))
+		}
 		tb.do(chromedp.KeyEvent(kb.ArrowRight))
 		at(1)
 		tb.waitRendered("gain", 0.5) // tanh-small

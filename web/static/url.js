@@ -171,7 +171,8 @@ export function pageQuery(settings, view, pins, defaults, views) {
   if (view.x !== 'step') p.set('x', view.x);
   if (view.states) p.set('states', '1');
   if (view.jac) p.set('jac', '1');
-  if (view.large) p.set('large', '1');
+  // Present mode turns large text on by itself; its URL does not say so.
+  if (view.large && !view.present) p.set('large', '1');
   if (view.present) p.set('present', '1');
   if (view.embed) p.set('embed', '1');
   if (view.spectrum === false) p.set('spectrum', '0');
