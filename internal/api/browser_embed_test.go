@@ -78,11 +78,13 @@ func TestBrowserEmbed(t *testing.T) {
 		})
 	}
 
-	// A course page on another origin, framing gradviz.
-	course := func(gradviz string) *httptest.Server {
+	// A course page on another origin, framing the gradviz at *gradviz.
+	// Two servers on 127.0.0.1 with different ports are different
+	// origins.
+	course := func(gradviz **httptest.Server) *httptest.Server {
 		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			fmt.Fprintf(w, `<!doctype html><title>course</title><h1>Week 5</h1><iframe id="f" src="%s/?embed=1&amp;T=50" width="800" height="500" title="gradviz"></iframe>`, gradviz)
+			fmt.Fprintf(w, `<!doctype html><title>course</title><h1>Week 5</h1><iframe id="f" src="%s/?embed=1&amp;T=50" width="800" height="500" title="gradviz"></iframe>`, (*gradviz).URL)
 		}))
 		t.Cleanup(ts.Close)
 		return ts
@@ -96,15 +98,10 @@ func TestBrowserEmbed(t *testing.T) {
 	}
 
 	t.Run("iframe/allowed", func(t *testing.T) {
-		// Two servers on 127.0.0.1 with different ports are different
-		// origins. The course's origin is known only once it listens, so
-		// gradviz is started with it afterwards, behind a late binding.
+		// The course's origin is known once it listens; gradviz starts
+		// after it, allowing it.
 		var gv *httptest.Server
-		host := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			fmt.Fprintf(w, `<!doctype html><title>course</title><h1>Week 5</h1><iframe id="f" src="%s/?embed=1&amp;T=50" width="800" height="500" title="gradviz"></iframe>`, gv.URL)
-		}))
-		t.Cleanup(host.Close)
+		host := course(&gv)
 		gv = gradviz([]string{host.URL})
 		tb := s.newTab(t)
 		tb.do(chromedp.Navigate(host.URL + "/"))
@@ -118,25 +115,27 @@ func TestBrowserEmbed(t *testing.T) {
 		tb.screenshot("embed-iframe-allowed")
 	})
 
-	t.Run("iframe/refused", func(t *testing.T) {
-		gv := gradviz(nil)
-		host := course(gv.URL)
-		// The browser reports the refusal on the console, which a test
-		// tab counts as a failure; this tab does not watch it.
-		ctx, cancel := chromedp.NewContext(s.ctx)
-		defer cancel()
-		ctx, cancelTimeout := context.WithTimeout(ctx, 45*time.Second)
-		defer cancelTimeout()
-		if err := chromedp.Do(ctx, chromedp.EmulateViewport(1024, 768), chromedp.Navigate(host.URL+"/")); err != nil {
-			t.Fatal(err)
-		}
-		frame := waitFrame(t, ctx, func(f frameState) bool {
-			return strings.HasPrefix(f.url, "chrome-error:") || f.body["data-ready"] != ""
+	for name, allowed := range map[string][]string{"refused/default": nil, "refused/another origin": {"https://moodle.example.org"}} {
+		t.Run("iframe/"+name, func(t *testing.T) {
+			gv := gradviz(allowed)
+			host := course(&gv)
+			// The browser reports the refusal on the console, which a test
+			// tab counts as a failure; this tab does not watch it.
+			ctx, cancel := chromedp.NewContext(s.ctx)
+			defer cancel()
+			ctx, cancelTimeout := context.WithTimeout(ctx, 45*time.Second)
+			defer cancelTimeout()
+			if err := chromedp.Do(ctx, chromedp.EmulateViewport(1024, 768), chromedp.Navigate(host.URL+"/")); err != nil {
+				t.Fatal(err)
+			}
+			frame := waitFrame(t, ctx, func(f frameState) bool {
+				return strings.HasPrefix(f.url, "chrome-error:") || f.body["data-ready"] != ""
+			})
+			if !strings.HasPrefix(frame.url, "chrome-error:") || frame.body["data-ready"] != "" {
+				t.Errorf("frame at %q (body %v), want the browser's refusal", frame.url, frame.body)
+			}
 		})
-		if !strings.HasPrefix(frame.url, "chrome-error:") || frame.body["data-ready"] != "" {
-			t.Errorf("frame at %q (body %v), want the browser's refusal", frame.url, frame.body)
-		}
-	})
+	}
 }
 
 // frameState is what the DOM says of the page's first iframe.
