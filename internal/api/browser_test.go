@@ -54,7 +54,7 @@ var designLabels = []struct{ en, es, role string }{
 	{"Hidden units", "Unidades ocultas", "slider"},
 	{"Initialization", "Inicialización", "combobox"},
 	{"Gain", "Ganancia", "slider"},
-	{"Clipping", "Recorte", "combobox"},
+	{"Clipping", "Recorte del gradiente", "combobox"},
 	{"Threshold", "Umbral", "spinbutton"},
 	{"Seed", "Semilla", "spinbutton"},
 	{"Export PNG", "Exportar PNG", "button"},
