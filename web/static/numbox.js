@@ -19,8 +19,14 @@ export const COMMIT_PAUSE_MS = 700;
 // says that it is not a whole number where one is needed.
 export function rangeText(field, { lo, hi, minExclusive = false, training = false }, value, fraction = false) {
   const key = minExclusive ? 'error.field.above' : fraction ? 'error.field.int' : 'error.field.range';
-  const text = t(key, { field, lo: fmtExact(lo), hi: fmtExact(hi), value });
+  const text = t(key, { field, lo: bound(lo), hi: bound(hi), value });
   return training ? t('error.field.training', { text }) : text;
+}
+
+// bound writes a bound exactly, a large power of ten as one (1e12).
+function bound(v) {
+  const e = Math.log10(Math.abs(v));
+  return e >= 6 && Number.isInteger(e) ? `${v < 0 ? '-' : ''}1e${e}` : fmtExact(v);
 }
 
 // checkNumber reads text typed into the box of a field labelled field
@@ -66,6 +72,11 @@ export function bindNumberBox(box, { check, commit, showError, step = 0 }) {
   // committed the same text already.
   box.addEventListener('change', () => {
     if (timer || box.value !== done) run();
+  });
+  // A good value left behind reads as the page writes it (1.5 as 1,5).
+  box.addEventListener('blur', () => {
+    const r = check(box.value);
+    if (!r.error) box.value = fmtExact(r.value);
   });
   box.addEventListener('keydown', (e) => {
     if (e.key === 'Enter') {

@@ -99,6 +99,7 @@ function fieldText(err) {
 // fieldLabel names a field of a request as its control does.
 function fieldLabel(field) {
   if (!field) return '';
+  if (SPEC[field]) return t(field);
   for (const key of [`lab.${field}`, field === 'outputStep' ? 'bi.t' : field]) {
     if (has(key)) return t(key);
   }
