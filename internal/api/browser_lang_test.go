@@ -202,6 +202,13 @@ func (s *browserSuite) testSpanishDecimalComma(t *testing.T) {
 	if got := eval[string](tb, `document.getElementById('gain-num').value`); got != "0,75" {
 		t.Errorf("the Gain box shows %q for 0.75 on the Spanish page, want 0,75", got)
 	}
+	// In English the same value reads with a point.
+	tb.set("Idioma", "en")
+	tb.waitFor("English", `document.documentElement.lang === 'en'`)
+	if got := eval[string](tb, `document.getElementById('gain-num').value`); got != "0.75" {
+		t.Errorf("the Gain box shows %q for 0.75 on the English page, want 0.75", got)
+	}
+	tb.waitFor("the readouts in English", `/\d\.\d/.test(document.getElementById('ro-sigma').textContent)`)
 }
 
 // testEnglishDecimalPoint: the English page writes a point and no
@@ -302,6 +309,21 @@ func (s *browserSuite) testFieldErrors(t *testing.T) {
 			}
 			if got := serverText(tb, "bad-field", "threshold", "threshold must be greater than 0 and at most 1e+12, got 0"); got != tc.serverThreshold {
 				t.Errorf("the server's threshold error reads %q, want %q", got, tc.serverThreshold)
+			}
+
+			// A switch of language words the errors shown again, and keeps
+			// what was typed.
+			other := map[string]string{"es": "en", "en": "es"}[tc.lang]
+			tb.set(map[string]string{"es": "Idioma", "en": "Language"}[tc.lang], other)
+			wantSeed := map[string]string{
+				"en": "Seed: must be between 0 and 4294967295 (you entered -1).",
+				"es": "Semilla: debe estar entre 0 y 4294967295 (se escribió -1).",
+			}[other]
+			if got := tb.fieldError("err-seed", wantSeed); got != wantSeed {
+				t.Errorf("after a switch to %s the seed's error reads %q, want %q", other, got, wantSeed)
+			}
+			if got := eval[string](tb, `document.getElementById('seed').value`); got != "-1" {
+				t.Errorf("after a switch of language the Seed box holds %q, want -1 as typed", got)
 			}
 
 			// The lab's own boxes, and a limit only the server knows.

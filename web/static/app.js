@@ -362,7 +362,7 @@ function applyView() {
 function relabel() {
   applyI18n(document);
   // The number boxes write their values in the language too.
-  controls.set(settings);
+  controls.relabel(settings);
   byName.get('lab').syncControls();
   showPresetText();
   applyView();

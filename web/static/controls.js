@@ -166,16 +166,45 @@ export class Controls {
       const v = s[spec.name];
       if (spec.kind === 'bool') {
         el.checked = !!v;
-      } else if (el.type === 'range') {
-        this.setSlider(spec, v);
-        showValue($(`${spec.name}-num`), v);
       } else if (isNumber(spec)) {
-        showValue(el, v);
+        if (el.type === 'range') this.setSlider(spec, v);
+        const box = this.box(spec);
+        // A value refused by the page's check gives way to the one set.
+        if (document.activeElement !== box && this.pageError(spec.name)) this.showError(spec.name, '');
+        showValue(box, v);
       } else {
         el.value = String(v);
       }
     }
     this.updateEnabled(s);
+  }
+
+  // box is the number box of a number setting.
+  box(spec) {
+    const el = $(spec.name);
+    return el.type === 'range' ? $(`${spec.name}-num`) : el;
+  }
+
+  // pageError reports whether the field shows an error of the page's own
+  // check (not the server's).
+  pageError(name) {
+    const el = $(`err-${name}`);
+    return !!el && !el.hidden && el.dataset.server !== '1';
+  }
+
+  // relabel writes the number boxes in the page's language after a
+  // switch: a value the page refused stays as typed, its error in the new
+  // language; any other box shows the setting's value.
+  relabel(s) {
+    for (const spec of SCHEMA) {
+      if (!isNumber(spec) || !$(spec.name)) continue;
+      const box = this.box(spec);
+      if (this.pageError(spec.name)) {
+        this.showError(spec.name, checkNumber(t(spec.name), this.bounds(spec), box.value).error ?? '');
+      } else {
+        showValue(box, s[spec.name], true);
+      }
+    }
   }
 
   // updateEnabled disables what does not act on the current settings, as
