@@ -193,7 +193,11 @@ function create(page) {
     request();
   }
 
-  $('outputStep').addEventListener('input', (e) => setOutputStep(Number(e.target.value)));
+  $('outputStep').addEventListener('input', (e) => {
+    $('err-outputStep').hidden = true;
+    $('outputStep-num').removeAttribute('aria-invalid');
+    setOutputStep(Number(e.target.value));
+  });
   bindNumberBox($('outputStep-num'), {
     check: (text) => checkNumber(t('bi.t'), { lo: 1, hi: settings.T, int: true }, text),
     commit: setOutputStep,
