@@ -6,7 +6,7 @@
 import { t } from './i18n.js';
 import { fmtNum, fitAxis, decadeSplits, pow10Label } from './plot.js';
 import { fmtTick, tickValues } from './numbers.js';
-import { bindNumberBox, checkNumber, showValue } from './numbox.js';
+import { bindNumberBox, checkNumber, setBounds, showValue } from './numbox.js';
 
 export const BIDIR_COLORS = { uni: '#0072B2', bi: '#D55E00', t: '#555555' };
 
@@ -181,7 +181,7 @@ function create(page) {
     const step = outputStep();
     $('outputStep').max = String(T);
     if (document.activeElement !== $('outputStep')) $('outputStep').value = String(step);
-    $('outputStep-num').setAttribute('aria-valuemax', String(T));
+    setBounds($('outputStep-num'), 1, T);
     showValue($('outputStep-num'), step);
   }
 

@@ -6,7 +6,7 @@ import { SETTINGS, LAB, CELLS, parseLab } from './url.js';
 import { newId } from './socket.js';
 import { Lab, everyFor } from './lab.js';
 import { describeDiff } from './profile.js';
-import { bindNumberBox, checkNumber, showValue } from './numbox.js';
+import { bindNumberBox, checkNumber, setBounds, showValue } from './numbox.js';
 
 const $ = (id) => document.getElementById(id);
 const body = document.body;
@@ -132,6 +132,7 @@ function create(page) {
       el.addEventListener('change', () => changeLab(name, parseLab(name, el.value)));
       continue;
     }
+    setBounds(el, spec.min, spec.max);
     bindNumberBox(el, {
       check: (text) => checkNumber(t(`lab.${name}`), { lo: spec.min, hi: spec.max, int: spec.kind === 'int' }, text),
       commit: (v) => changeLab(name, v),
