@@ -393,7 +393,7 @@ func (s *browserSuite) testCommitWhenDone(t *testing.T) {
 	tb.do(chromedp.KeyEvent(kb.Enter))
 	tb.waitRendered("T", 300.0)
 	if sent := sentT()[before:]; !slices.Equal(sent, []int{1500, 300}) {
-		t.Errorf("typing 300 and Enter sent T = %v after 1500, want 300 alone", sent[1:])
+		t.Errorf("typing 1500, then 300 and Enter, sent T = %v, want [1500 300]", sent)
 	}
 	// The arrow keys step a box, as on a native number box.
 	tb.do(chromedp.KeyEvent(kb.ArrowUp))
