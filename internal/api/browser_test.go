@@ -54,7 +54,7 @@ var designLabels = []struct{ en, es, role string }{
 	{"Hidden units", "Unidades ocultas", "slider"},
 	{"Initialization", "Inicialización", "combobox"},
 	{"Gain", "Ganancia", "slider"},
-	{"Clipping", "Recorte", "combobox"},
+	{"Clipping", "Recorte del gradiente", "combobox"},
 	{"Threshold", "Umbral", "spinbutton"},
 	{"Seed", "Semilla", "spinbutton"},
 	{"Export PNG", "Exportar PNG", "button"},
@@ -685,10 +685,10 @@ func (s *browserSuite) testLinearThenGated(t *testing.T) {
 	tb.waitRendered("act", "linear")
 }
 
-// testServerErrors: a server error is shown by the code it carries, in
-// the page's language, next to the control it names: the server's own
-// English text on an English page, the page's sentence on a Spanish one,
-// with the training limits from hello.
+// testServerErrors: a field's error is shown in the page's language,
+// next to the control it names, in the same words whether the page's own
+// check found it (gain 101) or the server did, by the code, field and
+// range its error carries (a training past the server's bound on T).
 func (s *browserSuite) testServerErrors(t *testing.T) {
 	typeInto := func(tb *tab, id, value string) {
 		eval[bool](tb, fmt.Sprintf(`(() => { const el = document.getElementById(%q); el.value = %q; el.dispatchEvent(new Event('input', {bubbles: true})); return true; })()`, id, value))
@@ -700,9 +700,10 @@ func (s *browserSuite) testServerErrors(t *testing.T) {
 	for _, tc := range []struct {
 		lang, gain, train string
 	}{
-		{"en", "gain must be 0..100, got 101", "Server: training: T must be 1..500, got 1000"},
-		{"es", "El servidor no acepta este valor de «Ganancia» (debe estar entre 0 y 100).",
-			"Servidor: «Longitud de la secuencia»: un entrenamiento admite como mucho T = 500, H = 128, lotes de 128 y 20000 iteraciones."},
+		{"en", "Gain: must be between 0 and 100 (you entered 101).",
+			"Sequence length: must be between 1 and 500 (you entered 1000). This is the server’s limit for training."},
+		{"es", "Ganancia: debe estar entre 0 y 100 (se escribió 101).",
+			"Longitud de la secuencia: debe estar entre 1 y 500 (se escribió 1000). Es el límite del servidor para entrenar."},
 	} {
 		tb := s.newTab(t)
 		tb.open("lang=" + tc.lang + "&T=50&H=8")

@@ -131,7 +131,7 @@ var schema = []settingDef{
 		label: Text{"Cell", "Celda"},
 		help: Text{
 			"The model: a plain RNN, an LSTM (input, forget and output gates), a GRU or self-attention",
-			"El modelo: una RNN simple, una LSTM (puertas de entrada, olvido y salida), una GRU o autoatención",
+			"El modelo: una RNN simple, una LSTM (puertas de entrada, olvido y salida), una GRU o una red de autoatención",
 		},
 	},
 	{
@@ -140,7 +140,7 @@ var schema = []settingDef{
 		label: Text{"Activation", "Activación"},
 		help: Text{
 			"The nonlinearity f of the plain RNN, s_t = f(Wx·x_t + Wh·s_{t−1} + b), and of self-attention's states",
-			"La no linealidad f de la RNN simple, s_t = f(Wx·x_t + Wh·s_{t−1} + b), y de los estados de la autoatención",
+			"La función no lineal f de la RNN simple, s_t = f(Wx·x_t + Wh·s_{t−1} + b), y de los estados de la autoatención",
 		},
 	},
 	{
@@ -163,7 +163,7 @@ var schema = []settingDef{
 	{
 		name: "D", kind: KindInt, min: 1, limit: "D", step: 1,
 		field: func(s *Settings) any { return &s.D },
-		label: Text{"Input features", "Características de entrada"},
+		label: Text{"Input features", "Dimensión de la entrada"},
 		short: Text{"D", "D"},
 		help:  Text{"Size of each input x_t", "Tamaño de cada entrada x_t"},
 	},
@@ -180,7 +180,7 @@ var schema = []settingDef{
 		label: Text{"Initialization", "Inicialización"},
 		help: Text{
 			"How the weights are drawn; Gain then scales Wh (attention: Wq, Wk, Wv)",
-			"Cómo se generan los pesos; después la ganancia escala Wh (atención: Wq, Wk, Wv)",
+			"Cómo se eligen los pesos iniciales; después la ganancia escala Wh (en la atención, Wq, Wk y Wv)",
 		},
 	},
 	{
@@ -190,7 +190,7 @@ var schema = []settingDef{
 		short: Text{"gain", "ganancia"},
 		help: Text{
 			"Multiplies Wh (attention: Wq, Wk, Wv): in a recurrence the signal fades below about 1 and may grow above it",
-			"Multiplica Wh (atención: Wq, Wk, Wv): en una recurrencia, por debajo de 1, aproximadamente, la señal se apaga, y por encima puede crecer",
+			"Multiplica Wh (en la atención, Wq, Wk y Wv): en una recurrencia, con una ganancia menor que 1, aproximadamente, la señal se apaga, y con una mayor puede crecer",
 		},
 	},
 	{
@@ -206,7 +206,7 @@ var schema = []settingDef{
 	{
 		name: "clip", kind: KindEnum, options: names(&ClipModes),
 		field: func(s *Settings) any { return (*string)(&s.Clip) },
-		label: Text{"Clipping", "Recorte"},
+		label: Text{"Clipping", "Recorte del gradiente"},
 		help: Text{
 			"Cap the gradient: the whole update (global norm) or δ_k at every step (step norm, step value)",
 			"Limitar el gradiente: la actualización completa (norma global) o δ_k en cada paso (norma por paso, valor por paso)",
@@ -224,7 +224,7 @@ var schema = []settingDef{
 		name: "loss", kind: KindEnum, options: names(&LossModes),
 		field: func(s *Settings) any { return (*string)(&s.Loss) },
 		label: Text{"Loss", "Pérdida"},
-		help:  Text{"Score only the last step, or every step", "Evaluar solo el último paso o todos los pasos"},
+		help:  Text{"Score only the last step, or every step", "Calcular la pérdida solo en el último paso o en todos"},
 	},
 	{
 		name: "seed", kind: KindUint, min: 0, max: MaxSeed, step: 1,
@@ -233,7 +233,7 @@ var schema = []settingDef{
 		short: Text{"seed", "semilla"},
 		help: Text{
 			"Same seed, same weights and inputs: the same numbers everywhere",
-			"Misma semilla, mismos pesos y entradas: los mismos números en todas partes",
+			"Con la misma semilla, los mismos pesos y entradas: los mismos números en todas las vistas",
 		},
 	},
 	{

@@ -367,6 +367,9 @@ function applyView() {
 // A language is not a setting: the preset stays applied.
 function relabel() {
   applyI18n(document);
+  // The number boxes write their values in the language too.
+  controls.relabel(settings);
+  byName.get('lab').syncControls();
   showPresetText();
   applyView();
   for (const v of views) v.relabel();

@@ -5,6 +5,8 @@
 
 import { t } from './i18n.js';
 import { fmtNum, fitAxis, decadeSplits, pow10Label } from './plot.js';
+import { fmtTick, tickValues } from './numbers.js';
+import { bindNumberBox, checkNumber, setBounds, showValue } from './numbox.js';
 
 export const BIDIR_COLORS = { uni: '#0072B2', bi: '#D55E00', t: '#555555' };
 
@@ -83,11 +85,11 @@ export class BidirPlot {
       pxAlign: 0,
       scales: { x: { time: false }, y: { range: () => this.range } },
       axes: [
-        { label: t('bi.axis.x'), font, labelFont, stroke: '#222', size: large ? 48 : 36, labelSize: large ? 28 : 22, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] },
+        { label: t('bi.axis.x'), font, labelFont, stroke: '#222', size: large ? 48 : 36, labelSize: large ? 28 : 22, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], values: tickValues },
         { label: t('bi.axis.y'), font, labelFont, stroke: '#222', size: fitAxis, labelSize: large ? 28 : 22, labelGap: 2, splits, values },
       ],
       series: [
-        { label: t('bi.axis.x') },
+        { label: t('bi.axis.x'), value: (u, v) => (v == null ? '—' : fmtTick(v)) },
         { label: t('bi.uni'), stroke: BIDIR_COLORS.uni, width: 2.5, points: { show: true, size: large ? 7 : 5, fill: BIDIR_COLORS.uni }, value },
         { label: t('bi.bi'), stroke: BIDIR_COLORS.bi, width: 2.5, dash: [7, 4], points: { show: true, size: large ? 7 : 5, fill: BIDIR_COLORS.bi }, value },
       ],
@@ -177,10 +179,10 @@ function create(page) {
   function syncOutputStep() {
     const T = settings.T;
     const step = outputStep();
-    for (const el of [$('outputStep'), $('outputStep-num')]) {
-      el.max = String(T);
-      if (document.activeElement !== el) el.value = String(step);
-    }
+    $('outputStep').max = String(T);
+    if (document.activeElement !== $('outputStep')) $('outputStep').value = String(step);
+    setBounds($('outputStep-num'), 1, T);
+    showValue($('outputStep-num'), step);
   }
 
   function setOutputStep(v) {
@@ -191,8 +193,22 @@ function create(page) {
     request();
   }
 
-  $('outputStep').addEventListener('input', (e) => setOutputStep(Number(e.target.value)));
-  $('outputStep-num').addEventListener('input', (e) => setOutputStep(Number(e.target.value)));
+  $('outputStep').addEventListener('input', (e) => {
+    $('err-outputStep').hidden = true;
+    $('outputStep-num').removeAttribute('aria-invalid');
+    setOutputStep(Number(e.target.value));
+  });
+  bindNumberBox($('outputStep-num'), {
+    check: (text) => checkNumber(t('bi.t'), { lo: 1, hi: settings.T, int: true }, text),
+    commit: setOutputStep,
+    showError: (text) => {
+      $('err-outputStep').textContent = text;
+      $('err-outputStep').hidden = !text;
+      if (text) $('outputStep-num').setAttribute('aria-invalid', 'true');
+      else $('outputStep-num').removeAttribute('aria-invalid');
+    },
+    step: 1,
+  });
 
   return {
     name: 'bidir',

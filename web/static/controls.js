@@ -5,6 +5,7 @@
 import { t } from './i18n.js';
 import { model } from './models.js';
 import { SCHEMA, appliesTo, active } from './schema.js';
+import { bindNumberBox, checkNumber, setBounds, showValue } from './numbox.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -39,7 +40,8 @@ export function advancedSettings() {
 const isNumber = (spec) => spec.kind === 'int' || spec.kind === 'uint' || spec.kind === 'float';
 
 // Controls binds the form. onChange(name, value) is called for each
-// change the user makes, also while a slider is dragged.
+// change the user makes, also while a slider is dragged, and for a
+// number box once the user is done typing a value the setting takes.
 export class Controls {
   constructor({ limits, onChange }) {
     this.limits = { ...limits };
@@ -74,10 +76,7 @@ export class Controls {
       const el = $(spec.name);
       if (!isNumber(spec) || !el) continue;
       const box = el.type === 'range' ? $(`${spec.name}-num`) : el;
-      box.min = String(spec.min);
-      box.max = String(this.max(spec));
-      // Beside a slider a real number may be typed exactly.
-      box.step = spec.step && (box === el || spec.kind !== 'float') ? String(spec.step) : 'any';
+      setBounds(box, spec.min, this.max(spec));
       if (box === el) continue;
       if (LOG_SLIDERS.includes(spec.name)) {
         el.min = '0';
@@ -89,6 +88,27 @@ export class Controls {
         el.step = spec.step ? String(spec.step) : 'any';
       }
     }
+  }
+
+  // bounds are what a number setting's box accepts, under the limits.
+  bounds(spec) {
+    return { lo: spec.min, hi: this.max(spec), int: spec.kind !== 'float', minExclusive: !!spec.minExclusive };
+  }
+
+  // bindBox binds the number box of a setting: it commits what the user
+  // typed once they are done typing, and only a value the setting takes.
+  bindBox(spec, box, after) {
+    const name = spec.name;
+    bindNumberBox(box, {
+      check: (text) => checkNumber(t(name), this.bounds(spec), text),
+      commit: (v) => {
+        box.setAttribute('aria-valuenow', String(v));
+        if (after) after(v);
+        this.onChange(name, v);
+      },
+      showError: (text) => this.showError(name, text),
+      step: spec.step || (spec.kind === 'float' ? 0.1 : 1),
+    });
   }
 
   bind() {
@@ -103,11 +123,12 @@ export class Controls {
       } else if (el.type === 'range') {
         this.bindSlider(spec, el, $(`${name}-num`));
       } else {
-        el.addEventListener('input', () => this.readNumber(name, el, spec.kind));
+        this.bindBox(spec, el);
       }
     }
     $('forgetBias-one').addEventListener('click', () => {
-      $('forgetBias').value = '1';
+      showValue($('forgetBias'), 1, true);
+      this.showError('forgetBias', '');
       this.onChange('forgetBias', 1);
     });
   }
@@ -119,29 +140,12 @@ export class Controls {
     slider.addEventListener('input', (e) => {
       const pos = Number(e.target.value);
       const v = LOG_SLIDERS.includes(name) ? posToT(pos, this.max(spec)) : pos;
-      box.value = String(v);
+      showValue(box, v, true);
+      this.showError(name, '');
       if (LOG_SLIDERS.includes(name)) e.target.setAttribute('aria-valuetext', String(v));
       this.onChange(name, v);
     });
-    box.addEventListener('input', (e) => {
-      const v = this.readNumber(name, e.target, spec.kind);
-      if (v !== undefined) this.setSlider(spec, v);
-    });
-  }
-
-  // readNumber reads a number box; text that is not a number is marked
-  // next to the control and not sent.
-  readNumber(name, el, kind) {
-    const text = el.value.trim();
-    const v = Number(text);
-    const ok = text !== '' && Number.isFinite(v) && (kind === 'float' || Number.isInteger(v));
-    if (!ok) {
-      this.showError(name, t('error.number'));
-      return undefined;
-    }
-    this.showError(name, '');
-    this.onChange(name, v);
-    return v;
+    this.bindBox(spec, box, (v) => this.setSlider(spec, v));
   }
 
   setSlider(spec, v) {
@@ -162,15 +166,45 @@ export class Controls {
       const v = s[spec.name];
       if (spec.kind === 'bool') {
         el.checked = !!v;
-      } else if (el.type === 'range') {
-        this.setSlider(spec, v);
-        const box = $(`${spec.name}-num`);
-        if (document.activeElement !== box) box.value = String(v);
-      } else if (spec.kind === 'enum' || document.activeElement !== el) {
+      } else if (isNumber(spec)) {
+        if (el.type === 'range') this.setSlider(spec, v);
+        const box = this.box(spec);
+        // A value refused by the page's check gives way to the one set.
+        if (document.activeElement !== box && this.pageError(spec.name)) this.showError(spec.name, '');
+        showValue(box, v);
+      } else {
         el.value = String(v);
       }
     }
     this.updateEnabled(s);
+  }
+
+  // box is the number box of a number setting.
+  box(spec) {
+    const el = $(spec.name);
+    return el.type === 'range' ? $(`${spec.name}-num`) : el;
+  }
+
+  // pageError reports whether the field shows an error of the page's own
+  // check (not the server's).
+  pageError(name) {
+    const el = $(`err-${name}`);
+    return !!el && !el.hidden && el.dataset.server !== '1';
+  }
+
+  // relabel writes the number boxes in the page's language after a
+  // switch: a value the page refused stays as typed, its error in the new
+  // language; any other box shows the setting's value.
+  relabel(s) {
+    for (const spec of SCHEMA) {
+      if (!isNumber(spec) || !$(spec.name)) continue;
+      const box = this.box(spec);
+      if (this.pageError(spec.name)) {
+        this.showError(spec.name, checkNumber(t(spec.name), this.bounds(spec), box.value).error ?? '');
+      } else {
+        showValue(box, s[spec.name], true);
+      }
+    }
   }
 
   // updateEnabled disables what does not act on the current settings, as

@@ -5,6 +5,7 @@
 
 import { t } from './i18n.js';
 import { fmtNum, log10, decadeSplits, decadeValues, legendValue, fitAxis, dataRange } from './plot.js';
+import { fmtTick, tickValues } from './numbers.js';
 import { colorOf, fitCanvas, drawLegend, SPECIAL } from './heatmap.js';
 import { appliesTo } from './schema.js';
 import { LAB } from './url.js';
@@ -39,7 +40,7 @@ export function applyTrainLimits(train, lab) {
     spec.max = max;
     spec.def = Math.min(spec.def, max);
     const el = document.getElementById(name);
-    if (el) el.max = String(max);
+    if (el) el.setAttribute('aria-valuemax', String(max));
     if (lab && lab[name] > max) lab[name] = max;
   }
 }
@@ -432,16 +433,16 @@ export class Lab {
     const large = this.large;
     const font = large ? '16px system-ui, sans-serif' : '11px system-ui, sans-serif';
     const labelFont = large ? 'bold 17px system-ui, sans-serif' : 'bold 12px system-ui, sans-serif';
-    const yAxis = { label: yLabel, font, labelFont, stroke: '#222', size: fitAxis, labelSize: large ? 26 : 20, labelGap: 2 };
+    const yAxis = { label: yLabel, font, labelFont, stroke: '#222', size: fitAxis, labelSize: large ? 26 : 20, labelGap: 2, values: tickValues };
     if (log) Object.assign(yAxis, { splits: decadeSplits, values: decadeValues });
     return new uPlot({
       width: Math.max(200, Math.floor(el.clientWidth)),
       height: Math.max(100, Math.floor(el.clientHeight)),
       pxAlign: 0,
       scales: { x: { time: false, range: xRange }, y: { range } },
-      axes: [{ label: xLabel, font, labelFont, stroke: '#222', size: large ? 44 : 32, labelSize: large ? 26 : 20 }, yAxis],
+      axes: [{ label: xLabel, font, labelFont, stroke: '#222', size: large ? 44 : 32, labelSize: large ? 26 : 20, values: tickValues }, yAxis],
       series: [
-        { label: xLabel },
+        { label: xLabel, value: (u, v) => (v == null ? '—' : fmtTick(v)) },
         ...series.map((s) => ({
           label: s.label, stroke: s.stroke, width: s.width, dash: s.dash, spanGaps: false,
           points: { show: false }, value: log ? legendValue : (u, v) => (v == null ? '—' : fmtNum(v)),

@@ -6,6 +6,7 @@ import { SETTINGS, LAB, CELLS, parseLab } from './url.js';
 import { newId } from './socket.js';
 import { Lab, everyFor } from './lab.js';
 import { describeDiff } from './profile.js';
+import { bindNumberBox, checkNumber, setBounds, showValue } from './numbox.js';
 
 const $ = (id) => document.getElementById(id);
 const body = document.body;
@@ -37,8 +38,9 @@ function create(page) {
   }
 
   function setLabControls() {
-    for (const name of Object.keys(LAB)) {
-      if (document.activeElement !== $(name)) $(name).value = String(view.lab[name]);
+    for (const [name, spec] of Object.entries(LAB)) {
+      if (spec.kind !== 'enum') showValue($(name), view.lab[name]);
+      else if (document.activeElement !== $(name)) $(name).value = String(view.lab[name]);
     }
     for (const c of CELLS) $(`cell-${c}`).checked = view.lab.cells.includes(c);
     $('lab-chart').value = view.chart;
@@ -90,7 +92,8 @@ function create(page) {
     if (msg.type === 'error') {
       page.sequence = null;
       const text = page.errorText(msg);
-      $('err-lab').textContent = t('error.general', { msg: text });
+      // A field's error says which field; another is the server's.
+      $('err-lab').textContent = msg.field ? text : t('error.general', { msg: text });
       $('err-lab').hidden = false;
       if (msg.field) controls.showError(msg.field, text, true);
     }
@@ -123,19 +126,23 @@ function create(page) {
   const show = () => chart.show(view.tab === 'lab', view.large, view.chart);
 
   fillLabOptions();
-  for (const name of Object.keys(LAB)) {
+  for (const [name, spec] of Object.entries(LAB)) {
     const el = $(name);
-    el.addEventListener(el.tagName === 'SELECT' ? 'change' : 'input', () => {
-      const v = parseLab(name, el.value);
-      if (v === undefined) {
-        $('err-lab').textContent = `${t(`lab.${name}`)}: ${t('error.number')}`;
-        $('err-lab').hidden = false;
-        el.setAttribute('aria-invalid', 'true');
-        return;
-      }
-      el.removeAttribute('aria-invalid');
-      $('err-lab').hidden = true;
-      changeLab(name, v);
+    if (spec.kind === 'enum') {
+      el.addEventListener('change', () => changeLab(name, parseLab(name, el.value)));
+      continue;
+    }
+    setBounds(el, spec.min, spec.max);
+    bindNumberBox(el, {
+      check: (text) => checkNumber(t(`lab.${name}`), { lo: spec.min, hi: spec.max, int: spec.kind === 'int' }, text),
+      commit: (v) => changeLab(name, v),
+      showError: (text) => {
+        $('err-lab').textContent = text;
+        $('err-lab').hidden = !text;
+        if (text) el.setAttribute('aria-invalid', 'true');
+        else el.removeAttribute('aria-invalid');
+      },
+      step: spec.kind === 'int' ? 1 : 0,
     });
   }
   // One checkbox per model, in the registry's order.

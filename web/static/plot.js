@@ -7,6 +7,7 @@
 // 1e-300..1e300; the picture is the same, and the labels always appear.
 
 import { t, lang } from './i18n.js';
+import { fmtNum, fmtTick, fmtExact, pow10Label, tickValues } from './numbers.js';
 
 // Every line's name, colour, dash and width comes from the series table
 // (render.Table on the server), which the page receives in its bootstrap
@@ -27,7 +28,7 @@ export function holds(when, cfg) {
 export function seriesText(s, cfg) {
   const v = (s.variants ?? []).find((x) => holds(x.when, cfg)) ?? s;
   const pick = (text) => (text ? text[lang()] || text.en || '' : '');
-  const fill = (str) => str.replaceAll('{threshold}', String(cfg.threshold));
+  const fill = (str) => str.replaceAll('{threshold}', fmtExact(cfg.threshold));
   return { label: fill(pick(v.label)), of: fill(pick(v.of)) };
 }
 
@@ -81,25 +82,9 @@ function line(s, stroke, width) {
 const MIN_EXP = -323; // 10^-324 is 0 in float64
 const MAX_EXP = 308;
 
-// pow10Label writes 10^e for an axis tick: 1e-12, 0.01, 1, 100, 1e3.
-// (Superscript digits would read better, but many fonts lack ⁴–⁹.)
-export function pow10Label(e) {
-  if (e >= -2 && e <= 2) return String(10 ** e);
-  return `1e${e}`;
-}
-
-// fmtNum writes a number with about three significant digits; the
-// strings that stand for non-finite numbers in JSON pass through.
-export function fmtNum(v, digits = 3) {
-  if (v === null || v === undefined) return '—';
-  if (typeof v === 'string') return v === 'Infinity' ? '∞' : v === '-Infinity' ? '−∞' : v;
-  if (!Number.isFinite(v)) return Number.isNaN(v) ? 'NaN' : v > 0 ? '∞' : '−∞';
-  if (v === 0) return '0';
-  const a = Math.abs(v);
-  if (a >= 1e-3 && a < 1e5) return String(Number(v.toPrecision(digits)));
-  const [m, e] = v.toExponential(digits - 1).split('e');
-  return `${Number(m)}e${e.replace('+', '')}`;
-}
+// The page's numbers are written in its language (numbers.js); the
+// views import them from here as before.
+export { fmtNum, pow10Label, tickValues };
 
 // log10 maps a value to its height on the log axis. What a log axis
 // cannot show (0, negative, NaN, ±Inf and their JSON strings) becomes
@@ -312,7 +297,7 @@ export class Plot {
     const { width, height } = this.size(this.el);
     const fmtX = (u, v) => {
       if (v == null) return '—';
-      return back ? `${v} (k = ${this.T - v})` : String(v);
+      return back ? `${fmtTick(v)} (k = ${fmtTick(this.T - v)})` : fmtTick(v);
     };
     const opts = {
       width,
@@ -323,7 +308,7 @@ export class Plot {
         y: { range: () => this.yRange },
       },
       axes: [
-        { label: t(back ? 'x.back' : 'x.step'), font, labelFont, size: view.large ? 48 : 36, labelSize: view.large ? 28 : 22, stroke: INK },
+        { label: t(back ? 'x.back' : 'x.step'), font, labelFont, size: view.large ? 48 : 36, labelSize: view.large ? 28 : 22, stroke: INK, values: tickValues },
         {
           label: t('axis.y'), font, labelFont, stroke: INK,
           size: fitAxis, labelSize: view.large ? 28 : 22, labelGap: 2,
@@ -425,11 +410,11 @@ export class Plot {
       width, height, pxAlign: 0,
       scales: { x: { time: false }, y: { range: () => this.jacRange } },
       axes: [
-        { font, size: view.large ? 36 : 26, stroke: INK },
+        { font, size: view.large ? 36 : 26, stroke: INK, values: tickValues },
         { label: t('axis.jac'), font, labelFont: font, stroke: INK, size: fitAxis, labelSize: view.large ? 22 : 16, splits: decadeSplits, values: decadeValues },
       ],
       series: [
-        { label: t(back ? 'x.back' : 'x.step') },
+        { label: t(back ? 'x.back' : 'x.step'), value: (u, v) => (v == null ? '—' : fmtTick(v)) },
         ...table.map((s, i) => ({ label: labels[i], ...line(s, stroke(s, this.table.run), s.width), value: legendValue })),
       ],
       cursor: { sync: { key: 'gradviz' }, drag: { x: false, y: false } },

@@ -5,6 +5,7 @@ import { t } from './i18n.js';
 import { SETTINGS, MAX_PINS, exportURL } from './url.js';
 import { Requests } from './socket.js';
 import { Plot, fmtNum } from './plot.js';
+import { fmtExact } from './numbers.js';
 import { showReadout } from './readout.js';
 import { Spectrum } from './spectrum.js';
 import { model } from './models.js';
@@ -374,6 +375,6 @@ function describe(name, v) {
     case 'bidir':
       return t(`opt.bidir.${v}`);
   }
-  return `${t(`short.${name}`)}=${v}`;
+  return `${t(`short.${name}`)}=${typeof v === 'number' ? fmtExact(v) : v}`;
 }
 

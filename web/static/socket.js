@@ -8,7 +8,10 @@
 //     are sent again if a main request cancelled them.
 
 import { t, has } from './i18n.js';
-import { appliesTo } from './schema.js';
+import { appliesTo, SPEC } from './schema.js';
+import { LAB } from './url.js';
+import { fmtExact } from './numbers.js';
+import { rangeText } from './numbox.js';
 
 const backoffMs = [500, 1000, 2000, 4000, 8000];
 // supersedeAfterMs: an answer slower than this, and than twice the last
@@ -42,26 +45,61 @@ export function isRateLimited(msg) {
 }
 
 // errorText says a server error, a websocket error message or an HTTP
-// error body, in the page's language: its code's sentence, with the
-// field named by its label and the server's limits (hello's) filled in.
-// A code this page does not know yet shows the server's own text.
+// error body, in the page's language. A field's bad value reads as the
+// page's own checks read ("Gain: must be between 0 and 100 (you entered
+// 101)"), with the range and the value taken from the server's message;
+// any other error is its code's sentence, with the field named by its
+// label and the server's limits (hello's) filled in. A code this page
+// does not know yet shows the server's own text.
 export function errorText(err, limits = {}) {
   const key = `error.code.${err.code}`;
   if (!err.code || !has(key)) return err.message || '';
+  if (err.field && (err.code === 'bad-field' || err.code === 'training-limit')) {
+    const text = fieldText(err);
+    if (text) return text;
+  }
   const train = limits.train || {};
-  // A range the server's message gives ("T must be 1..2000, got 0"), for
-  // the languages that word the error themselves.
-  const range = /must be (-?[\d.e+]+)\.\.(-?[\d.e+]+)/.exec(err.message || '');
   return t(key, {
     field: fieldLabel(err.field), message: err.message || '', work: limits.work ?? '',
-    range: range ? t('error.range', { lo: range[1], hi: range[2] }) : '',
     trainT: train.T ?? '', trainH: train.H ?? '', batch: train.batch ?? '', iterations: train.iterations ?? '',
   });
+}
+
+// The shapes of the server's messages about a value out of its range
+// (engine/schema.go, api/settings.go, api/lab.go), after "<field> ".
+const NUM = '(-?[\\d.]+(?:e[+-]?\\d+)?)';
+const RANGES = [
+  { re: new RegExp(`must be ${NUM}\\.\\.${NUM}, got "?([^"]*)"?$`), bounds: (m) => ({ lo: m[1], hi: m[2] }) },
+  { re: new RegExp(`must be a whole number from ${NUM} to ${NUM}, got "?([^"]*)"?$`), bounds: (m) => ({ lo: m[1], hi: m[2], int: true }) },
+  { re: new RegExp(`must be greater than ${NUM} and at most ${NUM}, got "?([^"]*)"?$`), bounds: (m) => ({ lo: m[1], hi: m[2], minExclusive: true }) },
+];
+
+// fieldText words a server's field error as the page's own check would,
+// or returns '' for a message of another shape.
+function fieldText(err) {
+  const message = err.message || '';
+  const field = fieldLabel(err.field);
+  const option = /must be one of .*, got "(.*)"$/.exec(message);
+  if (option) return t('error.field.option', { field, value: option[1] });
+  for (const { re, bounds } of RANGES) {
+    const m = re.exec(message);
+    if (!m) continue;
+    const b = bounds(m);
+    const spec = SPEC[err.field] ?? LAB[err.field];
+    const int = b.int || (spec ? spec.kind === 'int' || spec.kind === 'uint' : false);
+    const got = Number(m[3]);
+    const number = m[3] !== '' && Number.isFinite(got);
+    return rangeText(field, {
+      lo: Number(b.lo), hi: Number(b.hi), minExclusive: !!b.minExclusive, training: err.code === 'training-limit',
+    }, number ? fmtExact(got) : m[3], int && number && !Number.isInteger(got));
+  }
+  return '';
 }
 
 // fieldLabel names a field of a request as its control does.
 function fieldLabel(field) {
   if (!field) return '';
+  if (SPEC[field]) return t(field);
   for (const key of [`lab.${field}`, field === 'outputStep' ? 'bi.t' : field]) {
     if (has(key)) return t(key);
   }
