@@ -1,0 +1,172 @@
+package api_test
+
+// The page as a class sees it: a phone, a projector with Large text, both
+// languages. Each case checks the layout at the viewport where a defect
+// was seen: boxes that must not overlap, a plot that must keep its size
+// and its axes, colours that must keep their contrast.
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+)
+
+// TestBrowserClass runs the classroom layout checks in one browser.
+func TestBrowserClass(t *testing.T) {
+	b := startBrowser(t)
+	t.Run("phone", b.testPhone)
+	t.Run("large text 1280", b.testLarge1280)
+	t.Run("large text 1024", b.testLarge1024)
+	t.Run("pressed button hover", b.testPressedHover)
+	t.Run("banner and explanation", b.testBannerExplain)
+}
+
+// profileBoxes are the parts of the profile panel that must never be
+// drawn over one another.
+var profileBoxes = []string{"#plot", "#legend", "#spec-plane", "#spec-stems", ".spec-caption", "#notes", "#readout", "#banner-error", "#explain"}
+
+// overlapsJS lists, for a list of selectors, the pairs of visible
+// elements (neither inside the other) whose boxes overlap by more than a
+// pixel, as "a ∩ b: rects".
+const overlapsJS = `(sels) => {
+	const els = [];
+	for (const s of sels) for (const e of document.querySelectorAll(s)) {
+		const r = e.getBoundingClientRect();
+		if (r.width > 0 && r.height > 0 && e.offsetParent !== null) els.push({ s: s + (e.id ? '' : '[' + els.length + ']'), e, r });
+	}
+	const out = [];
+	for (let i = 0; i < els.length; i++) for (let j = i + 1; j < els.length; j++) {
+		const a = els[i], b = els[j];
+		if (a.e.contains(b.e) || b.e.contains(a.e)) continue;
+		const w = Math.min(a.r.right, b.r.right) - Math.max(a.r.left, b.r.left);
+		const h = Math.min(a.r.bottom, b.r.bottom) - Math.max(a.r.top, b.r.top);
+		if (w > 1 && h > 1) out.push(a.s + ' ∩ ' + b.s + ': ' + [a.r.left, a.r.top, a.r.right, a.r.bottom].map(Math.round) + ' / ' + [b.r.left, b.r.top, b.r.right, b.r.bottom].map(Math.round));
+	}
+	return out;
+}`
+
+// checkNoOverlap fails for every pair of the boxes that overlap.
+func (tb *tab) checkNoOverlap(what string, sels []string) {
+	tb.t.Helper()
+	list := "['" + strings.Join(sels, "','") + "']"
+	for _, o := range eval[[]string](tb, "("+overlapsJS+")("+list+")") {
+		tb.t.Errorf("%s: %s overlap", what, o)
+	}
+}
+
+// viewport sets the tab's size, as a phone or a projector has it.
+func (tb *tab) viewport(w, h int64) {
+	tb.t.Helper()
+	tb.do(chromedp.EmulateViewport(w, h))
+}
+
+// largeText presses Large text, as the lecturer does at the projector.
+func (tb *tab) largeText() {
+	tb.t.Helper()
+	eval[chromedp.Void](tb, `document.getElementById('large').click()`)
+	tb.waitFor("large text", `document.documentElement.classList.contains('large')`)
+	tb.waitFor("the plot redrawn at its new size", `(() => {
+		const box = document.getElementById('plot'), c = box.querySelector('canvas');
+		return c && Math.abs(c.getBoundingClientRect().width - box.clientWidth) < 2;
+	})()`)
+}
+
+// shot saves a screenshot of the whole page, below the fold too.
+func (tb *tab) fullShot(name string) {
+	tb.t.Helper()
+	buf, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		tb.t.Fatal(err)
+	}
+	tb.saveShot(name, buf)
+}
+
+func (s *browserSuite) testPhone(t *testing.T) {
+	for _, lang := range []string{"en", "es"} {
+		tb := s.newTab(t)
+		tb.viewport(390, 844)
+		tb.open("lang=" + lang)
+		tb.waitFor("the notes", `document.getElementById('notes').textContent !== ''`)
+		tb.waitFor("the spectrum drawn", `document.getElementById('spec-caption').textContent !== ''`)
+		tb.checkNoOverlap("390×844 "+lang, profileBoxes)
+		tb.checkPlotFits()
+		tb.fullShot("class-phone-" + lang)
+	}
+}
+
+func (s *browserSuite) testLarge1280(t *testing.T) {
+	for _, lang := range []string{"en", "es"} {
+		tb := s.newTab(t)
+		tb.viewport(1280, 800)
+		tb.open("lang=" + lang)
+		tb.largeText()
+		tb.waitFor("the notes", `document.getElementById('notes').textContent !== ''`)
+		tb.checkNoOverlap("1280×800 large "+lang, profileBoxes)
+		tb.checkPlotFits()
+		tb.screenshot("class-large-1280-" + lang)
+		tb.fullShot("class-large-1280-full-" + lang)
+	}
+}
+
+func (s *browserSuite) testLarge1024(t *testing.T) {
+	for _, lang := range []string{"en", "es"} {
+		tb := s.newTab(t)
+		tb.viewport(1024, 768)
+		tb.open("lang=" + lang)
+		tb.largeText()
+		tb.checkNoOverlap("1024×768 large "+lang, profileBoxes)
+		tb.checkPlotFits()
+		if w := eval[float64](tb, `document.getElementById('plot').getBoundingClientRect().width`); w < 0.45*1024 {
+			t.Errorf("%s: the main plot is %.0f px wide at 1024 px with Large text, want at least about half the width", lang, w)
+		}
+		tb.screenshot("class-large-1024-" + lang)
+		tb.fullShot("class-large-1024-full-" + lang)
+	}
+}
+
+// contrastJS is the WCAG contrast ratio of two CSS colours "rgb(r, g, b)".
+const contrastJS = `(a, b) => {
+	const lum = (c) => {
+		const [r, g, bl] = c.match(/[\d.]+/g).slice(0, 3).map(Number).map((v) => {
+			v /= 255;
+			return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+		});
+		return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+	};
+	const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+	return (x + 0.05) / (y + 0.05);
+}`
+
+func (s *browserSuite) testPressedHover(t *testing.T) {
+	tb := s.newTab(t)
+	tb.viewport(1280, 800)
+	tb.open("")
+	tb.largeText()
+	r := eval[[]float64](tb, `(() => { const r = document.getElementById('large').getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()`)
+	if _, err := chromedp.Call(tb.ctx, input.DispatchMouseEvent, input.DispatchMouseEventParams{Type: input.DispatchMouseEventTypeMouseMoved, X: r[0], Y: r[1]}); err != nil {
+		t.Fatal(err)
+	}
+	tb.waitFor("the pointer over Large text", `document.getElementById('large').matches(':hover')`)
+	got := eval[[]any](tb, `(() => {
+		const cs = getComputedStyle(document.getElementById('large'));
+		return [cs.color, cs.backgroundColor, (`+contrastJS+`)(cs.color, cs.backgroundColor)];
+	})()`)
+	if c, _ := got[2].(float64); c < 4.5 {
+		t.Errorf("pressed Large text under the pointer: %v on %v, contrast %.2f:1, want at least 4.5:1", got[0], got[1], c)
+	}
+}
+
+func (s *browserSuite) testBannerExplain(t *testing.T) {
+	tb := s.newTab(t)
+	tb.viewport(1280, 800)
+	tb.open("")
+	// A server error shows the banner; the profile must move down, not
+	// be drawn over it.
+	eval[chromedp.Void](tb, `(() => { const b = document.getElementById('banner-error'); b.textContent = 'T: must be 2..5000'; b.hidden = false; })()`)
+	eval[chromedp.Void](tb, `document.getElementById('explain').open = true`)
+	tb.waitFor("the explanation open", `document.getElementById('explain').getBoundingClientRect().height > 100`)
+	tb.checkNoOverlap("banner and explanation", profileBoxes)
+	tb.fullShot("class-banner-explain")
+}
