@@ -9,7 +9,7 @@ import { colorOf, fitCanvas, drawLegend, SPECIAL } from './heatmap.js';
 import { appliesTo } from './schema.js';
 import { LAB } from './url.js';
 
-export const CELL_COLORS = { rnn: '#0072B2', lstm: '#009E73', gru: '#E69F00' };
+export const CELL_COLORS = { rnn: '#0072B2', lstm: '#009E73', gru: '#B07800' };
 const FADED = { rnn: 'rgba(0,114,178,0.45)', lstm: 'rgba(0,158,115,0.45)', gru: 'rgba(230,159,0,0.5)' };
 const NAN_COLOR = '#C00000';
 
