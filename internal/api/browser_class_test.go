@@ -21,6 +21,7 @@ func TestBrowserClass(t *testing.T) {
 	t.Run("large text 1024", b.testLarge1024)
 	t.Run("pressed button hover", b.testPressedHover)
 	t.Run("banner and explanation", b.testBannerExplain)
+	t.Run("first picture", b.testFirstPicture)
 }
 
 // profileBoxes are the parts of the profile panel that must never be
@@ -169,4 +170,54 @@ func (s *browserSuite) testBannerExplain(t *testing.T) {
 	tb.waitFor("the explanation open", `document.getElementById('explain').getBoundingClientRect().height > 100`)
 	tb.checkNoOverlap("banner and explanation", profileBoxes)
 	tb.fullShot("class-banner-explain")
+}
+
+// testFirstPicture: the default run (tanh, gain 1) has γ·σ_max ≥ 1 but
+// its gradient vanishes. The readout says both, the bound neutrally and
+// what the curve did in its colour; the y range follows the curve, not
+// Pascanu's bound; the x axis says which way the backward pass runs.
+func (s *browserSuite) testFirstPicture(t *testing.T) {
+	tb := s.newTab(t)
+	tb.viewport(1280, 800)
+	tb.open("")
+	tb.waitFor("the readout", `document.getElementById('ro-regime').dataset.outcome !== undefined && document.getElementById('ro-regime').dataset.outcome !== ''`)
+	got := eval[map[string]string](tb, `(() => {
+		const dd = document.getElementById('ro-regime');
+		return {
+			regime: dd.dataset.regime, outcome: dd.dataset.outcome, text: dd.textContent,
+			bound: getComputedStyle(dd.querySelector('.bound')).color,
+			what: getComputedStyle(dd.querySelector('.outcome')).color,
+			ink: getComputedStyle(document.body).color,
+		};
+	})()`)
+	if got["regime"] != "may-explode" || got["outcome"] != "vanishes" {
+		t.Fatalf("default run: regime %q, outcome %q, want may-explode and vanishes", got["regime"], got["outcome"])
+	}
+	if !strings.Contains(got["text"], "here it vanishes: ‖∂E/∂s_1‖ = ") || !strings.Contains(got["text"], "of ‖∂E/∂s_T‖") {
+		t.Errorf("the readout says %q, want what the curve did", got["text"])
+	}
+	if got["bound"] != got["ink"] {
+		t.Errorf("the bound's verdict is drawn in %s, want the text colour %s (it is no warning)", got["bound"], got["ink"])
+	}
+	if got["what"] == "rgb(163, 61, 0)" {
+		t.Errorf("a vanishing run's outcome is in the warning colour")
+	}
+	// The curve runs from about 1e-18 to about 1: the range holds it and
+	// no more, and the bound (1e15 at k = 1) leaves the plot.
+	yr := eval[[]float64](tb, `JSON.parse(document.getElementById('plot').dataset.yRange)`)
+	if yr[1] > 2 || yr[0] < -20 {
+		t.Errorf("y range 1e%v..1e%v, want it set by the curve (about 1e-18..1), not by the bound", yr[0], yr[1])
+	}
+	tb.screenshot("class-first-picture")
+
+	// An exploding run: the warning colour.
+	tb.set("Gain", "2.5")
+	tb.waitRendered("gain", 2.5)
+	tb.waitFor("the explosion read out", `document.getElementById('ro-regime').dataset.outcome === 'explodes'`)
+	if c := eval[string](tb, `getComputedStyle(document.querySelector('#ro-regime .outcome')).color`); c != "rgb(163, 61, 0)" {
+		t.Errorf("an exploding run's outcome is %s, want the warning colour", c)
+	}
+	if txt := eval[string](tb, `document.getElementById('ro-regime').textContent`); !strings.Contains(txt, "here it explodes") {
+		t.Errorf("the readout says %q for gain 2.5, want it to say the gradient explodes", txt)
+	}
 }

@@ -139,15 +139,18 @@ function extent(arrays) {
 }
 
 // dataRange is the y range, in decades, that holds the measured series.
-// Guides (Pascanu's bound) widen it by at most as many decades as the
-// data span (6 at least): a bound of 1e200 over data near 1 would
-// squash the curves into a line; the bound leaves the plot instead.
-export function dataRange(measured, guides = []) {
+// On the profile (widen false) the measurements alone set it: guides
+// (Pascanu's bound) are clipped at the plot's edge, since a bound of 1e15
+// over a curve that vanishes would make the bound the picture and squash
+// the curve. The lab's charts let a guide (a baseline, the threshold)
+// widen it by at most as many decades as the data span (6 at least).
+// When nothing is measured the guides set it.
+export function dataRange(measured, guides = [], widen = true) {
   let [lo, hi] = extent(measured);
   const [glo, ghi] = extent(guides);
   if (lo === Infinity) {
     [lo, hi] = [glo, ghi];
-  } else if (glo !== Infinity) {
+  } else if (widen && glo !== Infinity) {
     const reach = Math.max(6, hi - lo);
     lo = Math.min(lo, Math.max(glo, lo - reach));
     hi = Math.max(hi, Math.min(ghi, hi + reach));
@@ -285,7 +288,9 @@ export class Plot {
       }
     });
 
-    this.yRange = dataRange(measured, guides);
+    this.yRange = dataRange(measured, guides, false);
+    // For tests and the text summary: the decades the plot shows.
+    this.el.dataset.yRange = JSON.stringify(this.yRange);
     this.marker = null;
     if (overflow && (overflow.forward || overflow.backward)) {
       const k = overflow.forward || overflow.backward;
@@ -293,7 +298,7 @@ export class Plot {
     }
 
     this.T = T;
-    const key = JSON.stringify([series, view.x, view.large, t('axis.y')]);
+    const key = JSON.stringify([series, view.x, view.large, t('axis.y'), t('axis.x.step')]);
     if (key !== this.key || !this.u) {
       this.key = key;
       this.create(series, data, view);
@@ -323,7 +328,7 @@ export class Plot {
         y: { range: () => this.yRange },
       },
       axes: [
-        { label: t(back ? 'x.back' : 'x.step'), font, labelFont, size: view.large ? 48 : 36, labelSize: view.large ? 28 : 22, stroke: INK },
+        { label: t(back ? 'axis.x.back' : 'axis.x.step'), font, labelFont, size: view.large ? 48 : 36, labelSize: view.large ? 28 : 22, stroke: INK },
         {
           label: t('axis.y'), font, labelFont, stroke: INK,
           size: fitAxis, labelSize: view.large ? 28 : 22, labelGap: 2,
@@ -407,7 +412,7 @@ export class Plot {
       data.push(v);
       (s.guide ? guides : measured).push(v);
     }
-    const range = dataRange(measured, guides);
+    const range = dataRange(measured, guides, false);
     const labels = table.map((s) => seriesText(s, cfg).label);
     const key = JSON.stringify([view.x, view.large, labels]);
     if (key === this.jacKey && this.jac) {
