@@ -6,6 +6,7 @@ package api_test
 // and its axes, colours that must keep their contrast.
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -22,6 +23,9 @@ func TestBrowserClass(t *testing.T) {
 	t.Run("pressed button hover", b.testPressedHover)
 	t.Run("banner and explanation", b.testBannerExplain)
 	t.Run("first picture", b.testFirstPicture)
+	t.Run("selects", b.testSelects)
+	t.Run("view toggles keep the preset", b.testViewKeepsPreset)
+	t.Run("adding accuracy", b.testAddingAccuracy)
 }
 
 // profileBoxes are the parts of the profile panel that must never be
@@ -219,5 +223,97 @@ func (s *browserSuite) testFirstPicture(t *testing.T) {
 	}
 	if txt := eval[string](tb, `document.getElementById('ro-regime').textContent`); !strings.Contains(txt, "here it explodes") {
 		t.Errorf("the readout says %q for gain 2.5, want it to say the gradient explodes", txt)
+	}
+}
+
+// selectsCutJS lists the visible selects whose shown option (or, with
+// every set, any option) is wider than the room the select gives its text.
+const selectsCutJS = `(every) => {
+	const out = [];
+	const ctx = document.createElement('canvas').getContext('2d');
+	for (const s of document.querySelectorAll('select')) {
+		if (s.offsetParent === null || s.getBoundingClientRect().width === 0) continue;
+		const cs = getComputedStyle(s);
+		ctx.font = cs.font;
+		// The arrow takes about 1em at the right; padding both sides.
+		const room = s.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - parseFloat(cs.fontSize);
+		const opts = every ? [...s.options] : [s.options[s.selectedIndex]].filter(Boolean);
+		for (const o of opts) {
+			const w = ctx.measureText(o.text).width;
+			if (w > room + 0.5) out.push((s.id || s.name) + ': "' + o.text + '" needs ' + Math.round(w) + ' px, has ' + Math.round(room));
+		}
+	}
+	return out;
+}`
+
+func (tb *tab) checkSelectsFit(what string, every bool) {
+	tb.t.Helper()
+	for _, c := range eval[[]string](tb, fmt.Sprintf("(%s)(%v)", selectsCutJS, every)) {
+		tb.t.Errorf("%s: %s", what, c)
+	}
+}
+
+// testSelects: no select cuts its text, at any of the class's sizes.
+func (s *browserSuite) testSelects(t *testing.T) {
+	for _, lang := range []string{"en", "es"} {
+		for _, vp := range []struct {
+			w, h  int64
+			large bool
+		}{{1366, 768, false}, {1280, 800, true}, {1024, 768, true}, {390, 844, false}} {
+			tb := s.newTab(t)
+			tb.viewport(vp.w, vp.h)
+			tb.open("lang=" + lang)
+			if vp.large {
+				tb.largeText()
+			}
+			what := fmt.Sprintf("%s %d×%d large=%v", lang, vp.w, vp.h, vp.large)
+			tb.checkSelectsFit(what+" profile", false)
+			eval[chromedp.Void](tb, `document.getElementById('tab-lab').click()`)
+			tb.waitFor("the lab", `!document.getElementById('panel-lab').hidden`)
+			tb.checkSelectsFit(what+" lab", false)
+		}
+	}
+}
+
+// testViewKeepsPreset: the x axis and the companion charts are ways of
+// looking at a preset; switching them leaves the preset chosen.
+func (s *browserSuite) testViewKeepsPreset(t *testing.T) {
+	tb := s.newTab(t)
+	tb.open("preset=sigmoid")
+	tb.waitURL("preset", "sigmoid")
+	for _, id := range []string{"x-back", "states", "jac", "show-spectrum", "x-step"} {
+		eval[chromedp.Void](tb, `document.getElementById('`+id+`').click()`)
+		tb.waitFor("the URL written", `document.getElementById('x-back').checked === (new URLSearchParams(location.search).get('x') === 'back')`)
+		if got := tb.query().Get("preset"); got != "sigmoid" {
+			t.Errorf("after %s the URL's preset is %q, want sigmoid", id, got)
+		}
+		if txt := eval[string](tb, `document.getElementById('preset-body').textContent`); strings.Contains(txt, "changed") {
+			t.Errorf("after %s the preset says %q", id, txt)
+		}
+	}
+	// Settings do change it.
+	tb.set("Gain", "2")
+	tb.waitFor("the preset marked changed", `!new URLSearchParams(location.search).has('preset')`)
+}
+
+// testAddingAccuracy: the adding task is a regression; its accuracy is
+// named for what it is, the share within ±0.04 of the sum.
+func (s *browserSuite) testAddingAccuracy(t *testing.T) {
+	for _, c := range []struct{ lang, opt, col string }{
+		{"en", "Share of answers within ±0.04 of the sum", "Within ±0.04"},
+		{"es", "Proporción de respuestas a ±0,04 de la suma", "A ±0,04"},
+	} {
+		tb := s.newTab(t)
+		tb.do(chromedp.Navigate(s.srv.URL + "/?tab=lab&lang=" + c.lang))
+		tb.waitFor("the lab", `!document.getElementById('panel-lab').hidden && document.getElementById('task').options.length > 0`)
+		on[string](tb, tb.controlByName(map[string]string{"en": "Task", "es": "Tarea"}[c.lang]), setControlJS, "adding")
+		got := eval[[]string](tb, `[document.querySelector('#lab-chart option[value="accuracy"]').textContent, document.getElementById('lab-acc-col').textContent]`)
+		if got[0] != c.opt || got[1] != c.col {
+			t.Errorf("%s adding task: chart %q, column %q, want %q and %q", c.lang, got[0], got[1], c.opt, c.col)
+		}
+		on[string](tb, tb.controlByName(map[string]string{"en": "Task", "es": "Tarea"}[c.lang]), setControlJS, "recall")
+		if got := eval[string](tb, `document.getElementById('lab-acc-col').textContent`); got != map[string]string{"en": "Accuracy", "es": "Exactitud"}[c.lang] {
+			t.Errorf("%s recall task: column %q, want accuracy", c.lang, got)
+		}
 	}
 }

@@ -389,11 +389,14 @@ export class Lab {
         }
       }
       if (chart === 'accuracy') {
-        yLabel = t('lab.axis.acc');
+        // The adding task is a regression: its accuracy is the share of
+        // answers within ±0.04 of the sum, against always answering 1.
+        const adding = tr && tr.start && tr.start.task === 'adding' ? '.adding' : '';
+        yLabel = t(`lab.axis.acc${adding}`);
         range = () => [0, 1];
         const chance = tr && tr.start ? num(tr.start.chanceAccuracy) : null;
         if (chance !== null) {
-          series.push({ label: t('lab.chance', { v: fmtNum(chance) }), stroke: '#555', width: 1.5, dash: [8, 5] });
+          series.push({ label: t(`lab.chance${adding}`, { v: fmtNum(chance) }), stroke: '#555', width: 1.5, dash: [8, 5] });
           data.push(x.map(() => chance));
         }
       } else if (chart === 'horizon') {

@@ -36,6 +36,16 @@ function create(page) {
     fill($('optimizer'), LAB.optimizer.values, 'lab.opt.');
   }
 
+  // The adding task is a regression: its "accuracy" is the share of
+  // predictions within ±0.04 of the sum, and says so.
+  function accuracyLabels() {
+    const adding = view.lab.task === 'adding' ? '.adding' : '';
+    for (const [el, key] of [[$('lab-chart').querySelector('option[value="accuracy"]'), 'lab.chart.accuracy'], [$('lab-acc-col'), 'lab.col.acc']]) {
+      el.dataset.i18n = key + adding;
+      el.textContent = t(el.dataset.i18n);
+    }
+  }
+
   function setLabControls() {
     for (const name of Object.keys(LAB)) {
       if (document.activeElement !== $(name)) $(name).value = String(view.lab[name]);
@@ -43,6 +53,7 @@ function create(page) {
     for (const c of CELLS) $(`cell-${c}`).checked = view.lab.cells.includes(c);
     $('lab-chart').value = view.chart;
     $('lab-task-note').textContent = t(`lab.tasknote.${view.lab.task}`);
+    accuracyLabels();
   }
 
   function trainMessage(cells, over = {}) {
@@ -117,6 +128,7 @@ function create(page) {
     view.lab[name] = value;
     page.markPresetChanged();
     $('lab-task-note').textContent = t(`lab.tasknote.${view.lab.task}`);
+    accuracyLabels();
     page.updateURL();
   }
 
@@ -183,6 +195,7 @@ function create(page) {
     show,
     relabel() {
       $('lab-task-note').textContent = t(`lab.tasknote.${view.lab.task}`);
+      accuracyLabels();
       show();
       chart.relabel();
     },

@@ -229,9 +229,11 @@ function create(page) {
     }));
   }
 
-  // changed redraws after a change of the view's own state.
-  function changed() {
-    page.markPresetChanged();
+  // changed redraws after a change of the view's own state. Only the pins
+  // are part of a preset; the x axis and the companions are ways of
+  // looking at it (looked) and leave it as it was.
+  function changed({ looked = false } = {}) {
+    if (!looked) page.markPresetChanged();
     page.applyView();
     if (current) render(current.id);
   }
@@ -245,21 +247,21 @@ function create(page) {
   for (const r of document.querySelectorAll('input[name="x"]')) {
     r.addEventListener('change', (e) => {
       view.x = e.target.value;
-      changed();
+      changed({ looked: true });
     });
   }
   $('states').addEventListener('change', (e) => {
     view.states = e.target.checked;
-    changed();
+    changed({ looked: true });
   });
   $('jac').addEventListener('change', (e) => {
     view.jac = e.target.checked;
-    changed();
+    changed({ looked: true });
     if (wantJacobians() && current && !current.profile.jacobianNorm) requestMain();
   });
   $('show-spectrum').addEventListener('change', (e) => {
     view.spectrum = e.target.checked;
-    changed();
+    changed({ looked: true });
   });
   $('pin').addEventListener('click', () => {
     if (!current || page.pins.length >= MAX_PINS) return;
