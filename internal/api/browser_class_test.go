@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // TestBrowserClass runs the classroom layout checks in one browser.
@@ -26,6 +27,7 @@ func TestBrowserClass(t *testing.T) {
 	t.Run("selects", b.testSelects)
 	t.Run("view toggles keep the preset", b.testViewKeepsPreset)
 	t.Run("adding accuracy", b.testAddingAccuracy)
+	t.Run("skip link and keyboard cursor", b.testSkipAndKeys)
 }
 
 // profileBoxes are the parts of the profile panel that must never be
@@ -315,5 +317,46 @@ func (s *browserSuite) testAddingAccuracy(t *testing.T) {
 		if got := eval[string](tb, `document.getElementById('lab-acc-col').textContent`); got != map[string]string{"en": "Accuracy", "es": "Exactitud"}[c.lang] {
 			t.Errorf("%s recall task: column %q, want accuracy", c.lang, got)
 		}
+	}
+}
+
+// testSkipAndKeys: Tab's first stop is the skip link, which takes the
+// focus to the plot; there the arrow keys move a cursor through the steps,
+// the legend shows its values and a live region reads them out.
+func (s *browserSuite) testSkipAndKeys(t *testing.T) {
+	for _, c := range []struct{ lang, skip, step string }{{"en", "Skip to the plot", "Step k"}, {"es", "Saltar al gráfico", "Paso k"}} {
+		tb := s.newTab(t)
+		tb.open("lang=" + c.lang)
+		tb.do(chromedp.KeyEvent(kb.Tab))
+		got := eval[[]string](tb, `[document.activeElement.id, document.activeElement.textContent]`)
+		if got[0] != "skip" || got[1] != c.skip {
+			t.Fatalf("%s: Tab's first stop is #%s %q, want the skip link %q", c.lang, got[0], got[1], c.skip)
+		}
+		if top := eval[float64](tb, `document.activeElement.getBoundingClientRect().top`); top < 0 {
+			t.Errorf("%s: the focused skip link is off the screen (top %v)", c.lang, top)
+		}
+		tb.do(chromedp.KeyEvent(kb.Enter))
+		tb.waitFor("the plot focused", `document.activeElement.id === 'plot'`)
+
+		// The first arrow goes to k = T, where the backward pass starts.
+		tb.do(chromedp.KeyEvent(kb.ArrowLeft))
+		tb.waitFor("the cursor at k = T", `document.getElementById('plot').dataset.cursor === '100'`)
+		tb.do(chromedp.KeyEvent(kb.ArrowLeft), chromedp.KeyEvent(kb.ArrowLeft))
+		tb.waitFor("the cursor at k = 98", `document.getElementById('plot').dataset.cursor === '98'`)
+		live := eval[string](tb, `document.getElementById('plot-live').textContent`)
+		if !strings.HasPrefix(live, c.step+" 98: ‖∂E/∂s_k‖ ") {
+			t.Errorf("%s: the live region reads %q, want the values at step 98", c.lang, live)
+		}
+		legend := eval[string](tb, `document.querySelector('#legend .u-series:nth-child(2) .u-value').textContent`)
+		if legend == "—" || !strings.Contains(live, legend) {
+			t.Errorf("%s: the legend shows %q at the cursor, the live region %q", c.lang, legend, live)
+		}
+		tb.do(chromedp.KeyEvent(kb.Home))
+		tb.waitFor("the cursor at k = 1", `document.getElementById('plot').dataset.cursor === '1'`)
+		tb.do(chromedp.KeyEvent(kb.End))
+		tb.waitFor("the cursor at k = T", `document.getElementById('plot').dataset.cursor === '100'`)
+		tb.do(chromedp.KeyEvent(kb.ArrowRight))
+		tb.waitFor("the cursor held at the end", `document.getElementById('plot').dataset.cursor === '100'`)
+		tb.screenshot("class-keyboard-cursor-" + c.lang)
 	}
 }

@@ -200,8 +200,12 @@ export function fitAxis(self, values, axisIdx, cycleNum) {
 // Plot draws the gradient profile and its companions.
 export class Plot {
   // table is the series table from the bootstrap data.
-  constructor({ el, legend, jacEl, jacLegend, table, onDraw }) {
+  // live is the region that reads out the keyboard cursor's values.
+  constructor({ el, legend, jacEl, jacLegend, table, onDraw, live }) {
     this.el = el;
+    this.live = live;
+    this.cursor = null; // the keyboard cursor's index on the x axis
+    el.addEventListener('keydown', (e) => this.onKey(e));
     this.table = table;
     this.legend = legend;
     this.jacEl = jacEl;
@@ -299,6 +303,7 @@ export class Plot {
 
     this.T = T;
     const key = JSON.stringify([series, view.x, view.large, t('axis.y'), t('axis.x.step')]);
+    this.back = back;
     if (key !== this.key || !this.u) {
       this.key = key;
       this.create(series, data, view);
@@ -306,6 +311,7 @@ export class Plot {
       this.u.setData(data);
     }
     this.renderJac(state, x, n, back);
+    if (this.cursor !== null) this.showCursor(false);
   }
 
   create(series, data, view) {
@@ -319,6 +325,7 @@ export class Plot {
       if (v == null) return '—';
       return back ? `${v} (k = ${this.T - v})` : String(v);
     };
+    this.fmtX = fmtX;
     const opts = {
       width,
       height,
@@ -351,6 +358,48 @@ export class Plot {
     // plot gets what is left: measure again now that it is mounted. (A
     // ResizeObserver would not fire when the final size equals the last.)
     this.resize();
+  }
+
+  // onKey moves the keyboard cursor: ← and → a step, Home and End to the
+  // ends. The first key puts it at k = T, where the backward pass starts.
+  onKey(e) {
+    const u = this.u;
+    if (!u || e.altKey || e.ctrlKey || e.metaKey) return;
+    const n = u.data[0].length;
+    const start = this.back ? 0 : n - 1;
+    let i = this.cursor;
+    switch (e.key) {
+      case 'ArrowLeft': i = i === null ? start : i - 1; break;
+      case 'ArrowRight': i = i === null ? start : i + 1; break;
+      case 'Home': i = 0; break;
+      case 'End': i = n - 1; break;
+      default: return;
+    }
+    e.preventDefault();
+    this.cursor = Math.max(0, Math.min(n - 1, i));
+    this.showCursor(true);
+  }
+
+  // showCursor puts uPlot's cursor (and so the legend's values) on the
+  // keyboard cursor's step and, when asked, reads the values out.
+  showCursor(announce) {
+    const u = this.u;
+    if (!u || this.cursor === null) return;
+    const n = u.data[0].length;
+    const i = Math.min(this.cursor, n - 1);
+    this.cursor = i;
+    const v = u.data[1] ? u.data[1][i] : null;
+    const top = v == null ? u.bbox.height / devicePixelRatio / 2 : u.valToPos(v, 'y');
+    u.setCursor({ left: u.valToPos(u.data[0][i], 'x'), top });
+    this.el.dataset.cursor = String(u.data[0][i]);
+    if (announce && this.live) this.live.textContent = this.cursorText(i);
+  }
+
+  // cursorText is what the cursor shows, in words: "Step k 40: ‖∂E/∂s_k‖ 3.2e-10, …".
+  cursorText(i) {
+    const u = this.u;
+    const values = u.series.slice(1).map((s, j) => `${s.label} ${legendValue(u, u.data[j + 1][i])}`).join(', ');
+    return t('sum.cursor', { x: `${u.series[0].label} ${this.fmtX(u, u.data[0][i])}`, values });
   }
 
   drawMarker(u, view) {

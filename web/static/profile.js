@@ -5,7 +5,8 @@ import { t } from './i18n.js';
 import { SETTINGS, MAX_PINS, exportURL } from './url.js';
 import { Requests } from './socket.js';
 import { Plot, fmtNum } from './plot.js';
-import { showReadout } from './readout.js';
+import { showReadout, outcome } from './readout.js';
+import { describe as describePlot, num, modelName, decades, extentOf } from './describe.js';
 import { Spectrum } from './spectrum.js';
 import { model } from './models.js';
 import { active, appliesTo } from './schema.js';
@@ -25,7 +26,7 @@ function create(page) {
   let pinSerial = 0;
 
   const plot = new Plot({
-    el: $('plot'), legend: $('legend'), jacEl: $('jacplot'), jacLegend: $('jaclegend'), table: page.series, onDraw,
+    el: $('plot'), legend: $('legend'), jacEl: $('jacplot'), jacLegend: $('jaclegend'), table: page.series, onDraw, live: $('plot-live'),
   });
   const spectrum = new Spectrum({ plane: $('spec-plane'), stems: $('spec-stems'), caption: $('spec-caption') });
   const requests = new Requests(page.conn, {
@@ -148,6 +149,30 @@ function create(page) {
     if (showSpec) spectrum.show(current.theory, view.large);
     showBanners();
     showNotes();
+    summarize();
+  }
+
+  // summarize describes the plots in words, from the data they show.
+  function summarize() {
+    const cfg = current.config;
+    const prof = current.profile;
+    const v = prof.dE_ds;
+    const o = outcome(v);
+    const vars = { model: modelName(cfg), T: cfg.T, a: num(v[v.length - 1]), b: num(v[0]) };
+    let text;
+    if (!o) text = t('sum.profile.none', vars);
+    else if (o.kind === 'overflow') text = t('sum.profile.overflow', vars);
+    else text = t(`sum.profile.${o.kind}`, { ...vars, n: decades(v[0], v[v.length - 1]) });
+    const pins = page.pins.filter((p) => p.res).length;
+    if (pins) text += ` ${t('sum.pins', { n: pins })}`;
+    describePlot($('plot'), `${text} ${t('sum.keys')}`);
+    const jac = prof.jacobianNorm;
+    const ext = extentOf(jac);
+    const th = current.theory;
+    if (ext && view.jac) {
+      const gs = th && typeof th.gamma === 'number' && typeof th.sigmaMax === 'number' ? num(th.gamma * th.sigmaMax) : '—';
+      describePlot($('jacplot'), t('sum.jac', { n: jac.length, lo: num(ext[0]), hi: num(ext[1]), gs }));
+    }
   }
 
   // onDraw runs after uPlot has drawn: it marks the page for tests and
