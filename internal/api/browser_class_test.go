@@ -7,8 +7,10 @@ package api_test
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
@@ -28,6 +30,7 @@ func TestBrowserClass(t *testing.T) {
 	t.Run("view toggles keep the preset", b.testViewKeepsPreset)
 	t.Run("adding accuracy", b.testAddingAccuracy)
 	t.Run("skip link and keyboard cursor", b.testSkipAndKeys)
+	t.Run("summaries", b.testSummaries)
 }
 
 // profileBoxes are the parts of the profile panel that must never be
@@ -358,5 +361,77 @@ func (s *browserSuite) testSkipAndKeys(t *testing.T) {
 		tb.do(chromedp.KeyEvent(kb.ArrowRight))
 		tb.waitFor("the cursor held at the end", `document.getElementById('plot').dataset.cursor === '100'`)
 		tb.screenshot("class-keyboard-cursor-" + c.lang)
+	}
+}
+
+// descOf returns the text that describes element id (aria-describedby).
+const descOfJS = `(id) => {
+	const el = document.getElementById(id);
+	const ids = (el && el.getAttribute('aria-describedby') || '').split(/\s+/).filter(Boolean);
+	return ids.map((d) => document.getElementById(d)?.textContent ?? '').join(' ');
+}`
+
+func (tb *tab) desc(id string) string {
+	tb.t.Helper()
+	return eval[string](tb, fmt.Sprintf("(%s)(%q)", descOfJS, id))
+}
+
+// testSummaries: every plot is described in words from its data, in the
+// page's language, and the words change with the data.
+func (s *browserSuite) testSummaries(t *testing.T) {
+	tb := s.newTab(t)
+	tb.open("jac=1")
+	tb.waitFor("the factors", `!!document.getElementById('jacplot').dataset.drawn`)
+	prof := tb.desc("plot")
+	if !regexp.MustCompile(`^tanh RNN, T=100: ‖∂E/∂s_k‖ falls from [0-9.e-]+ at step 100 to [0-9.e-]+ at step 1 \(vanishes, 1[0-9] orders of magnitude\)\.`).MatchString(prof) {
+		t.Errorf("the profile is described as %q", prof)
+	}
+	if d := tb.desc("jacplot"); !strings.HasPrefix(d, "Per-step factor ‖J_k‖ over 99 steps, from ") && !strings.HasPrefix(d, "Per-step factor ‖J_k‖ over 100 steps, from ") {
+		t.Errorf("the factor chart is described as %q", d)
+	}
+	if d := tb.desc("spec-stems"); !strings.HasPrefix(d, "32 singular values of Wh, from 1.") {
+		t.Errorf("the singular values are described as %q", d)
+	}
+	if d := tb.desc("spec-plane"); !strings.HasPrefix(d, "32 eigenvalues") {
+		t.Errorf("the eigenvalues are described as %q", d)
+	}
+	tb.set("Gain", "2.5")
+	tb.waitRendered("gain", 2.5)
+	tb.waitFor("a new description", fmt.Sprintf(`(%s)('plot').includes('explodes')`, descOfJS))
+
+	// Spanish, with the decimal comma.
+	es := s.newTab(t)
+	es.open("lang=es")
+	if d := es.desc("plot"); !regexp.MustCompile(`^RNN tanh, T=100: ‖∂E/∂s_k‖ cae de [0-9,e-]+ en el paso 100 a [0-9,e-]+ en el paso 1 \(se desvanece, 1[0-9] órdenes de magnitud\)\.`).MatchString(d) || strings.Contains(d, "0.") {
+		t.Errorf("the profile is described in Spanish as %q", d)
+	}
+
+	// The other tabs' plots.
+	bi := s.newTab(t)
+	bi.do(chromedp.Navigate(s.srv.URL + "/?tab=bidir&T=40&outputStep=20"))
+	bi.waitFor("the sensitivity plot", `!!document.getElementById('bidir-plot').dataset.plotted`)
+	if d := bi.desc("bidir-plot"); !strings.HasPrefix(d, "Output step t = 20 of 40: the unidirectional model’s ‖∂E_t/∂x_k‖ goes from ") {
+		t.Errorf("the sensitivity plot is described as %q", d)
+	}
+	mp := s.newTab(t)
+	mp.do(chromedp.Navigate(s.srv.URL + "/?tab=map&loss=sum&T=50"))
+	mp.waitFor("the map", `!!document.getElementById('map-canvas').dataset.rows`)
+	if d := mp.desc("map-canvas"); !strings.HasPrefix(d, "Gradient map of 50 output steps t by 50 steps k: ‖∂E_t/∂s_k‖ from ") {
+		t.Errorf("the map is described as %q", d)
+	}
+	ph := s.newTab(t)
+	ph.do(chromedp.Navigate(s.srv.URL + "/?tab=phase&lang=es"))
+	ph.waitPhase()
+	if d := ph.desc("phase-canvas"); !strings.HasPrefix(d, "Diagrama de fases sobre Ganancia y Longitud de la secuencia T: log10(‖∂E/∂s_1‖/‖∂E/∂s_T‖) de ") {
+		t.Errorf("the phase diagram is described as %q", d)
+	}
+	lab := s.newTab(t)
+	lab.do(chromedp.Navigate(s.srv.URL + "/?tab=lab&task=recall&T=10&iterations=40&cells=rnn,lstm"))
+	lab.waitFor("connected", `document.body.dataset.connected === 'true'`)
+	lab.click("Start")
+	lab.waitForLong("the training to end", `['stopped', 'finished', 'diverged'].includes(document.body.dataset.train)`, 30*time.Second)
+	lab.waitFor("the lab described", fmt.Sprintf(`(%s)('lab-loss').startsWith('Training loss over 40 iterations: RNN from ')`, descOfJS))
+	if d := lab.desc("lab-side"); !strings.HasPrefix(d, "Accuracy at iteration 40: RNN ") || !strings.Contains(d, "LSTM") {
+		t.Errorf("the lab's right chart is described as %q", d)
 	}
 }

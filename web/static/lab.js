@@ -4,6 +4,7 @@
 // message, painted into a small bitmap that is scaled onto the screen.
 
 import { t } from './i18n.js';
+import { describe, num as prose } from './describe.js';
 import { fmtNum, log10, decadeSplits, decadeValues, legendValue, fitAxis, dataRange } from './plot.js';
 import { colorOf, fitCanvas, drawLegend, SPECIAL } from './heatmap.js';
 import { appliesTo } from './schema.js';
@@ -238,7 +239,38 @@ export class Lab {
     this.drawHeatmaps();
     this.drawTable();
     this.drawStatus();
+    this.summarize();
     document.body.dataset.lossPoints = String(this.training ? this.training.runs.reduce((n, r) => n + r.iters.length, 0) : 0);
+  }
+
+  // summarize describes the two charts in words, from the runs' data.
+  summarize() {
+    const tr = this.training;
+    const runs = tr ? tr.runs.filter((r) => r.last) : [];
+    if (!runs.length) {
+      describe(this.els.loss, t('sum.lab.none'));
+      describe(this.els.side, t('sum.lab.none'));
+      return;
+    }
+    const name = (r) => t(`opt.cell.${r.cell}`);
+    const iters = Math.max(...runs.map((r) => r.last.iter));
+    describe(this.els.loss, t('sum.lab.loss', {
+      iters,
+      runs: runs.map((r) => t('sum.lab.run', { cell: name(r), a: prose(r.loss[0]), b: prose(r.last.loss) })).join('; '),
+    }));
+    const chart = this.chart;
+    const pick = {
+      accuracy: (m) => prose(m.accuracy),
+      grad: (m) => `${prose(m.gradNorm)} / ${prose(m.gradNormClipped)}`,
+      horizon: (m) => t('lab.horizon.value', { h: m.horizon, T: runs[0].steps - 1 }),
+      profile: (m) => (m.profile ? `${prose(m.profile[m.profile.length - 1])} → ${prose(m.profile[0])}` : '—'),
+    }[chart] ?? ((m) => prose(m.accuracy));
+    const select = document.getElementById('lab-chart');
+    const label = select ? select.options[select.selectedIndex]?.text ?? '' : '';
+    describe(this.els.side, t('sum.lab.side', {
+      chart: label, iter: iters,
+      runs: runs.map((r) => t('sum.lab.value', { cell: name(r), v: pick(r.last) })).join('; '),
+    }));
   }
 
   // union builds one x axis for several runs' iterations.
