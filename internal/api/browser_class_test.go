@@ -130,7 +130,7 @@ func (s *browserSuite) testLarge1024(t *testing.T) {
 		tb.largeText()
 		tb.checkNoOverlap("1024×768 large "+lang, profileBoxes)
 		tb.checkPlotFits()
-		if w := eval[float64](tb, `document.getElementById('plot').getBoundingClientRect().width`); w < 0.45*1024 {
+		if w := eval[float64](tb, `document.getElementById('plot').getBoundingClientRect().width`); w < 0.5*1024 {
 			t.Errorf("%s: the main plot is %.0f px wide at 1024 px with Large text, want at least about half the width", lang, w)
 		}
 		tb.screenshot("class-large-1024-" + lang)
@@ -435,5 +435,8 @@ func (s *browserSuite) testSummaries(t *testing.T) {
 	lab.waitFor("the lab described", fmt.Sprintf(`(%s)('lab-loss').startsWith('Training loss over 40 iterations: RNN from ')`, descOfJS))
 	if d := lab.desc("lab-side"); !strings.HasPrefix(d, "Accuracy at iteration 40: RNN ") || !strings.Contains(d, "LSTM") {
 		t.Errorf("the lab's right chart is described as %q", d)
+	}
+	if d := lab.desc("lab-heat-1"); !strings.HasPrefix(d, "LSTM: ‖∂E/∂s_k‖ on the probe sequence over ") {
+		t.Errorf("the LSTM's heatmap is described as %q", d)
 	}
 }

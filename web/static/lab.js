@@ -271,6 +271,13 @@ export class Lab {
       chart: label, iter: iters,
       runs: runs.map((r) => t('sum.lab.value', { cell: name(r), v: pick(r.last) })).join('; '),
     }));
+    for (const r of runs) {
+      const p = r.last.profile;
+      if (!r.canvas || !p || !p.length) continue;
+      describe(r.canvas, t('sum.lab.heat', {
+        cell: name(r), n: r.iters.length, T: p.length, a: prose(p[p.length - 1]), b: prose(p[0]),
+      }));
+    }
   }
 
   // union builds one x axis for several runs' iterations.
@@ -492,7 +499,7 @@ export class Lab {
 
   buildHeatmaps() {
     const tr = this.training;
-    const boxes = tr.runs.map((r) => {
+    const boxes = tr.runs.map((r, i) => {
       const fig = document.createElement('figure');
       fig.className = 'heat';
       const cap = document.createElement('figcaption');
@@ -500,6 +507,7 @@ export class Lab {
       cap.textContent = t(`opt.cell.${r.cell}`);
       const c = document.createElement('canvas');
       c.className = 'heat-canvas';
+      c.id = `lab-heat-${i}`;
       c.setAttribute('role', 'img');
       c.setAttribute('aria-label', t('lab.heat.aria', { cell: t(`opt.cell.${r.cell}`) }));
       c.dataset.cell = r.cell;
