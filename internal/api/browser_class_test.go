@@ -35,7 +35,7 @@ func TestBrowserClass(t *testing.T) {
 
 // profileBoxes are the parts of the profile panel that must never be
 // drawn over one another.
-var profileBoxes = []string{"#plot", "#legend", "#spec-plane", "#spec-stems", ".spec-caption", "#notes", "#readout", "#banner-error", "#explain"}
+var profileBoxes = []string{"#plot", "#legend", "#jacplot", "#jaclegend", "#spectrum", "#spec-plane", "#spec-stems", ".spec-caption", "#notes", "#readout", "#banner-error", "#explain"}
 
 // overlapsJS lists, for a list of selectors, the pairs of visible
 // elements (neither inside the other) whose boxes overlap by more than a
@@ -136,6 +136,15 @@ func (s *browserSuite) testLarge1024(t *testing.T) {
 		tb.screenshot("class-large-1024-" + lang)
 		tb.fullShot("class-large-1024-full-" + lang)
 	}
+	// With the per-step factors, a banner and the explanation as well.
+	tb := s.newTab(t)
+	tb.viewport(1024, 768)
+	tb.open("jac=1&large=1")
+	tb.waitFor("the factors", `!!document.getElementById('jacplot').dataset.drawn`)
+	eval[chromedp.Void](tb, `(() => { const b = document.getElementById('banner-error'); b.textContent = 'T: must be 2..5000'; b.hidden = false; document.getElementById('explain').open = true; })()`)
+	tb.waitFor("the explanation open", `document.getElementById('explain').getBoundingClientRect().height > 100`)
+	tb.checkNoOverlap("1024×768 large, factors, banner, explanation", profileBoxes)
+	tb.checkPlotFits()
 }
 
 // contrastJS is the WCAG contrast ratio of two CSS colours "rgb(r, g, b)".
@@ -400,6 +409,8 @@ func (s *browserSuite) testSummaries(t *testing.T) {
 	tb.set("Gain", "2.5")
 	tb.waitRendered("gain", 2.5)
 	tb.waitFor("a new description", fmt.Sprintf(`(%s)('plot').includes('explodes')`, descOfJS))
+	tb.set("Language", "es")
+	tb.waitFor("the description in Spanish", fmt.Sprintf(`(%s)('plot').includes('(explota, ')`, descOfJS))
 
 	// Spanish, with the decimal comma.
 	es := s.newTab(t)
