@@ -316,8 +316,8 @@ func (s *browserSuite) testViewKeepsPreset(t *testing.T) {
 // named for what it is, the share within ±0.04 of the sum.
 func (s *browserSuite) testAddingAccuracy(t *testing.T) {
 	for _, c := range []struct{ lang, opt, col string }{
-		{"en", "Share of answers within ±0.04 of the sum", "Within ±0.04"},
-		{"es", "Proporción de respuestas a ±0,04 de la suma", "A ±0,04"},
+		{"en", "Share within ±0.04 of the sum", "Within ±0.04"},
+		{"es", "Proporción a ±0,04 de la suma", "A ±0,04"},
 	} {
 		tb := s.newTab(t)
 		tb.do(chromedp.Navigate(s.srv.URL + "/?tab=lab&lang=" + c.lang))
@@ -327,6 +327,12 @@ func (s *browserSuite) testAddingAccuracy(t *testing.T) {
 		if got[0] != c.opt || got[1] != c.col {
 			t.Errorf("%s adding task: chart %q, column %q, want %q and %q", c.lang, got[0], got[1], c.opt, c.col)
 		}
+		tb.checkSelectsFit(c.lang+" adding task", false)
+		tb.viewport(1024, 768)
+		eval[chromedp.Void](tb, `document.getElementById('large').click()`)
+		tb.waitFor("large text", `document.documentElement.classList.contains('large')`)
+		tb.checkSelectsFit(c.lang+" adding task, 1024×768 large", false)
+		tb.screenshot("class-lab-adding-large-1024-" + c.lang)
 		on[string](tb, tb.controlByName(map[string]string{"en": "Task", "es": "Tarea"}[c.lang]), setControlJS, "recall")
 		if got := eval[string](tb, `document.getElementById('lab-acc-col').textContent`); got != map[string]string{"en": "Accuracy", "es": "Exactitud"}[c.lang] {
 			t.Errorf("%s recall task: column %q, want accuracy", c.lang, got)
