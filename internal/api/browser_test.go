@@ -300,6 +300,12 @@ func (tb *tab) screenshot(name string) {
 	if err != nil {
 		tb.t.Fatal(err)
 	}
+	tb.saveShot(name, buf)
+}
+
+// saveShot writes a screenshot into the artifacts folder.
+func (tb *tab) saveShot(name string, buf []byte) {
+	tb.t.Helper()
 	path := filepath.Join(tb.suite.artifacts, name+".png")
 	if err := os.WriteFile(path, buf, 0o644); err != nil {
 		tb.t.Fatal(err)

@@ -464,12 +464,13 @@ func (b *builder) setAxes() {
 }
 
 // yRange returns a log-axis range that covers every measured value,
-// widened to whole decades. Theory curves may widen it by as many decades
-// as the measurements span (at least theoryReach) and leave the frame
-// beyond: Pascanu's bound is often 1e70 above a profile that stays near
-// 1, and showing all of it would squash the measurement into a line.
-// With nothing to draw the range is 0.01..100, so the axes of an all-NaN
-// run still make sense.
+// widened to whole decades. The measurements alone set it; theory curves
+// leave the frame where they pass it: Pascanu's bound is often many
+// decades above a profile that vanishes, and a range stretched to it
+// would show the bound as the picture and squash the measurement. Only
+// with no measurement does a theory curve set the range. With nothing to
+// draw the range is 0.01..100, so the axes of an all-NaN run still make
+// sense.
 func yRange(curves []*curve) (lo, hi float64) {
 	extent := func(theory bool) (lo, hi float64) {
 		lo, hi = math.Inf(1), math.Inf(-1)
@@ -486,16 +487,11 @@ func yRange(curves []*curve) (lo, hi float64) {
 		return lo, hi
 	}
 	lo, hi = extent(false)
-	tlo, thi := extent(true)
-	switch {
-	case lo > hi && tlo > thi:
+	if lo > hi {
+		lo, hi = extent(true)
+	}
+	if lo > hi {
 		return 1e-2, 1e2
-	case lo > hi:
-		lo, hi = tlo, thi
-	case tlo <= thi:
-		reach := math.Pow(10, math.Max(theoryReach, math.Log10(hi/lo)))
-		lo = math.Max(math.Min(lo, tlo), lo/reach)
-		hi = math.Min(math.Max(hi, thi), hi*reach)
 	}
 	logLo, logHi := math.Log10(lo), math.Log10(hi)
 	// A little air above and below, then out to whole decades; a flat
@@ -510,10 +506,6 @@ func yRange(curves []*curve) (lo, hi float64) {
 	// (5e−324 lies below 1e−323), so the data itself bounds the range.
 	return math.Min(math.Pow10(eLo), lo), math.Max(math.Pow10(eHi), hi)
 }
-
-// theoryReach is how many decades beyond the measurements a theory curve
-// may always widen the y range.
-const theoryReach = 10
 
 // addFrame adds the caption above the data and the legend beside it,
 // sized so that both fit the figure.

@@ -25,11 +25,12 @@ import (
 // names and the accessors is presentation. The api already imports render,
 // so no package sits between them.
 
-// Palette: the current run is blue; pins take the other Okabe–Ito colours,
-// which stay distinct under every common colour-vision deficiency. Those
-// the cell state (green), the reverse chain (purple) and the cell path
-// (black) use come last, so that they rarely meet; yellow is darkened to
-// read as a line on white.
+// Palette: the current run is blue; pins take Okabe–Ito hues, which stay
+// distinct under every common colour-vision deficiency, darkened where
+// needed so that every run's line has at least 3:1 contrast against the
+// plot's white (WCAG's minimum for graphics): amber, vermillion, slate,
+// olive. Those the cell state (green), the reverse chain (purple) and the
+// cell path (black) use come last, so that they rarely meet.
 const (
 	// RunColor is the colour of the current run's own series.
 	RunColor = "#0072B2"
@@ -38,7 +39,7 @@ const (
 )
 
 // PinColors are the pinned runs' colours, in pin order.
-var PinColors = []string{"#E69F00", "#56B4E9", "#D55E00", "#8C7A00", "#000000", "#009E73", "#CC79A7"}
+var PinColors = []string{"#B07800", "#D55E00", "#5A5A9E", "#8C7A00", "#000000", "#008A66", "#B8558F"}
 
 // Text is a piece of text in every language of the figure and the page.
 type Text struct {
@@ -236,8 +237,10 @@ func cellsWith(has func(engine.ModelInfo) bool) []engine.Cell {
 }
 
 // rawTint lightens a run's colour for its unclipped profile: the run's
-// colour at 38% opacity.
-const rawTint = 0.62
+// colour at 70% opacity, light enough to read as the other curve, dark
+// enough (3:1 on white for the current run) to be seen on a projector.
+// A dash tells it from the clipped curve where they part.
+const rawTint = 0.3
 
 var table = fillColors([]Series{
 	{
@@ -255,7 +258,7 @@ var table = fillColors([]Series{
 		Variants: []Variant{
 			{When: When{Cell: lstmOnly}, Label: Text{"‖∂E/∂h_k‖ without clipping", "‖∂E/∂h_k‖ sin recorte"}, Of: Text{"without clipping", "sin recorte"}},
 		},
-		Tint: rawTint, Width: 2, Run: true, PinWidth: 1.5, Axis: AxisMain, When: When{Clip: stepModes},
+		Tint: rawTint, Width: 2, Dash: []float64{6, 3}, Run: true, PinWidth: 1.5, Axis: AxisMain, When: When{Clip: stepModes},
 		Backward: true, Data: true, Always: true,
 		values: func(p *engine.Profile) []float64 { return p.DEdsRaw },
 	},

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/color"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -249,5 +250,53 @@ func TestSeriesText(t *testing.T) {
 		if label != tt.label || of != tt.of {
 			t.Errorf("%s in %s: got %q, %q, want %q, %q", tt.id, tt.lang, label, of, tt.label, tt.of)
 		}
+	}
+}
+
+// contrast is WCAG's contrast ratio of two colours.
+func contrast(a, b color.NRGBA) float64 {
+	lum := func(c color.NRGBA) float64 {
+		ch := func(v uint8) float64 {
+			x := float64(v) / 255
+			if x <= 0.03928 {
+				return x / 12.92
+			}
+			return math.Pow((x+0.055)/1.055, 2.4)
+		}
+		return 0.2126*ch(c.R) + 0.7152*ch(c.G) + 0.0722*ch(c.B)
+	}
+	x, y := lum(a), lum(b)
+	if x < y {
+		x, y = y, x
+	}
+	return (x + 0.05) / (y + 0.05)
+}
+
+// TestRunColorsContrast: every run's line, and the current run's
+// unclipped curve, keep 3:1 against the plot's white, WCAG's minimum for
+// the parts of a graphic one must see; the first pin stands apart from
+// the current run.
+func TestRunColorsContrast(t *testing.T) {
+	white := color.NRGBA{255, 255, 255, 255}
+	for i, c := range append([]string{RunColor}, PinColors...) {
+		if r := contrast(mustHex(c), white); r < 3 {
+			t.Errorf("run %d colour %s: contrast %.2f:1 on white, want at least 3:1", i, c, r)
+		}
+	}
+	for _, s := range table {
+		if s.Run && s.Tint > 0 {
+			if r := contrast(lighten(mustHex(RunColor), s.Tint), white); r < 3 {
+				t.Errorf("%s of the current run: contrast %.2f:1 on white, want at least 3:1", s.ID, r)
+			}
+			if len(s.Dash) == 0 {
+				t.Errorf("%s is a tint of the run's colour with no dash to tell it from the run's own curve", s.ID)
+			}
+		}
+	}
+	// The first pin is another hue: far from the run's blue in RGB.
+	a, b := mustHex(RunColor), mustHex(PinColors[0])
+	d := math.Abs(float64(a.R)-float64(b.R)) + math.Abs(float64(a.G)-float64(b.G)) + math.Abs(float64(a.B)-float64(b.B))
+	if d < 200 {
+		t.Errorf("the first pin %s is too close to the run's %s (RGB distance %.0f)", PinColors[0], RunColor, d)
 	}
 }

@@ -388,6 +388,16 @@ function bindPageControls() {
   });
   $('preset').addEventListener('change', (e) => applyPreset(e.target.value));
   $('preset-again').addEventListener('click', () => applyPreset(view.preset));
+  // The skip link goes to the plot of the tab that is shown.
+  $('skip').addEventListener('click', (e) => {
+    e.preventDefault();
+    const shown = document.querySelector('.panel:not([hidden])');
+    const target = shown && shown.querySelector('[role="application"], [role="img"]');
+    if (!target) return;
+    if (!target.hasAttribute('tabindex')) target.tabIndex = -1;
+    target.focus();
+    target.scrollIntoView({ block: 'nearest' });
+  });
 }
 
 // download fetches the server's rendering of a view and saves it as

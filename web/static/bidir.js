@@ -3,6 +3,7 @@
 // output step t. Log axis; an exact 0 (no path from x_k to E_t) is drawn
 // on a band of its own at the bottom, since a log axis has no 0.
 
+import { describe, num as prose } from './describe.js';
 import { t } from './i18n.js';
 import { fmtNum, fitAxis, decadeSplits, pow10Label } from './plot.js';
 import { fmtTick, tickValues } from './numbers.js';
@@ -68,6 +69,12 @@ export class BidirPlot {
     } else {
       this.u.setData(data);
     }
+    const at = (a, k) => prose(a[k - 1]);
+    describe(this.el, t('sum.bidir', {
+      t: msg.outputStep, T,
+      u1: at(msg.unidirectional, 1), ut: at(msg.unidirectional, msg.outputStep),
+      b1: at(msg.bidirectional, 1), bT: at(msg.bidirectional, T),
+    }));
     this.el.dataset.plotted = JSON.stringify({ outputStep: msg.outputStep, steps: T, unidirectional: msg.unidirectional, bidirectional: msg.bidirectional });
   }
 

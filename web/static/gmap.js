@@ -2,6 +2,7 @@
 // and states k (columns), the terms that Loss = sum adds up. Cells with
 // k > t have no path and stay blank.
 
+import { describe, num as prose, extentOf } from './describe.js';
 import { t } from './i18n.js';
 import { colorOf, logExtent, fitCanvas, drawLegend, SPECIAL } from './heatmap.js';
 import { fmtNum } from './plot.js';
@@ -37,6 +38,9 @@ export class GradientMap {
     const T = rows[0]?.length ?? 0;
     const [lo, hi] = logExtent(rows);
     this.range = [lo, hi];
+    const ext = extentOf(...rows);
+    const nZero = rows.reduce((n, row) => n + row.filter((v) => v === 0).length, 0);
+    describe(this.canvas, t('sum.map', { rows: rows.length, T, lo: ext ? prose(ext[0]) : '—', hi: ext ? prose(ext[1]) : '—', zeros: nZero }));
     const font = this.large ? 16 : 12;
     const left = font * 4;
     const bottom = font * 3;

@@ -4,13 +4,14 @@
 // message, painted into a small bitmap that is scaled onto the screen.
 
 import { t } from './i18n.js';
+import { describe, num as prose } from './describe.js';
 import { fmtNum, log10, decadeSplits, decadeValues, legendValue, fitAxis, dataRange } from './plot.js';
 import { fmtTick, tickValues } from './numbers.js';
 import { colorOf, fitCanvas, drawLegend, SPECIAL } from './heatmap.js';
 import { appliesTo } from './schema.js';
 import { LAB } from './url.js';
 
-export const CELL_COLORS = { rnn: '#0072B2', lstm: '#009E73', gru: '#E69F00' };
+export const CELL_COLORS = { rnn: '#0072B2', lstm: '#009E73', gru: '#B07800' };
 const FADED = { rnn: 'rgba(0,114,178,0.45)', lstm: 'rgba(0,158,115,0.45)', gru: 'rgba(230,159,0,0.5)' };
 const NAN_COLOR = '#C00000';
 
@@ -239,7 +240,45 @@ export class Lab {
     this.drawHeatmaps();
     this.drawTable();
     this.drawStatus();
+    this.summarize();
     document.body.dataset.lossPoints = String(this.training ? this.training.runs.reduce((n, r) => n + r.iters.length, 0) : 0);
+  }
+
+  // summarize describes the two charts in words, from the runs' data.
+  summarize() {
+    const tr = this.training;
+    const runs = tr ? tr.runs.filter((r) => r.last) : [];
+    if (!runs.length) {
+      describe(this.els.loss, t('sum.lab.none'));
+      describe(this.els.side, t('sum.lab.none'));
+      return;
+    }
+    const name = (r) => t(`opt.cell.${r.cell}`);
+    const iters = Math.max(...runs.map((r) => r.last.iter));
+    describe(this.els.loss, t('sum.lab.loss', {
+      iters,
+      runs: runs.map((r) => t('sum.lab.run', { cell: name(r), a: prose(r.loss[0]), b: prose(r.last.loss) })).join('; '),
+    }));
+    const chart = this.chart;
+    const pick = {
+      accuracy: (m) => prose(m.accuracy),
+      grad: (m) => `${prose(m.gradNorm)} / ${prose(m.gradNormClipped)}`,
+      horizon: (m) => t('lab.horizon.value', { h: m.horizon, T: runs[0].steps - 1 }),
+      profile: (m) => (m.profile ? `${prose(m.profile[m.profile.length - 1])} → ${prose(m.profile[0])}` : '—'),
+    }[chart] ?? ((m) => prose(m.accuracy));
+    const select = document.getElementById('lab-chart');
+    const label = select ? select.options[select.selectedIndex]?.text ?? '' : '';
+    describe(this.els.side, t('sum.lab.side', {
+      chart: label, iter: iters,
+      runs: runs.map((r) => t('sum.lab.value', { cell: name(r), v: pick(r.last) })).join('; '),
+    }));
+    for (const r of runs) {
+      const p = r.last.profile;
+      if (!r.canvas || !p || !p.length) continue;
+      describe(r.canvas, t('sum.lab.heat', {
+        cell: name(r), n: r.iters.length, T: p.length, a: prose(p[p.length - 1]), b: prose(p[0]),
+      }));
+    }
   }
 
   // union builds one x axis for several runs' iterations.
@@ -390,11 +429,14 @@ export class Lab {
         }
       }
       if (chart === 'accuracy') {
-        yLabel = t('lab.axis.acc');
+        // The adding task is a regression: its accuracy is the share of
+        // answers within ±0.04 of the sum, against always answering 1.
+        const adding = tr && tr.start && tr.start.task === 'adding' ? '.adding' : '';
+        yLabel = t(`lab.axis.acc${adding}`);
         range = () => [0, 1];
         const chance = tr && tr.start ? num(tr.start.chanceAccuracy) : null;
         if (chance !== null) {
-          series.push({ label: t('lab.chance', { v: fmtNum(chance) }), stroke: '#555', width: 1.5, dash: [8, 5] });
+          series.push({ label: t(`lab.chance${adding}`, { v: fmtNum(chance) }), stroke: '#555', width: 1.5, dash: [8, 5] });
           data.push(x.map(() => chance));
         }
       } else if (chart === 'horizon') {
@@ -458,7 +500,7 @@ export class Lab {
 
   buildHeatmaps() {
     const tr = this.training;
-    const boxes = tr.runs.map((r) => {
+    const boxes = tr.runs.map((r, i) => {
       const fig = document.createElement('figure');
       fig.className = 'heat';
       const cap = document.createElement('figcaption');
@@ -466,6 +508,7 @@ export class Lab {
       cap.textContent = t(`opt.cell.${r.cell}`);
       const c = document.createElement('canvas');
       c.className = 'heat-canvas';
+      c.id = `lab-heat-${i}`;
       c.setAttribute('role', 'img');
       c.setAttribute('aria-label', t('lab.heat.aria', { cell: t(`opt.cell.${r.cell}`) }));
       c.dataset.cell = r.cell;

@@ -37,6 +37,16 @@ function create(page) {
     fill($('optimizer'), LAB.optimizer.values, 'lab.opt.');
   }
 
+  // The adding task is a regression: its "accuracy" is the share of
+  // predictions within ±0.04 of the sum, and says so.
+  function accuracyLabels() {
+    const adding = view.lab.task === 'adding' ? '.adding' : '';
+    for (const [el, key] of [[$('lab-chart').querySelector('option[value="accuracy"]'), 'lab.chart.accuracy'], [$('lab-acc-col'), 'lab.col.acc']]) {
+      el.dataset.i18n = key + adding;
+      el.textContent = t(el.dataset.i18n);
+    }
+  }
+
   function setLabControls() {
     for (const [name, spec] of Object.entries(LAB)) {
       if (spec.kind !== 'enum') showValue($(name), view.lab[name]);
@@ -45,6 +55,7 @@ function create(page) {
     for (const c of CELLS) $(`cell-${c}`).checked = view.lab.cells.includes(c);
     $('lab-chart').value = view.chart;
     $('lab-task-note').textContent = t(`lab.tasknote.${view.lab.task}`);
+    accuracyLabels();
   }
 
   function trainMessage(cells, over = {}) {
@@ -120,6 +131,7 @@ function create(page) {
     view.lab[name] = value;
     page.markPresetChanged();
     $('lab-task-note').textContent = t(`lab.tasknote.${view.lab.task}`);
+    accuracyLabels();
     page.updateURL();
   }
 
@@ -190,6 +202,7 @@ function create(page) {
     show,
     relabel() {
       $('lab-task-note').textContent = t(`lab.tasknote.${view.lab.task}`);
+      accuracyLabels();
       show();
       chart.relabel();
     },

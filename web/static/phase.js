@@ -5,6 +5,7 @@
 // settings are a dot that can be dragged, which moves them everywhere.
 // The colour scale is the server's export's (internal/render/phase.go).
 
+import { describe as describePlot, num as prose } from './describe.js';
 import { t, addStrings } from './i18n.js';
 import { Analysis, isRateLimited } from './socket.js';
 import { fitCanvas, SPECIAL } from './heatmap.js';
@@ -449,6 +450,7 @@ function create(page) {
     drawLegend(lo, hi);
     placeDot();
     showNotes();
+    summarize(g);
     canvas.dataset.nx = String(g.xs.length);
     canvas.dataset.ny = String(g.ys.length);
     canvas.dataset.rows = String(g.count);
@@ -538,6 +540,32 @@ function create(page) {
   }
 
   // ---- the dot: pointer, touch and keys ----
+
+  // summarize describes the diagram in words: its axes, the range of the
+  // decades lost or gained, and how many points vanish or grow.
+  function summarize(g) {
+    let vmin = Infinity;
+    let vmax = -Infinity;
+    let neg = 0;
+    let pos = 0;
+    let n = 0;
+    for (const row of g.rows) {
+      for (const v of row ?? []) {
+        if (typeof v !== 'number' || Number.isNaN(v)) continue;
+        n++;
+        if (v < 0) neg++;
+        else if (v > 0) pos++;
+        if (Number.isFinite(v)) {
+          vmin = Math.min(vmin, v);
+          vmax = Math.max(vmax, v);
+        }
+      }
+    }
+    describePlot(canvas, t('sum.phase', {
+      x: t(`phase.axis.${g.x}`), y: t(`phase.axis.${g.y}`),
+      lo: vmin === Infinity ? '—' : prose(vmin), hi: vmax === -Infinity ? '—' : prose(vmax), neg, pos, n,
+    }));
+  }
 
   // snapped reads the settings at canvas point (px, py), rounded to the
   // axes' steps and kept within the diagram.

@@ -124,15 +124,18 @@ function extent(arrays) {
 }
 
 // dataRange is the y range, in decades, that holds the measured series.
-// Guides (Pascanu's bound) widen it by at most as many decades as the
-// data span (6 at least): a bound of 1e200 over data near 1 would
-// squash the curves into a line; the bound leaves the plot instead.
-export function dataRange(measured, guides = []) {
+// On the profile (widen false) the measurements alone set it: guides
+// (Pascanu's bound) are clipped at the plot's edge, since a bound of 1e15
+// over a curve that vanishes would make the bound the picture and squash
+// the curve. The lab's charts let a guide (a baseline, the threshold)
+// widen it by at most as many decades as the data span (6 at least).
+// When nothing is measured the guides set it.
+export function dataRange(measured, guides = [], widen = true) {
   let [lo, hi] = extent(measured);
   const [glo, ghi] = extent(guides);
   if (lo === Infinity) {
     [lo, hi] = [glo, ghi];
-  } else if (glo !== Infinity) {
+  } else if (widen && glo !== Infinity) {
     const reach = Math.max(6, hi - lo);
     lo = Math.min(lo, Math.max(glo, lo - reach));
     hi = Math.max(hi, Math.min(ghi, hi + reach));
@@ -182,8 +185,12 @@ export function fitAxis(self, values, axisIdx, cycleNum) {
 // Plot draws the gradient profile and its companions.
 export class Plot {
   // table is the series table from the bootstrap data.
-  constructor({ el, legend, jacEl, jacLegend, table, onDraw }) {
+  // live is the region that reads out the keyboard cursor's values.
+  constructor({ el, legend, jacEl, jacLegend, table, onDraw, live }) {
     this.el = el;
+    this.live = live;
+    this.cursor = null; // the keyboard cursor's index on the x axis
+    el.addEventListener('keydown', (e) => this.onKey(e));
     this.table = table;
     this.legend = legend;
     this.jacEl = jacEl;
@@ -270,7 +277,9 @@ export class Plot {
       }
     });
 
-    this.yRange = dataRange(measured, guides);
+    this.yRange = dataRange(measured, guides, false);
+    // For tests and the text summary: the decades the plot shows.
+    this.el.dataset.yRange = JSON.stringify(this.yRange);
     this.marker = null;
     if (overflow && (overflow.forward || overflow.backward)) {
       const k = overflow.forward || overflow.backward;
@@ -278,7 +287,8 @@ export class Plot {
     }
 
     this.T = T;
-    const key = JSON.stringify([series, view.x, view.large, t('axis.y')]);
+    const key = JSON.stringify([series, view.x, view.large, t('axis.y'), t('axis.x.step')]);
+    this.back = back;
     if (key !== this.key || !this.u) {
       this.key = key;
       this.create(series, data, view);
@@ -286,6 +296,7 @@ export class Plot {
       this.u.setData(data);
     }
     this.renderJac(state, x, n, back);
+    if (this.cursor !== null) this.showCursor(false);
   }
 
   create(series, data, view) {
@@ -299,6 +310,7 @@ export class Plot {
       if (v == null) return '—';
       return back ? `${fmtTick(v)} (k = ${fmtTick(this.T - v)})` : fmtTick(v);
     };
+    this.fmtX = fmtX;
     const opts = {
       width,
       height,
@@ -308,7 +320,7 @@ export class Plot {
         y: { range: () => this.yRange },
       },
       axes: [
-        { label: t(back ? 'x.back' : 'x.step'), font, labelFont, size: view.large ? 48 : 36, labelSize: view.large ? 28 : 22, stroke: INK, values: tickValues },
+        { label: t(back ? 'axis.x.back' : 'axis.x.step'), font, labelFont, size: view.large ? 48 : 36, labelSize: view.large ? 28 : 22, stroke: INK, values: tickValues },
         {
           label: t('axis.y'), font, labelFont, stroke: INK,
           size: fitAxis, labelSize: view.large ? 28 : 22, labelGap: 2,
@@ -331,6 +343,48 @@ export class Plot {
     // plot gets what is left: measure again now that it is mounted. (A
     // ResizeObserver would not fire when the final size equals the last.)
     this.resize();
+  }
+
+  // onKey moves the keyboard cursor: ← and → a step, Home and End to the
+  // ends. The first key puts it at k = T, where the backward pass starts.
+  onKey(e) {
+    const u = this.u;
+    if (!u || e.altKey || e.ctrlKey || e.metaKey) return;
+    const n = u.data[0].length;
+    const start = this.back ? 0 : n - 1;
+    let i = this.cursor;
+    switch (e.key) {
+      case 'ArrowLeft': i = i === null ? start : i - 1; break;
+      case 'ArrowRight': i = i === null ? start : i + 1; break;
+      case 'Home': i = 0; break;
+      case 'End': i = n - 1; break;
+      default: return;
+    }
+    e.preventDefault();
+    this.cursor = Math.max(0, Math.min(n - 1, i));
+    this.showCursor(true);
+  }
+
+  // showCursor puts uPlot's cursor (and so the legend's values) on the
+  // keyboard cursor's step and, when asked, reads the values out.
+  showCursor(announce) {
+    const u = this.u;
+    if (!u || this.cursor === null) return;
+    const n = u.data[0].length;
+    const i = Math.min(this.cursor, n - 1);
+    this.cursor = i;
+    const v = u.data[1] ? u.data[1][i] : null;
+    const top = v == null ? u.bbox.height / devicePixelRatio / 2 : u.valToPos(v, 'y');
+    u.setCursor({ left: u.valToPos(u.data[0][i], 'x'), top });
+    this.el.dataset.cursor = String(u.data[0][i]);
+    if (announce && this.live) this.live.textContent = this.cursorText(i);
+  }
+
+  // cursorText is what the cursor shows, in words: "Step k 40: ‖∂E/∂s_k‖ 3.2e-10, …".
+  cursorText(i) {
+    const u = this.u;
+    const values = u.series.slice(1).map((s, j) => `${s.label} ${legendValue(u, u.data[j + 1][i])}`).join(', ');
+    return t('sum.cursor', { x: `${u.series[0].label} ${this.fmtX(u, u.data[0][i])}`, values });
   }
 
   drawMarker(u, view) {
@@ -392,7 +446,7 @@ export class Plot {
       data.push(v);
       (s.guide ? guides : measured).push(v);
     }
-    const range = dataRange(measured, guides);
+    const range = dataRange(measured, guides, false);
     const labels = table.map((s) => seriesText(s, cfg).label);
     const key = JSON.stringify([view.x, view.large, labels]);
     if (key === this.jacKey && this.jac) {

@@ -6,7 +6,8 @@ import { SETTINGS, MAX_PINS, exportURL } from './url.js';
 import { Requests } from './socket.js';
 import { Plot, fmtNum } from './plot.js';
 import { fmtExact } from './numbers.js';
-import { showReadout } from './readout.js';
+import { showReadout, outcome } from './readout.js';
+import { describe as describePlot, num, modelName, decades, extentOf } from './describe.js';
 import { Spectrum } from './spectrum.js';
 import { model } from './models.js';
 import { active, appliesTo } from './schema.js';
@@ -26,7 +27,7 @@ function create(page) {
   let pinSerial = 0;
 
   const plot = new Plot({
-    el: $('plot'), legend: $('legend'), jacEl: $('jacplot'), jacLegend: $('jaclegend'), table: page.series, onDraw,
+    el: $('plot'), legend: $('legend'), jacEl: $('jacplot'), jacLegend: $('jaclegend'), table: page.series, onDraw, live: $('plot-live'),
   });
   const spectrum = new Spectrum({ plane: $('spec-plane'), stems: $('spec-stems'), caption: $('spec-caption') });
   const requests = new Requests(page.conn, {
@@ -149,6 +150,30 @@ function create(page) {
     if (showSpec) spectrum.show(current.theory, view.large);
     showBanners();
     showNotes();
+    summarize();
+  }
+
+  // summarize describes the plots in words, from the data they show.
+  function summarize() {
+    const cfg = current.config;
+    const prof = current.profile;
+    const v = prof.dE_ds;
+    const o = outcome(v);
+    const vars = { model: modelName(cfg), T: cfg.T, a: num(v[v.length - 1]), b: num(v[0]) };
+    let text;
+    if (!o) text = t('sum.profile.none', vars);
+    else if (o.kind === 'overflow') text = t('sum.profile.overflow', vars);
+    else text = t(`sum.profile.${o.kind}`, { ...vars, n: decades(v[0], v[v.length - 1]) });
+    const pins = page.pins.filter((p) => p.res).length;
+    if (pins) text += ` ${t('sum.pins', { n: pins })}`;
+    describePlot($('plot'), `${text} ${t('sum.keys')}`);
+    const jac = prof.jacobianNorm;
+    const ext = extentOf(jac);
+    const th = current.theory;
+    if (ext && view.jac) {
+      const gs = th && typeof th.gamma === 'number' && typeof th.sigmaMax === 'number' ? num(th.gamma * th.sigmaMax) : '—';
+      describePlot($('jacplot'), t('sum.jac', { n: jac.length, lo: num(ext[0]), hi: num(ext[1]), gs }));
+    }
   }
 
   // onDraw runs after uPlot has drawn: it marks the page for tests and
@@ -230,9 +255,11 @@ function create(page) {
     }));
   }
 
-  // changed redraws after a change of the view's own state.
-  function changed() {
-    page.markPresetChanged();
+  // changed redraws after a change of the view's own state. Only the pins
+  // are part of a preset; the x axis and the companions are ways of
+  // looking at it (looked) and leave it as it was.
+  function changed({ looked = false } = {}) {
+    if (!looked) page.markPresetChanged();
     page.applyView();
     if (current) render(current.id);
   }
@@ -246,21 +273,21 @@ function create(page) {
   for (const r of document.querySelectorAll('input[name="x"]')) {
     r.addEventListener('change', (e) => {
       view.x = e.target.value;
-      changed();
+      changed({ looked: true });
     });
   }
   $('states').addEventListener('change', (e) => {
     view.states = e.target.checked;
-    changed();
+    changed({ looked: true });
   });
   $('jac').addEventListener('change', (e) => {
     view.jac = e.target.checked;
-    changed();
+    changed({ looked: true });
     if (wantJacobians() && current && !current.profile.jacobianNorm) requestMain();
   });
   $('show-spectrum').addEventListener('change', (e) => {
     view.spectrum = e.target.checked;
-    changed();
+    changed({ looked: true });
   });
   $('pin').addEventListener('click', () => {
     if (!current || page.pins.length >= MAX_PINS) return;

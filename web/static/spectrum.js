@@ -6,6 +6,7 @@
 import { t } from './i18n.js';
 import { fitCanvas } from './heatmap.js';
 import { fmtNum } from './plot.js';
+import { describe, num as prose } from './describe.js';
 
 const INK = '#222';
 const GRID = '#d8d8d4';
@@ -40,6 +41,19 @@ export class Spectrum {
     if (!th || !this.plane.clientWidth) return;
     this.drawPlane(th);
     this.drawStems(th);
+    this.summarize(th);
+  }
+
+  // summarize describes the stems in words (the plane's caption says its
+  // part on the page).
+  summarize(th) {
+    const sv = (th.singularValues || []).map(num).filter((v) => v !== null);
+    const gamma = num(th.gamma);
+    if (!sv.length || !gamma) return;
+    const inv = 1 / gamma;
+    describe(this.stems, t('sum.stems', {
+      n: sv.length, hi: prose(Math.max(...sv)), lo: prose(Math.min(...sv)), above: sv.filter((v) => v > inv).length, inv: prose(inv),
+    }));
   }
 
   drawPlane(th) {
