@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -108,6 +110,9 @@ func TestRunRefusesBadFlags(t *testing.T) {
 		{"negative HTTP rate", []string{"-http-requests-per-second", "-1"}, nil, "-http-requests-per-second must be 0 (no limit) to 1e6"},
 		{"NaN HTTP rate", []string{"-http-requests-per-second", "NaN"}, nil, "-http-requests-per-second must be 0 (no limit) to 1e6"},
 		{"no HTTP burst", []string{"-http-request-burst", "0"}, nil, "-http-request-burst must be at least 1, got 0"},
+		{"missing tours", []string{"-tours", "/nonexistent/tours"}, nil, "-tours: open /nonexistent/tours"},
+		{"bad tour", []string{"-tours", badTourDir()}, nil, "-tours: bad.json: step 1 (one), field settings.T: must be 1..2000, got 0"},
+		{"env bad tour", nil, map[string]string{"TOURS_DIR": badTourDir()}, "bad.json: step 1 (one), field settings.T"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
@@ -423,5 +428,40 @@ func TestSlowHeadersCut(t *testing.T) {
 	conn.SetReadDeadline(time.Now().Add(60 * time.Second))
 	if _, err = io.ReadAll(conn); err != nil {
 		t.Errorf("slow headers: got %v, want the connection closed by the server", err)
+	}
+}
+
+// badTourDir is a directory holding one tour whose first step sets T = 0.
+func badTourDir() string {
+	dir, err := os.MkdirTemp("", "gradviz-tours")
+	if err != nil {
+		panic(err)
+	}
+	os.WriteFile(filepath.Join(dir, "bad.json"), []byte(`{"id":"bad","title":{"en":"B","es":"B"},"steps":[{"id":"one","title":{"en":"O","es":"O"},"text":{"en":"T","es":"T"},"settings":{"T":0}}]}`), 0o644)
+	return dir
+}
+
+func TestToursFlag(t *testing.T) {
+	dir := t.TempDir()
+	tour := `{"id":"class","title":{"en":"C","es":"C"},"steps":[{"id":"one","title":{"en":"O","es":"O"},"text":{"en":"T","es":"T"},"settings":{"T":5}}]}`
+	if err := os.WriteFile(filepath.Join(dir, "class.json"), []byte(tour), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, how := range []string{"flag", "env"} {
+		var base string
+		if how == "flag" {
+			base = startRun(t, nil, "-tours", dir)
+		} else {
+			base = startRun(t, map[string]string{"TOURS_DIR": dir})
+		}
+		resp, err := http.Get("http://" + base + "/api/tours/class")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != tour {
+			t.Errorf("%s: /api/tours/class: %d %s", how, resp.StatusCode, body)
+		}
 	}
 }
