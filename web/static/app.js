@@ -13,7 +13,9 @@ import { Controls, advancedSettings } from './controls.js';
 import { Tabs, tabButton } from './tabs.js';
 import { Router } from './router.js';
 import { VIEWS } from './views.js';
-import { PRESETS, PRESET_IDS, presetById } from './presets.js';
+import {
+  tourSteps, goToStep, setApplier, noStep, setTour, stepIndex, say, checkTour, tourErrorText,
+} from './tour.js';
 
 const $ = (id) => document.getElementById(id);
 const body = document.body;
@@ -23,7 +25,7 @@ const defaults = boot.defaults;
 const options = boot.options;
 applyTrainLimits(boot.limits.train); // before the URL's lab settings are read
 
-const state = readPage(location.search, defaults, options, PRESET_IDS, VIEWS);
+const state = readPage(location.search, defaults, options, tourSteps().map((s) => s.id), VIEWS);
 const settings = state.settings;
 const view = state.view;
 
@@ -144,10 +146,12 @@ tabs.show(view.tab);
 showTab();
 byName.get('profile').start();
 bindPageControls();
-// A URL names a preset only while the page shows that preset's state
-// (see updateURL), so a link with a preset, such as a teacher's
-// "?preset=irnn", applies it.
-if (view.preset) applyPreset(view.preset);
+setApplier(applyStep);
+// A URL names a step only while the page shows that step's state (see
+// updateURL), so a link with one, such as a teacher's "?preset=irnn",
+// applies it; ?tour=NAME loads that tour first.
+if (view.tour) loadServedTour(view.tour);
+else if (view.preset) applyPreset(view.preset);
 
 // ---- settings → server ----
 
@@ -233,30 +237,36 @@ function drawn(tab, config) {
   body.dataset.plotted = JSON.stringify({ tab, config: config ?? null });
 }
 
-// ---- presets ----
+// ---- the tour ----
 
 function fillPresetOptions() {
   const sel = $('preset');
   const none = document.createElement('option');
   none.value = '';
   none.dataset.i18n = 'preset.none';
-  sel.replaceChildren(none, ...PRESETS.map((p) => {
+  none.textContent = t('preset.none');
+  sel.replaceChildren(none, ...tourSteps().map((step) => {
     const o = document.createElement('option');
-    o.value = p.id;
-    o.dataset.i18n = `preset.${p.id}.name`;
+    o.value = step.id;
+    o.textContent = say(step.title);
     return o;
   }));
   sel.value = view.preset;
 }
 
+function stepById(id) {
+  return tourSteps()[stepIndex(id)] || null;
+}
+
 function showPresetText() {
-  const p = presetById(view.preset);
+  const p = stepById(view.preset);
   $('preset').value = view.preset;
   $('preset-again').disabled = !p;
   $('preset-text').hidden = !p;
   if (!p) return;
-  $('preset-name').textContent = t(`preset.${p.id}.name`);
-  const paras = t(`preset.${p.id}.text`).split('\n').map((line) => {
+  $('preset-name').textContent = say(p.title);
+  $('preset-count').textContent = t('tour.count', { n: stepIndex(p.id) + 1, count: tourSteps().length });
+  const paras = say(p.text).split('\n').map((line) => {
     const el = document.createElement('p');
     el.textContent = line;
     return el;
@@ -276,18 +286,27 @@ function markPresetChanged() {
   showPresetText();
 }
 
+// applyPreset applies the tour's step id, or leaves the tour for ''.
 function applyPreset(id) {
-  const p = presetById(id);
-  view.preset = p ? p.id : '';
-  presetChanged = false;
-  if (!p) {
+  const i = stepIndex(id);
+  if (i < 0) {
+    view.preset = '';
+    presetChanged = false;
+    noStep();
     showPresetText();
     updateURL();
     return;
   }
+  goToStep(i);
+}
+
+// applyStep sets what the step names over the defaults (tour.js calls it).
+function applyStep(p) {
+  view.preset = p.id;
+  presetChanged = false;
   inputSeq++;
   performance.mark(`gv-input-${inputSeq}`);
-  Object.assign(settings, defaults, p.settings);
+  Object.assign(settings, defaults, p.settings || {});
   // The view starts from its defaults too, so the picture is the text's.
   Object.assign(view, { x: 'step', states: false, jac: false, spectrum: true, chart: 'accuracy', outputStep: 0 }, viewDefaults(VIEWS), p.view || {});
   view.lab = { ...labDefaults(), cells: [settings.cell], ...(p.lab || {}) };
@@ -299,24 +318,26 @@ function applyPreset(id) {
   byName.get('lab').syncControls();
   showPresetText();
   markStale();
-  view.tab = p.tab;
-  tabs.show(p.tab);
+  const tab = p.tab || 'profile';
+  view.tab = tab;
+  tabs.show(tab);
   applyView();
   showTab();
+  page.sequence = null;
   if (p.train) {
     page.sequence = p.sequence ? { preset: p.id, step: 0 } : null;
     byName.get('lab').train(view.lab.cells, { fresh: true });
   }
 }
 
-// trainingEnded goes on with a preset's chain of trainings once a step
+// trainingEnded goes on with a step's chain of trainings once a training
 // has ended by itself.
 function trainingEnded() {
   const sequence = page.sequence;
   if (!sequence) return;
-  const p = presetById(sequence.preset);
+  const p = stepById(sequence.preset);
   sequence.step++;
-  if (!p || view.preset !== p.id || sequence.step >= p.sequence.length) {
+  if (!p || view.preset !== p.id || !p.sequence || sequence.step >= p.sequence.length) {
     page.sequence = null;
     return;
   }
@@ -327,6 +348,96 @@ function trainingEnded() {
   updateURL();
   // Let the finished run's last report reach the screen first.
   setTimeout(() => byName.get('lab').train(view.lab.cells), 300);
+}
+
+function showTourMessage(text, isError) {
+  const el = $('tour-msg');
+  el.textContent = text;
+  el.classList.toggle('error', !!isError);
+  el.hidden = !text;
+  body.dataset.tourError = isError ? text : '';
+}
+
+// useTour shows a checked tour; a step named by the URL is applied.
+function useTour(file, name) {
+  setTour(file);
+  view.tour = name;
+  const wanted = view.preset;
+  view.preset = '';
+  presetChanged = false;
+  fillPresetOptions();
+  showPresetText();
+  body.dataset.tour = file.id;
+  if (wanted && stepIndex(wanted) >= 0) applyPreset(wanted);
+  else updateURL();
+}
+
+async function loadServedTour(name) {
+  try {
+    const resp = await fetch(`/api/tours/${name}`);
+    if (!resp.ok) {
+      let msg = `${resp.status} ${resp.statusText}`;
+      try { msg = (await resp.json()).message || msg; } catch { /* not JSON */ }
+      throw new Error(msg);
+    }
+    const file = await resp.json();
+    const err = checkTour(file, controls.limits);
+    if (err) throw new Error(tourErrorText(err));
+    useTour(file, name);
+    showTourMessage(t('tour.opened', { title: say(file.title), n: file.steps.length }), false);
+  } catch (err) {
+    view.tour = '';
+    view.preset = '';
+    updateURL();
+    showTourMessage(t('tour.loadFailed', { name, msg: err.message }), true);
+  }
+}
+
+// openTourFile reads a tour file the user chose, checked here as the
+// server checks its own.
+async function openTourFile(file) {
+  let parsed;
+  try {
+    parsed = JSON.parse(await file.text());
+  } catch (err) {
+    showTourMessage(t('tour.badJSON', { msg: err.message }), true);
+    return;
+  }
+  const err = checkTour(parsed, controls.limits);
+  if (err) {
+    showTourMessage(t('tour.bad', { msg: tourErrorText(err) }), true);
+    return;
+  }
+  view.preset = '';
+  useTour(parsed, '');
+  showTourMessage(t('tour.opened', { title: say(parsed.title), n: parsed.steps.length }), false);
+}
+
+// bindPresetSelect applies a step on a deliberate choice: a click on an
+// option, or Enter. Arrowing through the closed select only moves its
+// choice, so passing a training step starts nothing; leaving the select
+// shows the applied step again.
+function bindPresetSelect() {
+  const sel = $('preset');
+  let arrowed = false;
+  sel.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') {
+      e.preventDefault();
+      arrowed = false;
+      if (sel.value !== view.preset || !view.preset) applyPreset(sel.value);
+    } else if (['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Home', 'End', 'PageUp', 'PageDown'].includes(e.key) || e.key.length === 1) {
+      arrowed = true;
+    }
+  });
+  sel.addEventListener('change', () => {
+    if (arrowed) return;
+    applyPreset(sel.value);
+  });
+  sel.addEventListener('mousedown', () => { arrowed = false; });
+  sel.addEventListener('blur', () => {
+    arrowed = false;
+    sel.value = view.preset;
+  });
 }
 
 // ---- page state ----
@@ -361,6 +472,7 @@ function applyView() {
 // A language is not a setting: the preset stays applied.
 function relabel() {
   applyI18n(document);
+  fillPresetOptions();
   showPresetText();
   applyView();
   for (const v of views) v.relabel();
@@ -376,8 +488,14 @@ function bindPageControls() {
     view.large = !view.large;
     relabel();
   });
-  $('preset').addEventListener('change', (e) => applyPreset(e.target.value));
+  bindPresetSelect();
   $('preset-again').addEventListener('click', () => applyPreset(view.preset));
+  $('tour-open').addEventListener('click', () => $('tour-file').click());
+  $('tour-file').addEventListener('change', (e) => {
+    const file = e.target.files[0];
+    if (file) openTourFile(file);
+    e.target.value = '';
+  });
 }
 
 // download fetches the server's rendering of a view and saves it as

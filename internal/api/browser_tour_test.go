@@ -1,0 +1,122 @@
+package api_test
+
+// The guided tour in the browser: a served tour by ?tour=, tour files
+// opened from disk (a bad one, then a good one), links to training steps,
+// and the step select under the keyboard.
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// openTourFile hands the page's file input a file holding text, as
+// choosing it in the file dialog does.
+func (tb *tab) openTourFile(text string) {
+	tb.t.Helper()
+	eval[bool](tb, fmt.Sprintf(`(() => {
+		const dt = new DataTransfer();
+		dt.items.add(new File([%q], 'tour.json', { type: 'application/json' }));
+		const el = document.getElementById('tour-file');
+		el.files = dt.files;
+		el.dispatchEvent(new Event('change'));
+		return true;
+	})()`, text))
+}
+
+const badTourFile = `{"id":"mine","title":{"en":"Mine","es":"Mía"},"steps":[
+ {"id":"one","title":{"en":"One","es":"Uno"},"text":{"en":"a","es":"a"}},
+ {"id":"clip-train","title":{"en":"Two","es":"Dos"},"text":{"en":"b","es":"b"},"settings":{"gain":-1}}]}`
+
+const goodTourFile = `{"id":"mine","title":{"en":"My class","es":"Mi clase"},"steps":[
+ {"id":"one","title":{"en":"Sigmoid, short","es":"Sigmoide, corta"},"text":{"en":"Short.","es":"Corta."},"settings":{"act":"sigmoid","T":20}},
+ {"id":"two","title":{"en":"Sigmoid, long","es":"Sigmoide, larga"},"text":{"en":"Long.","es":"Larga."},"settings":{"act":"sigmoid","T":80}}]}`
+
+func (s *browserSuite) testTour(t *testing.T) {
+	t.Run("served", func(t *testing.T) {
+		tb := s.newTab(t)
+		tb.open("tour=class-demo&preset=long")
+		tb.waitFor("the served tour", `document.body.dataset.tour === 'class-demo'`)
+		tb.waitRendered("T", 150)
+		if n := eval[int](tb, `document.getElementById('preset').options.length`); n != 3 {
+			t.Errorf("%d options, want none and the tour's 2 steps", n)
+		}
+		if got := eval[string](tb, `document.getElementById('preset-count').textContent`); got != "2 / 2" {
+			t.Errorf("step count %q, want 2 / 2", got)
+		}
+		if got := eval[string](tb, `document.getElementById('preset-name').textContent`); got != "A long sequence" {
+			t.Errorf("step title %q", got)
+		}
+		tb.waitURL("tour", "class-demo")
+	})
+	t.Run("open file", func(t *testing.T) {
+		tb := s.newTab(t)
+		tb.open("")
+		tb.openTourFile(badTourFile)
+		want := "Step 2 (clip-train), field settings.gain: must be between 0 and 100, got -1"
+		tb.waitFor("the error in English", fmt.Sprintf(`document.getElementById('tour-msg').textContent.includes(%q)`, want))
+		tb.set("Language", "es")
+		tb.openTourFile(badTourFile)
+		want = "Paso 2 (clip-train), campo settings.gain: debe estar entre 0 y 100, y es -1"
+		tb.waitFor("the error in Spanish", fmt.Sprintf(`document.getElementById('tour-msg').textContent.includes(%q)`, want))
+		if n := eval[int](tb, `document.getElementById('preset').options.length`); n != 14 {
+			t.Errorf("after a bad file: %d options, want the built-in tour's 13 and none", n)
+		}
+		tb.screenshot("tour-bad-file-es")
+		tb.openTourFile(goodTourFile)
+		tb.waitFor("the good tour", `document.body.dataset.tour === 'mine' && document.getElementById('preset').options.length === 3`)
+		if got := eval[string](tb, `document.getElementById('tour-msg').textContent`); got != "Visita «Mi clase»: 2 pasos." {
+			t.Errorf("message %q", got)
+		}
+		tb.set("Ejemplo guiado", "two")
+		tb.waitRendered("T", 80)
+		if got := eval[string](tb, `document.getElementById('preset-name').textContent`); got != "Sigmoide, larga" {
+			t.Errorf("step title %q", got)
+		}
+	})
+	t.Run("training links", func(t *testing.T) {
+		for _, id := range []string{"recall", "clip-train"} {
+			tb := s.newTab(t)
+			for _, how := range []string{"link", "reload"} {
+				// The lab's tab draws no profile: no first plot to wait for.
+				tb.do(chromedp.Navigate(tb.suite.srv.URL + "/?preset=" + id))
+				tb.waitForLong(id+" training ("+how+")", `document.body.dataset.train === 'running' && Number(document.body.dataset.lossPoints || 0) > 0`, 30*time.Second)
+				if ends := eval[string](tb, `document.body.dataset.trainEnds || ''`); strings.Contains(ends, "error") {
+					t.Errorf("%s (%s): a training ended in error: %s", id, how, ends)
+				}
+				if !eval[bool](tb, `document.getElementById('err-lab').hidden`) {
+					t.Errorf("%s (%s): the lab shows an error: %s", id, how, eval[string](tb, `document.getElementById('err-lab').textContent`))
+				}
+			}
+			tb.stopTraining()
+		}
+	})
+	t.Run("select keyboard", func(t *testing.T) {
+		tb := s.newTab(t)
+		tb.open("")
+		draws := eval[int](tb, `Number(document.body.dataset.draws || 0)`)
+		tb.do(chromedp.Focus(chromedp.ID("preset")))
+		// Past every step, the training ones included.
+		for i := 0; i < 12; i++ {
+			tb.do(chromedp.KeyEvent(kb.ArrowDown))
+		}
+		if got := eval[string](tb, `document.getElementById('preset').value`); got != "recall" {
+			t.Fatalf("after 12 arrows the select shows %q, want recall", got)
+		}
+		if q := tb.query(); q.Has("preset") {
+			t.Errorf("arrowing applied %s", q.Get("preset"))
+		}
+		tb.do(chromedp.KeyEvent(kb.ArrowUp), chromedp.KeyEvent(kb.Enter))
+		tb.waitURL("preset", "map")
+		tb.waitFor("the map step's picture", fmt.Sprintf(`Number(document.body.dataset.draws || 0) > %d && JSON.parse(document.body.dataset.plotted).tab === 'map'`, draws))
+		// By the time the map is drawn, a training started by passing
+		// clip-train or recall would have said so.
+		if got := eval[string](tb, `document.body.dataset.train || ''`); got != "" {
+			t.Errorf("arrowing started a training (%s)", got)
+		}
+	})
+}
