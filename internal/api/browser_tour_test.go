@@ -53,6 +53,37 @@ func (s *browserSuite) testTour(t *testing.T) {
 		}
 		tb.waitURL("tour", "class-demo")
 	})
+	t.Run("bptt", func(t *testing.T) {
+		tb := s.newTab(t)
+		tb.open("preset=bptt")
+		if n := eval[int](tb, `document.querySelectorAll('#tour-panel math').length`); n < 3 {
+			t.Errorf("%d MathML elements in the panel, want the 3 equations and the values", n)
+		}
+		tb.waitFor("the measured factors", `document.getElementById('tour-panel').dataset.values !== ''`)
+		type vals struct {
+			DE3, J3, J2, DE1, Gain float64
+			Act                    string
+		}
+		read := func() vals {
+			return eval[vals](tb, `(() => { const v = JSON.parse(document.getElementById('tour-panel').dataset.values); return { DE3: v.dE3, J3: v.J3, J2: v.J2, DE1: v.dE1, Gain: v.gain, Act: v.act }; })()`)
+		}
+		v := read()
+		if v.Gain != 1 || v.DE3 <= 0 || v.J3 <= 0 || v.J2 <= 0 || v.DE1 > v.DE3*v.J3*v.J2*(1+1e-12) {
+			t.Errorf("values %+v: want positive factors whose product bounds ‖∂E₃/∂s₁‖", v)
+		}
+		if got := eval[string](tb, `document.querySelector('#tour-panel [data-value="J3"]').textContent`); got == "—" {
+			t.Errorf("‖J₃‖ is not shown")
+		}
+		tb.screenshot("tour-bptt-en")
+		tb.set("Activation", "sigmoid")
+		tb.waitFor("the factors for the sigmoid", `JSON.parse(document.getElementById('tour-panel').dataset.values || '{}').act === 'sigmoid'`)
+		if w := read(); w.J3 >= v.J3 || w.J3 > 0.25*4 {
+			t.Errorf("sigmoid ‖J₃‖ = %g, tanh %g: want the sigmoid's smaller", w.J3, v.J3)
+		}
+		tb.open("preset=bptt&lang=es")
+		tb.waitFor("the measured factors", `document.getElementById('tour-panel').dataset.values !== ''`)
+		tb.screenshot("tour-bptt-es")
+	})
 	t.Run("open file", func(t *testing.T) {
 		tb := s.newTab(t)
 		tb.open("")

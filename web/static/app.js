@@ -16,6 +16,7 @@ import { VIEWS } from './views.js';
 import {
   tourSteps, goToStep, setApplier, noStep, setTour, stepIndex, say, checkTour, tourErrorText,
 } from './tour.js';
+import { showBptt } from './tourpanel.js';
 
 const $ = (id) => document.getElementById(id);
 const body = document.body;
@@ -35,6 +36,7 @@ let urlAt = 0; // when the URL was last written
 let draws = 0; // views drawn, for tests
 const stale = new Set(); // views whose picture is older than the settings
 let presetChanged = false; // settings moved since the preset was applied
+let lastProfile = null; // the profile shown, for the tour's panel
 
 setLang(view.lang);
 fillPresetOptions();
@@ -278,7 +280,20 @@ function showPresetText() {
     paras.push(el);
   }
   $('preset-body').replaceChildren(...paras);
+  showPanel();
 }
+
+// showPanel shows what the step's panel shows, for the newest profile.
+function showPanel() {
+  const p = stepById(view.preset);
+  const el = $('tour-panel');
+  el.hidden = !p || p.panel !== 'bptt';
+  if (!el.hidden) showBptt(el, lastProfile);
+}
+document.addEventListener('gv-profile', (e) => {
+  lastProfile = e.detail;
+  if (!$('tour-panel').hidden) showBptt($('tour-panel'), lastProfile);
+});
 
 function markPresetChanged() {
   if (!view.preset || presetChanged) return;

@@ -93,11 +93,13 @@ function create(page) {
         delete body.dataset.error;
         render(msg.id);
         showReadout(msg);
+        announce();
         break;
       case 'jacobians':
         if (!current || current.id !== msg.id) return;
         current.profile.jacobianNorm = msg.jacobianNorm;
         render(current.id);
+        announce();
         break;
       case 'frame':
         if (!current) return;
@@ -113,6 +115,12 @@ function create(page) {
         break;
     }
     syncPlayButton();
+  }
+
+  // announce tells the rest of the page (the tour's panel) about the
+  // profile now shown.
+  function announce() {
+    document.dispatchEvent(new CustomEvent('gv-profile', { detail: current }));
   }
 
   function onPin(key, msg) {
