@@ -471,8 +471,8 @@ type Tours struct {
 // when dir is empty): a file that breaks a rule, or is named otherwise
 // than [a-z0-9-]{1,64}.json, is an error naming it, its step and field.
 func LoadTours(dir string, lim engine.Limits, train engine.TrainLimits) (*Tours, error) {
-	t := &Tours{dir: dir, lim: lim, train: train}
-	if err := ValidateTour(web.BuiltinTour(), lim, train); err != nil {
+	t := &Tours{dir: dir, lim: tourLimits(lim), train: train}
+	if err := ValidateTour(web.BuiltinTour(), engine.DefaultLimits(), engine.DefaultTrainLimits()); err != nil {
 		return nil, fmt.Errorf("built-in tour: %w", err)
 	}
 	if dir == "" {
@@ -502,6 +502,17 @@ func LoadTours(dir string, lim engine.Limits, train engine.TrainLimits) (*Tours,
 	return t, nil
 }
 
+// tourLimits are the limits a tour's settings are checked under: the
+// server's, but never below the defaults', since a step's settings are
+// over the defaults (a server with -max-H 16 still loads a tour; the page
+// then refuses a run over its limit as it does any other).
+func tourLimits(lim engine.Limits) engine.Limits {
+	def := engine.DefaultLimits()
+	lim.MaxT, lim.MaxH, lim.MaxD, lim.MaxK = max(lim.MaxT, def.MaxT), max(lim.MaxH, def.MaxH), max(lim.MaxD, def.MaxD), max(lim.MaxK, def.MaxK)
+	lim.MaxWork = 0
+	return lim
+}
+
 // read returns the checked file of tour name.
 func (t *Tours) read(name string) ([]byte, error) {
 	if name == builtinTourName {
@@ -522,7 +533,7 @@ func (t *Tours) read(name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ValidateTour(data, t.lim, t.train); err != nil {
+	if err := ValidateTour(data, tourLimits(t.lim), t.train); err != nil {
 		var te *TourError
 		if errors.As(err, &te) {
 			te.File = name + ".json"
