@@ -84,6 +84,12 @@ func (s *browserSuite) testTour(t *testing.T) {
 		tb.waitFor("the measured factors", `document.getElementById('tour-panel').dataset.values !== ''`)
 		tb.screenshot("tour-bptt-es")
 	})
+	t.Run("clipping step", func(t *testing.T) {
+		tb := s.newTab(t)
+		tb.open("preset=clip-profile")
+		tb.waitRendered("clip", "step-norm")
+		tb.screenshot("tour-clip-profile-en")
+	})
 	t.Run("open file", func(t *testing.T) {
 		tb := s.newTab(t)
 		tb.open("")
