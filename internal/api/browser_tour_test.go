@@ -84,6 +84,53 @@ func (s *browserSuite) testTour(t *testing.T) {
 		tb.waitFor("the measured factors", `document.getElementById('tour-panel').dataset.values !== ''`)
 		tb.screenshot("tour-bptt-es")
 	})
+	t.Run("predict", func(t *testing.T) {
+		tb := s.newTab(t)
+		tb.open("preset=sigmoid")
+		tb.waitFor("the hidden curve", `document.body.dataset.predict === 'hidden' && document.getElementById('plot').dataset.curve === 'hidden'`)
+		// Hidden means no run's line has a value: the legend's data are all
+		// empty, and the readout (which would give the answer) is not shown.
+		if got := eval[string](tb, `getComputedStyle(document.getElementById('readout')).visibility`); got != "hidden" {
+			t.Errorf("readout visibility %q while predicting", got)
+		}
+		if got := eval[string](tb, `document.getElementById('plot').dataset.guess`); got != "0" {
+			t.Errorf("the first guess is drawn at %q, want 0 (1e0)", got)
+		}
+		tb.screenshot("tour-predict-hidden-en")
+		// A press on the plot, low down, places the guess there.
+		box := eval[[]float64](tb, `(() => { const r = document.querySelector('#plot .u-over').getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()`)
+		tb.do(chromedp.MouseClickXY(box[0]+box[2]*0.2, box[1]+box[3]*0.8))
+		tb.waitFor("a guess from the press", `Number(document.getElementById('plot').dataset.guess) < -50`)
+		// The keyboard moves it: five orders of magnitude up.
+		tb.do(chromedp.Focus(chromedp.ID("predict-guess")))
+		before := eval[float64](tb, `Number(document.getElementById('plot').dataset.guess)`)
+		for i := 0; i < 5; i++ {
+			tb.do(chromedp.KeyEvent(kb.ArrowUp))
+		}
+		after := eval[float64](tb, `Number(document.getElementById('plot').dataset.guess)`)
+		if d := after - before; d < 4.99 || d > 5.01 {
+			t.Errorf("five arrows moved the guess from %g to %g, want +5", before, after)
+		}
+		tb.click("Reveal")
+		tb.waitFor("the revealed curve", `document.body.dataset.predict === 'revealed' && document.getElementById('plot').dataset.curve === 'shown'`)
+		tb.waitFor("the result", `document.getElementById('predict-result').textContent.includes('orders of magnitude')`)
+		if got := eval[float64](tb, `Number(document.getElementById('plot').dataset.guess)`); got != after {
+			t.Errorf("after Reveal the guess is drawn at %g, want %g", got, after)
+		}
+		off := eval[float64](tb, `Number(document.getElementById('predict-result').dataset.off)`)
+		// The server's own profile of the step says where the curve lands.
+		actual := eval[float64](tb, `fetch('/api/profile?act=sigmoid').then((r) => r.json()).then((p) => Math.log10(p.profile.dE_ds[0]))`)
+		if d := off - (after - actual); d < -1e-9 || d > 1e-9 || actual > -10 {
+			t.Errorf("the result says off by %g; the guess %g and the curve's 1e%g make it %g", off, after, actual, after-actual)
+		}
+		if got := eval[string](tb, `getComputedStyle(document.getElementById('readout')).visibility`); got != "visible" {
+			t.Errorf("readout visibility %q after Reveal", got)
+		}
+		tb.screenshot("tour-predict-revealed-en")
+		tb.set("Language", "es")
+		tb.waitFor("the result in Spanish", `document.getElementById('predict-result').textContent.includes('órdenes de magnitud')`)
+		tb.screenshot("tour-predict-revealed-es")
+	})
 	t.Run("clipping step", func(t *testing.T) {
 		tb := s.newTab(t)
 		tb.open("preset=clip-profile")

@@ -17,6 +17,7 @@ import {
   tourSteps, goToStep, setApplier, noStep, setTour, stepIndex, say, checkTour, tourErrorText,
 } from './tour.js';
 import { showBptt } from './tourpanel.js';
+import { Predict } from './predict.js';
 
 const $ = (id) => document.getElementById(id);
 const body = document.body;
@@ -127,6 +128,7 @@ const page = {
 const views = VIEWS.map((def) => def.create(page));
 const byName = new Map(views.map((v) => [v.name, v]));
 const router = new Router(views);
+const predict = new Predict($('tour-predict'), byName.get('profile'));
 
 // The tabs, in the registry's order; a view's own panel goes after the
 // ones in the page.
@@ -307,6 +309,7 @@ function applyPreset(id) {
   if (i < 0) {
     view.preset = '';
     presetChanged = false;
+    predict.stop();
     noStep();
     showPresetText();
     updateURL();
@@ -326,6 +329,8 @@ function applyStep(p) {
   Object.assign(view, { x: 'step', states: false, jac: false, spectrum: true, chart: 'accuracy', outputStep: 0 }, viewDefaults(VIEWS), p.view || {});
   view.lab = { ...labDefaults(), cells: [settings.cell], ...(p.lab || {}) };
   byName.get('profile').setPins((p.pins || []).map((ps) => ({ ...defaults, ...ps })));
+  if (p.predict && (p.tab || 'profile') === 'profile') predict.start(p.predict);
+  else predict.stop();
   if (p.sequence) Object.assign(settings, p.sequence[0]);
   controls.set(settings);
   controls.clearServerErrors();
@@ -375,6 +380,7 @@ function showTourMessage(text, isError) {
 
 // useTour shows a checked tour; a step named by the URL is applied.
 function useTour(file, name) {
+  predict.stop();
   setTour(file);
   view.tour = name;
   const wanted = view.preset;
@@ -489,6 +495,7 @@ function relabel() {
   applyI18n(document);
   fillPresetOptions();
   showPresetText();
+  predict.relabel();
   applyView();
   for (const v of views) v.relabel();
 }
