@@ -55,6 +55,7 @@ func (s *browserSuite) testTour(t *testing.T) {
 	})
 	t.Run("bptt", func(t *testing.T) {
 		tb := s.newTab(t)
+		tb.do(chromedp.EmulateViewport(1280, 800))
 		tb.open("preset=bptt")
 		if n := eval[int](tb, `document.querySelectorAll('#tour-panel math').length`); n < 3 {
 			t.Errorf("%d MathML elements in the panel, want the 3 equations and the values", n)
@@ -86,6 +87,7 @@ func (s *browserSuite) testTour(t *testing.T) {
 	})
 	t.Run("predict", func(t *testing.T) {
 		tb := s.newTab(t)
+		tb.do(chromedp.EmulateViewport(1280, 800))
 		tb.open("preset=sigmoid")
 		tb.waitFor("the hidden curve", `document.body.dataset.predict === 'hidden' && document.getElementById('plot').dataset.curve === 'hidden'`)
 		// Hidden means no run's line has a value: the legend's data are all
@@ -133,9 +135,43 @@ func (s *browserSuite) testTour(t *testing.T) {
 	})
 	t.Run("clipping step", func(t *testing.T) {
 		tb := s.newTab(t)
+		tb.do(chromedp.EmulateViewport(1280, 800))
 		tb.open("preset=clip-profile")
 		tb.waitRendered("clip", "step-norm")
 		tb.screenshot("tour-clip-profile-en")
+	})
+	t.Run("module API", func(t *testing.T) {
+		tb := s.newTab(t)
+		tb.open("")
+		type event struct {
+			Index, Count, Current int
+			ID                    string
+		}
+		got := eval[event](tb, `import('/static/tour.js').then((m) => new Promise((done) => {
+			document.addEventListener('tour-step', (e) => done({ Index: e.detail.index, Count: e.detail.count, ID: e.detail.step?.id ?? '', Current: m.currentStep() }), { once: true });
+			m.goToStep(2);
+		}))`)
+		if want := (event{Index: 2, Count: 13, Current: 2, ID: "tanh-small"}); got != want {
+			t.Errorf("tour-step %+v, want %+v", got, want)
+		}
+		tb.waitURL("preset", "tanh-small")
+		tb.waitRendered("gain", 0.5)
+		if n := eval[int](tb, `import('/static/tour.js').then((m) => m.tourSteps().length)`); n != 13 {
+			t.Errorf("tourSteps: %d steps", n)
+		}
+		if eval[bool](tb, `import('/static/tour.js').then((m) => m.goToStep(13))`) {
+			t.Errorf("goToStep past the last step applied something")
+		}
+		// Leaving the tour: index -1.
+		got = eval[event](tb, `import('/static/tour.js').then((m) => new Promise((done) => {
+			document.addEventListener('tour-step', (e) => done({ Index: e.detail.index, Count: e.detail.count, ID: e.detail.step?.id ?? '', Current: m.currentStep() }), { once: true });
+			const sel = document.getElementById('preset');
+			sel.value = '';
+			sel.dispatchEvent(new Event('change'));
+		}))`)
+		if want := (event{Index: -1, Count: 13, Current: -1}); got != want {
+			t.Errorf("leaving the tour: %+v, want %+v", got, want)
+		}
 	})
 	t.Run("open file", func(t *testing.T) {
 		tb := s.newTab(t)
@@ -145,7 +181,7 @@ func (s *browserSuite) testTour(t *testing.T) {
 		tb.waitFor("the error in English", fmt.Sprintf(`document.getElementById('tour-msg').textContent.includes(%q)`, want))
 		tb.set("Language", "es")
 		tb.openTourFile(badTourFile)
-		want = "Paso 2 (clip-train), campo settings.gain: debe estar entre 0 y 100, y es -1"
+		want = "Paso 2 (clip-train), campo settings.gain: debe estar entre 0 y 100, pero vale -1"
 		tb.waitFor("the error in Spanish", fmt.Sprintf(`document.getElementById('tour-msg').textContent.includes(%q)`, want))
 		if n := eval[int](tb, `document.getElementById('preset').options.length`); n != 14 {
 			t.Errorf("after a bad file: %d options, want the built-in tour's 13 and none", n)
