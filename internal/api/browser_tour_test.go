@@ -52,6 +52,9 @@ func (s *browserSuite) testTour(t *testing.T) {
 			t.Errorf("step title %q", got)
 		}
 		tb.waitURL("tour", "class-demo")
+		// A name that cannot be a tour's is said, not fetched.
+		tb.open("tour=Class_Demo")
+		tb.waitFor("the error", `document.body.dataset.tourError.includes('The tour “Class_Demo” could not be loaded: a tour’s name is 1 to 64 of a-z, 0-9 and -')`)
 	})
 	t.Run("bptt", func(t *testing.T) {
 		tb := s.newTab(t)
@@ -194,6 +197,11 @@ func (s *browserSuite) testTour(t *testing.T) {
 		}
 		tb.set("Ejemplo guiado", "two")
 		tb.waitRendered("T", 80)
+		// A step of a file has no address: a reload would not find it.
+		tb.waitURL("T", "80")
+		if q := tb.query(); q.Has("preset") {
+			t.Errorf("URL %v, want T=80 and no preset", q)
+		}
 		if got := eval[string](tb, `document.getElementById('preset-name').textContent`); got != "Sigmoide, larga" {
 			t.Errorf("step title %q", got)
 		}

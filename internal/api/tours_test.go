@@ -126,6 +126,10 @@ func TestToursRoute(t *testing.T) {
 			t.Errorf("%s: %d %s; want 404 not-found", path, rec.Code, rec.Body.String())
 		}
 	}
+	// The page itself takes ?tour= (the page loads the tour).
+	if rec := get("/?tour=class-1&preset=first"); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"id":"bptt"`) {
+		t.Errorf("/?tour=class-1: %d; want 200 and the page with the built-in tour in its bootstrap data", rec.Code)
+	}
 	// A file broken after the start is refused, naming its step and field.
 	if err := os.WriteFile(filepath.Join(dir, "class-1.json"), []byte(tourWith(t, "settings", `{"gain":-1}`)), 0o644); err != nil {
 		t.Fatal(err)
@@ -159,4 +163,25 @@ func TestLoadToursRefusesBadNames(t *testing.T) {
 	if _, err := LoadTours(filepath.Join(t.TempDir(), "missing"), engine.DefaultLimits(), engine.DefaultTrainLimits()); err == nil || !strings.Contains(err.Error(), "-tours") {
 		t.Errorf("missing directory: %v", err)
 	}
+}
+
+// FuzzValidateTour: no input panics the checker, and every file it
+// accepts is a JSON object with steps.
+func FuzzValidateTour(f *testing.F) {
+	f.Add([]byte(goodTour))
+	f.Add(web.BuiltinTour())
+	f.Add([]byte(`{"id":"a","title":{"en":"A","es":"A"},"steps":[{"id":"b","title":{"en":"B","es":"B"},"text":{"en":"C","es":"C"},"settings":{"T":1e400}}]}`))
+	f.Add([]byte(`{"steps":null}`))
+	lim, train := engine.DefaultLimits(), engine.DefaultTrainLimits()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if ValidateTour(data, lim, train) != nil {
+			return
+		}
+		var file struct {
+			Steps []json.RawMessage `json:"steps"`
+		}
+		if err := json.Unmarshal(data, &file); err != nil || len(file.Steps) == 0 {
+			t.Errorf("accepted %q: %v, %d steps", data, err, len(file.Steps))
+		}
+	})
 }

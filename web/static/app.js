@@ -154,6 +154,7 @@ setApplier(applyStep);
 // A URL names a step only while the page shows that step's state (see
 // updateURL), so a link with one, such as a teacher's "?preset=irnn",
 // applies it; ?tour=NAME loads that tour first.
+if (view.badTour) showTourMessage(t('tour.loadFailed', { name: view.badTour, msg: t('tour.badName') }), true);
 if (view.tour) loadServedTour(view.tour);
 else if (view.preset) applyPreset(view.preset);
 
@@ -379,10 +380,11 @@ function showTourMessage(text, isError) {
 }
 
 // useTour shows a checked tour; a step named by the URL is applied.
-function useTour(file, name) {
+function useTour(file, name, fromFile = false) {
   predict.stop();
   setTour(file);
   view.tour = name;
+  view.fileTour = fromFile;
   const wanted = view.preset;
   view.preset = '';
   presetChanged = false;
@@ -430,7 +432,7 @@ async function openTourFile(file) {
     return;
   }
   view.preset = '';
-  useTour(parsed, '');
+  useTour(parsed, '', true);
   showTourMessage(t('tour.opened', { title: say(parsed.title), n: parsed.steps.length }), false);
 }
 

@@ -148,6 +148,8 @@ export function readPage(search, defaults, options, presetNames, views) {
     // A step of the built-in tour, or (with a tour) of that tour's.
     preset: (params.has('tour') ? NAME.test(params.get('preset')) : presetNames.includes(params.get('preset'))) ? params.get('preset') : '',
     tour: NAME.test(params.get('tour')) && params.get('tour') !== 'builtin' ? params.get('tour') : '',
+    // A ?tour= that cannot name a tour, for the page to say so.
+    badTour: params.has('tour') && !NAME.test(params.get('tour')) ? params.get('tour').slice(0, 80) : '',
     spectrum: params.get('spectrum') !== '0',
     chart: CHARTS.includes(params.get('chart')) ? params.get('chart') : 'accuracy',
     outputStep: Number.isInteger(out) && out >= 1 ? out : 0, // 0: the middle
@@ -169,7 +171,8 @@ export function pageQuery(settings, view, pins, defaults, views) {
   const p = new URLSearchParams();
   if (view.tab && view.tab !== views[0].name) p.set('tab', view.tab);
   if (view.tour) p.set('tour', view.tour);
-  if (view.preset) p.set('preset', view.preset);
+  // A step of a tour opened from a file has no address of its own.
+  if (view.preset && !view.fileTour) p.set('preset', view.preset);
   for (const [k, v] of settingsQuery(settings, defaults)) p.set(k, v);
   if (view.lang !== 'en') p.set('lang', view.lang);
   if (view.x !== 'step') p.set('x', view.x);
