@@ -12,6 +12,8 @@ import { fmtNum } from './plot.js';
 const RANGE = [-90, 10]; // log10 of the values a guess may take
 const $ = (id) => document.getElementById(id);
 const body = document.body;
+// num writes a value for prose: a decimal comma in Spanish.
+const num = (v, digits) => (lang() === 'es' ? fmtNum(v, digits).replace('.', ',') : fmtNum(v, digits));
 
 export class Predict {
   // box is the element the question goes in; profile is the profile view.
@@ -102,7 +104,7 @@ export class Predict {
     const el = $('predict-guess');
     if (!el) return;
     const g = this.state.guess;
-    const text = fmtNum(10 ** g, 2);
+    const text = num(10 ** g, 2);
     el.textContent = t('predict.guessIs', { v: text });
     el.setAttribute('aria-valuenow', String(g));
     el.setAttribute('aria-valuetext', text);
@@ -122,7 +124,7 @@ export class Predict {
     const el = $('predict-result');
     if (!el) return;
     const v = this.res?.profile?.dE_ds?.[0];
-    const guess = fmtNum(10 ** this.state.guess, 2);
+    const guess = num(10 ** this.state.guess, 2);
     if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) {
       el.textContent = t('predict.none');
       return;
@@ -131,7 +133,7 @@ export class Predict {
     const n = Math.abs(off).toFixed(1);
     const shown = lang() === 'es' ? n.replace('.', ',') : n;
     const key = Math.abs(off) < 0.5 ? 'predict.close' : off > 0 ? 'predict.high' : 'predict.low';
-    el.textContent = `${t('predict.actual', { actual: fmtNum(v) })} ${t(key, { guess, n: shown })}`;
+    el.textContent = `${t('predict.actual', { actual: num(v) })} ${t(key, { guess, n: shown })}`;
     el.dataset.off = String(off);
   }
 
