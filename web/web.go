@@ -10,7 +10,7 @@ import (
 	"io/fs"
 )
 
-//go:embed static templates
+//go:embed static templates tours
 var files embed.FS
 
 // Static returns the static files, served under /static/.
@@ -20,6 +20,15 @@ func Static() fs.FS {
 		panic(err) // the directory is embedded above
 	}
 	return sub
+}
+
+// BuiltinTour is the built-in guided tour, a tour file (docs/tour.md).
+func BuiltinTour() []byte {
+	data, err := files.ReadFile("tours/builtin.json")
+	if err != nil {
+		panic(err) // the file is embedded above
+	}
+	return data
 }
 
 // Templates parses the page templates. Call it once at start.

@@ -79,6 +79,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.IntVar(&cfg.HTTPRequestBurst, "http-request-burst", env.int("HTTP_REQUEST_BURST", cfg.HTTPRequestBurst), "API requests and websocket upgrades one client address may make at once (env HTTP_REQUEST_BURST)")
 	fs.DurationVar(&cfg.RunTimeout, "run-timeout", env.duration("RUN_TIMEOUT", cfg.RunTimeout), "longest an HTTP request's runs may take, the wait for a worker included (env RUN_TIMEOUT)")
 
+	fs.StringVar(&cfg.ToursDir, "tours", env.str("TOURS_DIR", ""), "a directory of guided tours, NAME.json each, opened by the page as ?tour=NAME; every file is checked at start (env TOURS_DIR)")
+
 	tl := &cfg.Train
 	fs.IntVar(&tl.MaxT, "max-train-T", env.int("MAX_TRAIN_T", tl.MaxT), "longest sequence a training run may use (env MAX_TRAIN_T)")
 	fs.IntVar(&tl.MaxH, "max-train-H", env.int("MAX_TRAIN_H", tl.MaxH), "most hidden units a training run may use (env MAX_TRAIN_H)")
@@ -114,6 +116,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 	if err := validateConfig(cfg); err != nil {
+		return err
+	}
+	if _, err := api.LoadTours(cfg.ToursDir, cfg.Limits, cfg.Train); err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -112,6 +114,9 @@ func TestRunRefusesBadFlags(t *testing.T) {
 		{"frame ancestor 'none'", []string{"-frame-ancestors", "'none'"}, nil, "keywords are not origins"},
 		{"frame ancestor wildcard", []string{"-frame-ancestors", "https://*"}, nil, "the only wildcard allowed is a leading *."},
 		{"env bad frame ancestor", nil, map[string]string{"FRAME_ANCESTORS": "https://a.example ftp://b.example"}, `environment FRAME_ANCESTORS: frame ancestor "ftp://b.example"`},
+		{"missing tours", []string{"-tours", "/nonexistent/tours"}, nil, "-tours: open /nonexistent/tours"},
+		{"bad tour", []string{"-tours", badTourDir()}, nil, "-tours: bad.json: step 1 (one), field settings.T: must be 1..2000, got 0"},
+		{"env bad tour", nil, map[string]string{"TOURS_DIR": badTourDir()}, "bad.json: step 1 (one), field settings.T"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
@@ -472,5 +477,40 @@ func TestSlowHeadersCut(t *testing.T) {
 	conn.SetReadDeadline(time.Now().Add(60 * time.Second))
 	if _, err = io.ReadAll(conn); err != nil {
 		t.Errorf("slow headers: got %v, want the connection closed by the server", err)
+	}
+}
+
+// badTourDir is a directory holding one tour whose first step sets T = 0.
+func badTourDir() string {
+	dir, err := os.MkdirTemp("", "gradviz-tours")
+	if err != nil {
+		panic(err)
+	}
+	os.WriteFile(filepath.Join(dir, "bad.json"), []byte(`{"id":"bad","title":{"en":"B","es":"B"},"steps":[{"id":"one","title":{"en":"O","es":"O"},"text":{"en":"T","es":"T"},"settings":{"T":0}}]}`), 0o644)
+	return dir
+}
+
+func TestToursFlag(t *testing.T) {
+	dir := t.TempDir()
+	tour := `{"id":"class","title":{"en":"C","es":"C"},"steps":[{"id":"one","title":{"en":"O","es":"O"},"text":{"en":"T","es":"T"},"settings":{"T":5}}]}`
+	if err := os.WriteFile(filepath.Join(dir, "class.json"), []byte(tour), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, how := range []string{"flag", "env"} {
+		var base string
+		if how == "flag" {
+			base = startRun(t, nil, "-tours", dir)
+		} else {
+			base = startRun(t, map[string]string{"TOURS_DIR": dir})
+		}
+		resp, err := http.Get("http://" + base + "/api/tours/class")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != tour {
+			t.Errorf("%s: /api/tours/class: %d %s", how, resp.StatusCode, body)
+		}
 	}
 }

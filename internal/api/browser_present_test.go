@@ -169,8 +169,8 @@ func TestBrowserPresent(t *testing.T) {
 					const name = document.getElementById('present-name'), text = document.getElementById('present-text');
 					const over = [];
 					for (const step of tour.tourSteps()) {
-						name.textContent = step.name;
-						text.replaceChildren(...step.text.split('\n').map((line) => { const p = document.createElement('p'); p.textContent = line; return p; }));
+						name.textContent = tour.say(step.title);
+						text.replaceChildren(...tour.say(step.text).split('\n').map((line) => { const p = document.createElement('p'); p.textContent = line; return p; }));
 						document.getElementById('present-more').hidden = true;
 						await frame(); await frame(); // the box fits the title's new height
 						if (text.scrollHeight > text.clientHeight + 1) over.push(step.id + ' (' + Math.round(100 * text.scrollHeight / text.clientHeight) + '%)');

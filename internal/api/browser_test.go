@@ -76,6 +76,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("redraws", b.testRedraws)
 	t.Run("presets", b.testPresets)
 	t.Run("preset link", b.testPresetLink)
+	t.Run("tour", b.testTour)
 	t.Run("spanish everywhere", b.testSpanishEverywhere)
 	t.Run("training", b.testTraining)
 	t.Run("compare cells", b.testCompare)
@@ -107,7 +108,9 @@ func startBrowser(t testing.TB) *browserSuite {
 	}
 
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	server := api.NewServer(logger, api.DefaultConfig())
+	cfg := api.DefaultConfig()
+	cfg.ToursDir = "testdata/tours" // ?tour=class-demo
+	server := api.NewServer(logger, cfg)
 	// The middleware that will set the policy is not written yet; the
 	// page must already work under it.
 	withCSP := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

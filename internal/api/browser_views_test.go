@@ -15,7 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// preset is a preset as presets.js defines it.
+// preset is a step of the built-in tour (web/tours/builtin.json).
 type preset struct {
 	ID       string           `json:"id"`
 	Tab      string           `json:"tab"`
@@ -56,7 +56,7 @@ func (s *browserSuite) testPresets(t *testing.T) {
 	tb := s.newTab(t)
 	tb.open("")
 	var presets []preset
-	raw := eval[string](tb, `import('/static/presets.js').then((m) => JSON.stringify(m.PRESETS))`)
+	raw := eval[string](tb, `import('/static/tour.js').then((m) => JSON.stringify(m.tourSteps()))`)
 	if err := json.Unmarshal([]byte(raw), &presets); err != nil {
 		t.Fatal(err)
 	}

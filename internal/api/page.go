@@ -41,6 +41,7 @@ func handlePage(logger *slog.Logger, cfg Config) http.HandlerFunc {
 		"options":  enumOptions(schema),
 		"series":   render.Table(),
 		"models":   modelsJSON(),
+		"tour":     json.RawMessage(web.BuiltinTour()),
 	})
 	if err != nil {
 		panic(err) // fixed types above

@@ -29,6 +29,7 @@ func (s *Server) routes() http.Handler {
 		r.Get("/api/plot.svg", handlePlot(s.logger, s.compute, s.withSlot, s.cfg.Limits, "svg"))
 		r.Get("/api/plot.csv", handlePlot(s.logger, s.compute, s.withSlot, s.cfg.Limits, "csv"))
 		r.Get("/api/phase.{format}", s.handlePhaseExport())
+		r.Get("/api/tours/{name}", s.handleTour())
 	})
 	r.With(s.limitRequests).Get("/ws", s.handleWebsocket())
 	r.NotFound(handleNotFound())

@@ -69,6 +69,10 @@ type Config struct {
 	// no timeout: the client cancels them by sending a newer request or
 	// by leaving. Zero means no timeout.
 	RunTimeout time.Duration
+	// ToursDir is a directory of tour files, NAME.json, served as
+	// /api/tours/NAME beside the built-in tour; empty for none. Check it
+	// with LoadTours before starting.
+	ToursDir string
 }
 
 // DefaultConfig returns the configuration the server starts with when no
@@ -95,6 +99,7 @@ func DefaultConfig() Config {
 type Server struct {
 	logger *slog.Logger
 	cfg    Config
+	tours  *Tours
 	runner *engine.Runner
 	sched  *scheduler // the worker slots
 	// sessionSeq numbers websocket sessions, for the scheduler.
@@ -147,6 +152,7 @@ func NewServer(logger *slog.Logger, cfg Config) *Server {
 		metrics:  newMetrics(time.Now()),
 		queue:    sendLimits{messages: sendQueue, bytes: sendQueueBytes},
 		hosts:    newHostPolicy(cfg.AllowedHosts),
+		tours:    &Tours{dir: cfg.ToursDir, lim: cfg.Limits, train: cfg.Train},
 	}
 	if cfg.HTTPRequestsPerSecond > 0 {
 		s.httpLimit = newClientLimiter(cfg.HTTPRequestsPerSecond, max(cfg.HTTPRequestBurst, 1), maxClients, clientIdle)

@@ -312,11 +312,13 @@ var table = fillColors([]Series{
 		values: func(p *engine.Profile) []float64 { return p.Bound },
 	},
 	{
+		// Wider than the clipped curve, which runs along it wherever
+		// clipping acts: its dashes stay visible on top.
 		ID: "threshold", Label: Text{"threshold θ = {threshold} on ‖δ_k‖", "umbral θ = {threshold} sobre ‖δ_k‖"},
 		Variants: []Variant{
 			{When: When{Clip: []engine.ClipMode{engine.ClipStepValue}}, Label: Text{"threshold θ = {threshold} on each component of δ_k", "umbral θ = {threshold} sobre cada componente de δ_k"}},
 		},
-		Color: "#D55E00", Width: 1.25, Dash: []float64{3, 3}, Axis: AxisMain, When: When{Clip: stepModes},
+		Color: "#D55E00", Width: 3.5, Dash: []float64{8, 6}, Axis: AxisMain, When: When{Clip: stepModes},
 		Level: LevelThreshold,
 	},
 	{

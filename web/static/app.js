@@ -13,7 +13,11 @@ import { Controls, advancedSettings } from './controls.js';
 import { Tabs, tabButton } from './tabs.js';
 import { Router } from './router.js';
 import { VIEWS } from './views.js';
-import { PRESETS, PRESET_IDS, presetById } from './presets.js';
+import {
+  tourSteps, goToStep, setApplier, noStep, setTour, stepIndex, say, checkTour, tourErrorText,
+} from './tour.js';
+import { showBptt } from './tourpanel.js';
+import { Predict } from './predict.js';
 import { initPresent } from './present.js';
 import { initEmbed } from './embed.js';
 
@@ -25,7 +29,7 @@ const defaults = boot.defaults;
 const options = boot.options;
 applyTrainLimits(boot.limits.train); // before the URL's lab settings are read
 
-const state = readPage(location.search, defaults, options, PRESET_IDS, VIEWS);
+const state = readPage(location.search, defaults, options, tourSteps().map((s) => s.id), VIEWS);
 const settings = state.settings;
 const view = state.view;
 
@@ -35,6 +39,7 @@ let urlAt = 0; // when the URL was last written
 let draws = 0; // views drawn, for tests
 const stale = new Set(); // views whose picture is older than the settings
 let presetChanged = false; // settings moved since the preset was applied
+let lastProfile = null; // the profile shown, for the tour's panel
 
 setLang(view.lang);
 fillPresetOptions();
@@ -126,6 +131,7 @@ const page = {
 const views = VIEWS.map((def) => def.create(page));
 const byName = new Map(views.map((v) => [v.name, v]));
 const router = new Router(views);
+const predict = new Predict($('tour-predict'), byName.get('profile'));
 
 // The tabs, in the registry's order; a view's own panel goes after the
 // ones in the page.
@@ -149,10 +155,13 @@ tabs.show(view.tab);
 showTab();
 byName.get('profile').start();
 bindPageControls();
-// A URL names a preset only while the page shows that preset's state
-// (see updateURL), so a link with a preset, such as a teacher's
-// "?preset=irnn", applies it.
-if (view.preset) applyPreset(view.preset);
+setApplier(applyStep);
+// A URL names a step only while the page shows that step's state (see
+// updateURL), so a link with one, such as a teacher's "?preset=irnn",
+// applies it; ?tour=NAME loads that tour first.
+if (view.badTour) showTourMessage(t('tour.loadFailed', { name: view.badTour, msg: t('tour.badName') }), true);
+if (view.tour) loadServedTour(view.tour);
+else if (view.preset) applyPreset(view.preset);
 present.start();
 
 // ---- settings → server ----
@@ -239,30 +248,36 @@ function drawn(tab, config) {
   body.dataset.plotted = JSON.stringify({ tab, config: config ?? null });
 }
 
-// ---- presets ----
+// ---- the tour ----
 
 function fillPresetOptions() {
   const sel = $('preset');
   const none = document.createElement('option');
   none.value = '';
   none.dataset.i18n = 'preset.none';
-  sel.replaceChildren(none, ...PRESETS.map((p) => {
+  none.textContent = t('preset.none');
+  sel.replaceChildren(none, ...tourSteps().map((step) => {
     const o = document.createElement('option');
-    o.value = p.id;
-    o.dataset.i18n = `preset.${p.id}.name`;
+    o.value = step.id;
+    o.textContent = say(step.title);
     return o;
   }));
   sel.value = view.preset;
 }
 
+function stepById(id) {
+  return tourSteps()[stepIndex(id)] || null;
+}
+
 function showPresetText() {
-  const p = presetById(view.preset);
+  const p = stepById(view.preset);
   $('preset').value = view.preset;
   $('preset-again').disabled = !p;
   $('preset-text').hidden = !p;
   if (!p) return;
-  $('preset-name').textContent = t(`preset.${p.id}.name`);
-  const paras = t(`preset.${p.id}.text`).split('\n').map((line) => {
+  $('preset-name').textContent = say(p.title);
+  $('preset-count').textContent = t('tour.count', { n: stepIndex(p.id) + 1, count: tourSteps().length });
+  const paras = say(p.text).split('\n').map((line) => {
     const el = document.createElement('p');
     el.textContent = line;
     return el;
@@ -274,7 +289,20 @@ function showPresetText() {
     paras.push(el);
   }
   $('preset-body').replaceChildren(...paras);
+  showPanel();
 }
+
+// showPanel shows what the step's panel shows, for the newest profile.
+function showPanel() {
+  const p = stepById(view.preset);
+  const el = $('tour-panel');
+  el.hidden = !p || p.panel !== 'bptt';
+  if (!el.hidden) showBptt(el, lastProfile);
+}
+document.addEventListener('gv-profile', (e) => {
+  lastProfile = e.detail;
+  if (!$('tour-panel').hidden) showBptt($('tour-panel'), lastProfile);
+});
 
 function markPresetChanged() {
   if (!view.preset || presetChanged) return;
@@ -282,22 +310,34 @@ function markPresetChanged() {
   showPresetText();
 }
 
+// applyPreset applies the tour's step id, or leaves the tour for ''.
 function applyPreset(id) {
-  const p = presetById(id);
-  view.preset = p ? p.id : '';
-  presetChanged = false;
-  if (!p) {
+  const i = stepIndex(id);
+  if (i < 0) {
+    view.preset = '';
+    presetChanged = false;
+    predict.stop();
+    noStep();
     showPresetText();
     updateURL();
     return;
   }
+  goToStep(i);
+}
+
+// applyStep sets what the step names over the defaults (tour.js calls it).
+function applyStep(p) {
+  view.preset = p.id;
+  presetChanged = false;
   inputSeq++;
   performance.mark(`gv-input-${inputSeq}`);
-  Object.assign(settings, defaults, p.settings);
+  Object.assign(settings, defaults, p.settings || {});
   // The view starts from its defaults too, so the picture is the text's.
   Object.assign(view, { x: 'step', states: false, jac: false, spectrum: true, chart: 'accuracy', outputStep: 0 }, viewDefaults(VIEWS), p.view || {});
   view.lab = { ...labDefaults(), cells: [settings.cell], ...(p.lab || {}) };
   byName.get('profile').setPins((p.pins || []).map((ps) => ({ ...defaults, ...ps })));
+  if (p.predict && (p.tab || 'profile') === 'profile') predict.start(p.predict);
+  else predict.stop();
   if (p.sequence) Object.assign(settings, p.sequence[0]);
   controls.set(settings);
   controls.clearServerErrors();
@@ -305,24 +345,26 @@ function applyPreset(id) {
   byName.get('lab').syncControls();
   showPresetText();
   markStale();
-  view.tab = p.tab;
-  tabs.show(p.tab);
+  const tab = p.tab || 'profile';
+  view.tab = tab;
+  tabs.show(tab);
   applyView();
   showTab();
+  page.sequence = null;
   if (p.train) {
     page.sequence = p.sequence ? { preset: p.id, step: 0 } : null;
     byName.get('lab').train(view.lab.cells, { fresh: true });
   }
 }
 
-// trainingEnded goes on with a preset's chain of trainings once a step
+// trainingEnded goes on with a step's chain of trainings once a training
 // has ended by itself.
 function trainingEnded() {
   const sequence = page.sequence;
   if (!sequence) return;
-  const p = presetById(sequence.preset);
+  const p = stepById(sequence.preset);
   sequence.step++;
-  if (!p || view.preset !== p.id || sequence.step >= p.sequence.length) {
+  if (!p || view.preset !== p.id || !p.sequence || sequence.step >= p.sequence.length) {
     page.sequence = null;
     return;
   }
@@ -333,6 +375,98 @@ function trainingEnded() {
   updateURL();
   // Let the finished run's last report reach the screen first.
   setTimeout(() => byName.get('lab').train(view.lab.cells), 300);
+}
+
+function showTourMessage(text, isError) {
+  const el = $('tour-msg');
+  el.textContent = text;
+  el.classList.toggle('error', !!isError);
+  el.hidden = !text;
+  body.dataset.tourError = isError ? text : '';
+}
+
+// useTour shows a checked tour; a step named by the URL is applied.
+function useTour(file, name, fromFile = false) {
+  predict.stop();
+  setTour(file);
+  view.tour = name;
+  view.fileTour = fromFile;
+  const wanted = view.preset;
+  view.preset = '';
+  presetChanged = false;
+  fillPresetOptions();
+  showPresetText();
+  body.dataset.tour = file.id;
+  if (wanted && stepIndex(wanted) >= 0) applyPreset(wanted);
+  else updateURL();
+}
+
+async function loadServedTour(name) {
+  try {
+    const resp = await fetch(`/api/tours/${name}`);
+    if (!resp.ok) {
+      let msg = `${resp.status} ${resp.statusText}`;
+      try { msg = (await resp.json()).message || msg; } catch { /* not JSON */ }
+      throw new Error(msg);
+    }
+    const file = await resp.json();
+    const err = checkTour(file, controls.limits);
+    if (err) throw new Error(tourErrorText(err));
+    useTour(file, name);
+    showTourMessage(t('tour.opened', { title: say(file.title), n: file.steps.length }), false);
+  } catch (err) {
+    view.tour = '';
+    view.preset = '';
+    updateURL();
+    showTourMessage(t('tour.loadFailed', { name, msg: err.message }), true);
+  }
+}
+
+// openTourFile reads a tour file the user chose, checked here as the
+// server checks its own.
+async function openTourFile(file) {
+  let parsed;
+  try {
+    parsed = JSON.parse(await file.text());
+  } catch (err) {
+    showTourMessage(t('tour.badJSON', { msg: err.message }), true);
+    return;
+  }
+  const err = checkTour(parsed, controls.limits);
+  if (err) {
+    showTourMessage(t('tour.bad', { msg: tourErrorText(err) }), true);
+    return;
+  }
+  view.preset = '';
+  useTour(parsed, '', true);
+  showTourMessage(t('tour.opened', { title: say(parsed.title), n: parsed.steps.length }), false);
+}
+
+// bindPresetSelect applies a step on a deliberate choice: a click on an
+// option, or Enter. Arrowing through the closed select only moves its
+// choice, so passing a training step starts nothing; leaving the select
+// shows the applied step again.
+function bindPresetSelect() {
+  const sel = $('preset');
+  let arrowed = false;
+  sel.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') {
+      e.preventDefault();
+      arrowed = false;
+      if (sel.value !== view.preset || !view.preset) applyPreset(sel.value);
+    } else if (['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Home', 'End', 'PageUp', 'PageDown'].includes(e.key) || e.key.length === 1) {
+      arrowed = true;
+    }
+  });
+  sel.addEventListener('change', () => {
+    if (arrowed) return;
+    applyPreset(sel.value);
+  });
+  sel.addEventListener('mousedown', () => { arrowed = false; });
+  sel.addEventListener('blur', () => {
+    arrowed = false;
+    sel.value = view.preset;
+  });
 }
 
 // ---- page state ----
@@ -370,7 +504,9 @@ function relabel() {
   // The number boxes write their values in the language too.
   controls.relabel(settings);
   byName.get('lab').syncControls();
+  fillPresetOptions();
   showPresetText();
+  predict.relabel();
   applyView();
   for (const v of views) v.relabel();
   present.relabel();
@@ -386,7 +522,7 @@ function bindPageControls() {
     view.large = !view.large;
     relabel();
   });
-  $('preset').addEventListener('change', (e) => applyPreset(e.target.value));
+  bindPresetSelect();
   $('preset-again').addEventListener('click', () => applyPreset(view.preset));
   // The skip link goes to the plot of the tab that is shown.
   $('skip').addEventListener('click', (e) => {
@@ -397,6 +533,12 @@ function bindPageControls() {
     if (!target.hasAttribute('tabindex')) target.tabIndex = -1;
     target.focus();
     target.scrollIntoView({ block: 'nearest' });
+  });
+  $('tour-open').addEventListener('click', () => $('tour-file').click());
+  $('tour-file').addEventListener('change', (e) => {
+    const file = e.target.files[0];
+    if (file) openTourFile(file);
+    e.target.value = '';
   });
 }
 

@@ -16,6 +16,7 @@ export const lab = { name: 'lab', create };
 function create(page) {
   const { settings, view, controls } = page;
   let lastTrain = null; // the train message last sent
+  let queued = null; // a training asked for before the socket opened
 
   const chart = new Lab({
     loss: $('lab-loss'), lossLegend: $('lab-loss-legend'), side: $('lab-side'), sideLegend: $('lab-side-legend'),
@@ -79,6 +80,14 @@ function create(page) {
       $('err-lab').hidden = false;
       return;
     }
+    // Before the socket is open (a link to a training step, a reload)
+    // the training waits for it instead of failing.
+    if (!page.conn.open) {
+      queued = { cells, over };
+      body.dataset.train = 'queued';
+      return;
+    }
+    queued = null;
     const msg = trainMessage(cells, over);
     const id = newId();
     const single = cells.length === 1;
@@ -93,6 +102,7 @@ function create(page) {
 
   function stopTraining() {
     page.sequence = null;
+    queued = null;
     chart.stopping();
     // Only the training: the profile, an animation and the analysis views
     // carry on.
@@ -214,6 +224,9 @@ function create(page) {
       }
     },
     disconnected: () => chart.lost(),
+    connected() {
+      if (queued) startTraining(queued.cells, queued.over);
+    },
     syncControls: setLabControls,
     // train starts a training; fresh forgets the last one, whose
     // difference would otherwise label the faded curve.

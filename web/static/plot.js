@@ -278,8 +278,19 @@ export class Plot {
     });
 
     this.yRange = dataRange(measured, guides, false);
+    // A prediction (a tour step's): while hidden no curve is drawn, on a
+    // fixed range; the guess stays drawn, at step 1, once revealed.
+    const pr = state.predict;
+    this.guess = pr && pr.guess != null ? { x: back ? T - 1 : 1, y: pr.guess } : null;
+    if (pr?.hidden) {
+      for (let i = 1; i < data.length; i++) data[i] = new Array(n).fill(null);
+      this.yRange = pr.range;
+    } else if (this.guess) {
+      this.yRange = [Math.min(this.yRange[0], Math.floor(pr.guess) - 1), Math.max(this.yRange[1], Math.ceil(pr.guess) + 1)];
+    }
     // For tests and the text summary: the decades the plot shows.
     this.el.dataset.yRange = JSON.stringify(this.yRange);
+    this.el.dataset.curve = pr?.hidden ? 'hidden' : 'shown';
     this.marker = null;
     if (overflow && (overflow.forward || overflow.backward)) {
       const k = overflow.forward || overflow.backward;
@@ -415,7 +426,62 @@ export class Plot {
       ctx.fillText(m.label, tx + pad, ty + pad);
       ctx.restore();
     }
+    this.drawGuess(u, view);
     if (this.onDraw) this.onDraw();
+  }
+
+  // drawGuess draws a prediction's marker: a dot at step 1 and a dashed
+  // line across at its height, in the plot's ink, labelled.
+  drawGuess(u, view) {
+    const g = this.guess;
+    if (!g) {
+      delete this.el.dataset.guess;
+      return;
+    }
+    const ctx = u.ctx;
+    const dpr = devicePixelRatio;
+    const px = u.valToPos(g.x, 'x', true);
+    const py = u.valToPos(g.y, 'y', true);
+    const { left, width } = u.bbox;
+    ctx.save();
+    ctx.strokeStyle = INK;
+    ctx.lineWidth = 1.5 * dpr;
+    ctx.setLineDash([2 * dpr, 4 * dpr]);
+    ctx.beginPath();
+    ctx.moveTo(left, py);
+    ctx.lineTo(left + width, py);
+    ctx.stroke();
+    ctx.setLineDash([]);
+    ctx.fillStyle = INK;
+    ctx.beginPath();
+    ctx.arc(px, py, 7 * dpr, 0, 2 * Math.PI);
+    ctx.fill();
+    ctx.fillStyle = LABEL_BOX;
+    ctx.beginPath();
+    ctx.arc(px, py, 3 * dpr, 0, 2 * Math.PI);
+    ctx.fill();
+    const size = (view.large ? 17 : 13) * dpr;
+    ctx.font = `bold ${size}px system-ui, sans-serif`;
+    const label = t('predict.marker');
+    const w = ctx.measureText(label).width;
+    const pad = 3 * dpr;
+    const tx = px + 12 * dpr;
+    const ty = py - size - 2 * pad - 6 * dpr;
+    ctx.fillStyle = LABEL_BOX;
+    ctx.fillRect(tx, ty, w + 2 * pad, size + 2 * pad);
+    ctx.fillStyle = INK;
+    ctx.textAlign = 'left';
+    ctx.textBaseline = 'top';
+    ctx.fillText(label, tx + pad, ty + pad);
+    ctx.restore();
+    this.el.dataset.guess = String(g.y);
+  }
+
+  // yAt is the log10 value at a pointer's clientY on the plot, or null.
+  yAt(clientY) {
+    if (!this.u) return null;
+    const r = this.u.over.getBoundingClientRect();
+    return this.u.posToVal(clientY - r.top, 'y');
   }
 
   // renderJac draws the series of the per-step factor chart.

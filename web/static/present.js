@@ -13,7 +13,7 @@
 // goToStep and the `tour-step` event).
 
 import { t, addStrings } from './i18n.js';
-import { tourSteps, currentStep, goToStep } from './tour.js';
+import { tourSteps, currentStep, goToStep, say } from './tour.js';
 
 addStrings({
   en: {
@@ -54,8 +54,8 @@ export function initPresent(page) {
     const step = steps[i];
     side.count.textContent = step ? `${i + 1} / ${steps.length}` : `– / ${steps.length}`;
     side.count.setAttribute('aria-label', step ? t('present.count', { i: i + 1, n: steps.length }) : '');
-    side.name.textContent = step ? step.name : '';
-    side.text.replaceChildren(...(step ? step.text.split('\n') : []).map((line) => {
+    side.name.textContent = step ? say(step.title) : '';
+    side.text.replaceChildren(...(step ? say(step.text).split('\n') : []).map((line) => {
       const p = document.createElement('p');
       p.textContent = line;
       return p;

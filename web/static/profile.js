@@ -25,6 +25,7 @@ function create(page) {
   let measuredSeq = 0;
   let sentSeq = 0;
   let pinSerial = 0;
+  let predict = null; // a tour step's prediction: {hidden, guess, range}
 
   const plot = new Plot({
     el: $('plot'), legend: $('legend'), jacEl: $('jacplot'), jacLegend: $('jaclegend'), table: page.series, onDraw, live: $('plot-live'),
@@ -95,11 +96,13 @@ function create(page) {
         delete body.dataset.error;
         render(msg.id);
         showReadout(msg);
+        announce();
         break;
       case 'jacobians':
         if (!current || current.id !== msg.id) return;
         current.profile.jacobianNorm = msg.jacobianNorm;
         render(current.id);
+        announce();
         break;
       case 'frame':
         if (!current) return;
@@ -115,6 +118,12 @@ function create(page) {
         break;
     }
     syncPlayButton();
+  }
+
+  // announce tells the rest of the page (the tour's panel) about the
+  // profile now shown.
+  function announce() {
+    document.dispatchEvent(new CustomEvent('gv-profile', { detail: current }));
   }
 
   function onPin(key, msg) {
@@ -143,7 +152,7 @@ function create(page) {
       res: p.res,
     }));
     pendingDraw = { id, config: current.config, pins: page.pins.filter((p) => p.res).length, seq: requests.last?.meta?.inputSeq ?? 0 };
-    plot.render({ res: current, pins: shownPins, view, reveal });
+    plot.render({ res: current, pins: shownPins, view, reveal, predict });
     const showSpec = view.spectrum && !!current.theory;
     $('spectrum').hidden = !showSpec;
     $('show-spectrum').disabled = !current.theory;
@@ -270,6 +279,25 @@ function create(page) {
 
   // ---- the panel's controls ----
 
+  // While a prediction is hidden, a press or a drag on the plot places
+  // the guess.
+  let guessed = null;
+  let dragging = false;
+  const moveGuess = (e) => {
+    const v = plot.yAt(e.clientY);
+    if (v != null && Number.isFinite(v) && guessed) guessed(v);
+  };
+  $('plot').addEventListener('pointerdown', (e) => {
+    if (!predict?.hidden) return;
+    dragging = true;
+    $('plot').setPointerCapture(e.pointerId);
+    moveGuess(e);
+  });
+  $('plot').addEventListener('pointermove', (e) => {
+    if (dragging && predict?.hidden) moveGuess(e);
+  });
+  for (const type of ['pointerup', 'pointercancel']) $('plot').addEventListener(type, () => { dragging = false; });
+
   for (const r of document.querySelectorAll('input[name="x"]')) {
     r.addEventListener('change', (e) => {
       view.x = e.target.value;
@@ -360,6 +388,13 @@ function create(page) {
     // start asks for the pins of the URL; setPins replaces them (a preset).
     start() {
       for (const p of page.pins) requests.pin(p.key, p.settings);
+    },
+    // setPredict shows a prediction (null: none); onGuess(v) is told
+    // where the student drags the marker, as log10 of the value.
+    setPredict(p, onGuess) {
+      predict = p;
+      guessed = onGuess || null;
+      if (current) render(current.id);
     },
     setPins(list) {
       page.pins = list.map((s) => newPin(s));

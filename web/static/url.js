@@ -11,6 +11,9 @@ export const SETTINGS = Object.fromEntries(SCHEMA.map((spec) => [spec.name, spec
 
 export const MAX_PINS = 7;
 
+// NAME is the form of a tour's name and of a step's id.
+const NAME = /^[a-z0-9-]{1,64}$/;
+
 // parseValue reads one setting from query text, or returns undefined when
 // the text is not of the setting's kind (enumerations are checked against
 // options when given, else against the schema's).
@@ -144,7 +147,11 @@ export function readPage(search, defaults, options, presetNames, views) {
     present: params.get('present') === '1',
     embed: params.get('embed') === '1',
     tab: tabs.includes(params.get('tab')) ? params.get('tab') : tabs[0],
-    preset: presetNames.includes(params.get('preset')) ? params.get('preset') : '',
+    // A step of the built-in tour, or (with a tour) of that tour's.
+    preset: (params.has('tour') ? NAME.test(params.get('preset')) : presetNames.includes(params.get('preset'))) ? params.get('preset') : '',
+    tour: NAME.test(params.get('tour')) && params.get('tour') !== 'builtin' ? params.get('tour') : '',
+    // A ?tour= that cannot name a tour, for the page to say so.
+    badTour: params.has('tour') && !NAME.test(params.get('tour')) ? params.get('tour').slice(0, 80) : '',
     spectrum: params.get('spectrum') !== '0',
     chart: CHARTS.includes(params.get('chart')) ? params.get('chart') : 'accuracy',
     outputStep: Number.isInteger(out) && out >= 1 ? out : 0, // 0: the middle
@@ -165,7 +172,9 @@ export function readPage(search, defaults, options, presetNames, views) {
 export function pageQuery(settings, view, pins, defaults, views) {
   const p = new URLSearchParams();
   if (view.tab && view.tab !== views[0].name) p.set('tab', view.tab);
-  if (view.preset) p.set('preset', view.preset);
+  if (view.tour) p.set('tour', view.tour);
+  // A step of a tour opened from a file has no address of its own.
+  if (view.preset && !view.fileTour) p.set('preset', view.preset);
   for (const [k, v] of settingsQuery(settings, defaults)) p.set(k, v);
   if (view.lang !== 'en') p.set('lang', view.lang);
   if (view.x !== 'step') p.set('x', view.x);
