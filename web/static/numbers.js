@@ -51,6 +51,10 @@ export function fmtTick(v) {
 // tickValues is a uPlot axis's values: every tick by fmtTick.
 export const tickValues = (u, splits) => splits.map(fmtTick);
 
+// STEP_INCRS are the tick spacings of an axis of steps: whole numbers
+// only, so a short sequence (T = 3) is marked 1, 2, 3 and not 1.2, 1.4.
+export const STEP_INCRS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000];
+
 // fmtExact writes a setting's value for a number box: every digit that
 // reads back exactly, with the language's decimal mark.
 export function fmtExact(v) {

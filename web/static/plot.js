@@ -7,7 +7,7 @@
 // 1e-300..1e300; the picture is the same, and the labels always appear.
 
 import { t, lang } from './i18n.js';
-import { fmtNum, fmtTick, fmtExact, pow10Label, tickValues } from './numbers.js';
+import { fmtNum, fmtTick, fmtExact, pow10Label, tickValues, STEP_INCRS } from './numbers.js';
 
 // Every line's name, colour, dash and width comes from the series table
 // (render.Table on the server), which the page receives in its bootstrap
@@ -331,7 +331,7 @@ export class Plot {
         y: { range: () => this.yRange },
       },
       axes: [
-        { label: t(back ? 'axis.x.back' : 'axis.x.step'), font, labelFont, size: view.large ? 48 : 36, labelSize: view.large ? 28 : 22, stroke: INK, values: tickValues },
+        { label: t(back ? 'axis.x.back' : 'axis.x.step'), font, labelFont, size: view.large ? 48 : 36, labelSize: view.large ? 28 : 22, stroke: INK, incrs: STEP_INCRS, values: tickValues },
         {
           label: t('axis.y'), font, labelFont, stroke: INK,
           size: fitAxis, labelSize: view.large ? 28 : 22, labelGap: 2,
@@ -530,7 +530,7 @@ export class Plot {
       width, height, pxAlign: 0,
       scales: { x: { time: false }, y: { range: () => this.jacRange } },
       axes: [
-        { font, size: view.large ? 36 : 26, stroke: INK, values: tickValues },
+        { font, size: view.large ? 36 : 26, stroke: INK, incrs: STEP_INCRS, values: tickValues },
         { label: t('axis.jac'), font, labelFont: font, stroke: INK, size: fitAxis, labelSize: view.large ? 22 : 16, splits: decadeSplits, values: decadeValues },
       ],
       series: [

@@ -59,7 +59,7 @@ export function initPresent(page) {
       const p = document.createElement('p');
       p.textContent = line;
       return p;
-    }));
+    }), ...extras());
     side.text.scrollTop = 0;
     fit();
     root.dataset.presentStep = String(i);
@@ -117,8 +117,30 @@ export function initPresent(page) {
     page.updateURL();
   }
 
+  // A step's prediction and its worked example (the BPTT panel) belong
+  // to its text: while presenting they are read, and used, in the side.
+  const home = new Map();
+  function extras() {
+    const out = [];
+    for (const id of ['tour-predict', 'tour-panel']) {
+      const el = document.getElementById(id);
+      if (!el) continue;
+      if (!home.has(id)) home.set(id, { parent: el.parentNode, next: el.nextSibling });
+      out.push(el);
+    }
+    return out;
+  }
+  function restore() {
+    for (const [id, { parent, next }] of home) {
+      const el = document.getElementById(id);
+      if (el) parent.insertBefore(el, next && next.parentNode === parent ? next : null);
+    }
+    home.clear();
+  }
+
   function leave() {
     if (!page.view.present) return;
+    restore();
     page.view.present = false;
     page.view.large = largeBefore;
     root.classList.remove('present');
@@ -160,6 +182,8 @@ export function initPresent(page) {
 
   document.addEventListener('keydown', (e) => {
     if (!page.view.present || e.altKey || e.ctrlKey || e.metaKey) return;
+    // A control in the text (the prediction's guess) keeps its own keys.
+    if (e.target instanceof Element && e.target !== document.body && side.text.contains(e.target) && e.key !== 'Escape') return;
     switch (e.key) {
       case 'ArrowRight':
       case 'PageDown':
