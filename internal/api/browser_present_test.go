@@ -131,7 +131,7 @@ func TestBrowserPresent(t *testing.T) {
 				}
 				tb.waitFor("step 1 shown", fmt.Sprintf(`document.getElementById('present-count')?.textContent === '1 / %d'`, n))
 				tb.waitFor("step 1 plotted", `JSON.parse(document.body.dataset.rendered || '{}').T === 3`) // the BPTT example
-				for _, step := range []int{0, 4, 5, 9, 10} { // profiles, a training, the bidirectional view, the gradient map
+				for _, step := range []int{0, 4, 5, 9, 10} {                                               // profiles, a training, the bidirectional view, the gradient map
 					if step > 0 {
 						tb.do(chromedp.KeyEvent(kb.End)) // not a present key: nothing moves
 						// → turns a long text's pages before it goes on.
