@@ -18,7 +18,7 @@ import (
 
 // The phase diagram: log10(‖∂E/∂s_1‖/‖∂E/∂s_T‖) over a grid of two
 // settings (engine.Phase), streamed row by row over the websocket and
-// exported as PNG, SVG or CSV by GET /api/phase.{png,svg,csv}.
+// exported as PNG, SVG, PDF or CSV by GET /api/phase.{png,svg,pdf,csv}.
 
 // kindPhase is a phase diagram's runs, for the metrics: the edge of
 // chaos, then one row at a time, each in a slot of its own.
@@ -304,7 +304,7 @@ func (s *Server) phaseRuns(ctx context.Context, ph *engine.Phase, onStart func(p
 	return nil
 }
 
-// handlePhaseExport serves GET /api/phase.{png,svg,csv}: the diagram of
+// handlePhaseExport serves GET /api/phase.{png,svg,pdf,csv}: the diagram of
 // the settings, drawn by render with the page's colour scale.
 //
 //	?<settings>&x=gain&y=T&nx=48&ny=48&xmin=…&xmax=…&ymin=…&ymax=…&w=1200&h=700&lang=en|es
@@ -382,7 +382,11 @@ func phaseExportRequest(q url.Values, lim engine.Limits) (render.PhaseFigure, *e
 // drawingBytes does for a plot.
 func phaseDrawingBytes(fig render.PhaseFigure, format string) int64 {
 	text := int64(len(fig.Xs)*len(fig.Ys)+1) * 512
-	if format != "png" {
+	switch format {
+	case "pdf":
+		return text + pdfFontBytes
+	case "png":
+	default:
 		return text
 	}
 	w, h := fig.Width, fig.Height

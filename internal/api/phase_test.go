@@ -266,6 +266,11 @@ func TestPhaseExport(t *testing.T) {
 	if _, body := get("/api/phase.svg?" + q); !bytes.Contains(body[:min(len(body), 400)], []byte("<svg")) {
 		t.Errorf("SVG starts %.100q", body)
 	}
+	resp, body = get("/api/phase.pdf?" + q + "&lang=es")
+	if ct := resp.Header.Get("Content-Type"); ct != "application/pdf" {
+		t.Errorf("PDF Content-Type %q", ct)
+	}
+	wantPDF(1200, 700)(t, body)
 	_, body = get("/api/phase.csv?" + q)
 	rows, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
 	if err != nil {

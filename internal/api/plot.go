@@ -23,10 +23,11 @@ var plotParams = []string{"pin", "x", "w", "h", "lang", "label"}
 var plotContentTypes = map[string]string{
 	"png": "image/png",
 	"svg": "image/svg+xml",
+	"pdf": "application/pdf",
 	"csv": "text/csv; charset=utf-8",
 }
 
-// handlePlot serves GET /api/plot.{png,svg,csv}: the profile figure of
+// handlePlot serves GET /api/plot.{png,svg,pdf,csv}: the profile figure of
 // the run the settings describe, as an attachment for slides.
 //
 //	?<settings>&pin=<query string of another run>&pin=…
@@ -92,7 +93,9 @@ func serveDrawing(w http.ResponseWriter, ctx context.Context, logger *slog.Logge
 type slotFunc func(ctx context.Context, bytes int64, work func(context.Context) error) error
 
 // drawingBytes estimates the memory of drawing fig: an RGBA canvas, the
-// rasteriser's and the encoder's buffers for a PNG; the SVG and CSV text.
+// rasteriser's and the encoder's buffers for a PNG; the SVG, PDF and
+// CSV text (a PDF also holds its embedded fonts, well under text's
+// per-step allowance).
 func drawingBytes(fig render.Figure, format string) int64 {
 	steps := int64(0)
 	for _, run := range append([]render.Run{fig.Current}, fig.Pins...) {
@@ -101,7 +104,11 @@ func drawingBytes(fig render.Figure, format string) int64 {
 		}
 	}
 	text := (steps + 1) * 2048
-	if format != "png" {
+	switch format {
+	case "pdf":
+		return text + pdfFontBytes
+	case "png":
+	default:
 		return text
 	}
 	w, h := fig.Width, fig.Height
@@ -110,6 +117,10 @@ func drawingBytes(fig render.Figure, format string) int64 {
 	}
 	return 3*4*int64(w)*int64(h) + text
 }
+
+// pdfFontBytes is what a PDF adds to its text: the two fonts it embeds
+// (about 0.1 MB) and fpdf's buffers for them.
+const pdfFontBytes = 1 << 20
 
 // plotRequest is a validated plot request, before any run is computed.
 type plotRequest struct {

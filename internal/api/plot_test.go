@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"image"
 	"image/png"
 	"io"
@@ -13,6 +14,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -29,6 +32,7 @@ func plotHandlers() map[string]http.HandlerFunc {
 	return map[string]http.HandlerFunc{
 		"png": handlePlot(logger, runner.Profile, direct, lim, "png"),
 		"svg": handlePlot(logger, runner.Profile, direct, lim, "svg"),
+		"pdf": handlePlot(logger, runner.Profile, direct, lim, "pdf"),
 		"csv": handlePlot(logger, runner.Profile, direct, lim, "csv"),
 	}
 }
@@ -80,6 +84,11 @@ func TestPlotGoodRequests(t *testing.T) {
 			},
 		},
 		{
+			name: "pdf in spanish", format: "pdf", query: "T=40&clip=step-norm&lang=es&" + pin("act=sigmoid&T=40"),
+			contentType: "application/pdf", file: "gradviz-rnn-tanh-T40.pdf",
+			check: wantPDF(1200, 700),
+		},
+		{
 			name: "csv", format: "csv", query: "cell=lstm&T=30&" + pin("cell=lstm&T=30&forgetBias=2"),
 			contentType: "text/csv; charset=utf-8", file: "gradviz-lstm-T30.csv",
 			check: func(t *testing.T, body []byte) {
@@ -128,6 +137,45 @@ func wantPNG(w, h int) func(t *testing.T, body []byte) {
 		if got := img.Bounds().Size(); got != (image.Point{w, h}) {
 			t.Errorf("got size %v, want %dx%d", got, w, h)
 		}
+	}
+}
+
+// wantPDF checks that a body is a one-page PDF whose page is w×h pixels
+// at 96 dpi, in points.
+func wantPDF(w, h int) func(t *testing.T, body []byte) {
+	return func(t *testing.T, body []byte) {
+		saveArtifact(t, "pdf", body)
+		if !bytes.HasPrefix(body, []byte("%PDF-")) {
+			t.Fatalf("body does not start with %%PDF-: %q", shortBytes(body))
+		}
+		if !bytes.Contains(body, []byte("%%EOF")) {
+			t.Errorf("pdf has no %%%%EOF")
+		}
+		if n := bytes.Count(body, []byte("/Type /Page\n")) + bytes.Count(body, []byte("/Type /Page ")); n != 1 {
+			t.Errorf("got %d pages, want 1", n)
+		}
+		box := fmt.Sprintf("/MediaBox [0 0 %.2f %.2f]", float64(w)*72/96, float64(h)*72/96)
+		if !bytes.Contains(body, []byte(box)) {
+			t.Errorf("pdf has no %q", box)
+		}
+	}
+}
+
+func shortBytes(b []byte) []byte { return b[:min(len(b), 40)] }
+
+// saveArtifact writes body to $GRADVIZ_ARTIFACTS/<test name>.<ext>, to be
+// looked at.
+func saveArtifact(t *testing.T, ext string, body []byte) {
+	dir := os.Getenv("GRADVIZ_ARTIFACTS")
+	if dir == "" {
+		return
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	name := strings.NewReplacer("/", "-", " ", "_").Replace(t.Name()) + "." + ext
+	if err := os.WriteFile(filepath.Join(dir, name), body, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -524,8 +524,8 @@ func decadesLabel(e float64) string {
 
 // WritePhaseImage draws the diagram in format to w, like WriteImage.
 func WritePhaseImage(w io.Writer, fig PhaseFigure, format Format) error {
-	if format != PNG && format != SVG {
-		return fmt.Errorf("render: image format must be png or svg, got %q", format)
+	if err := checkFormat(format); err != nil {
+		return err
 	}
 	fig, err := fig.withDefaults()
 	if err != nil {
