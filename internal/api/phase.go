@@ -313,7 +313,7 @@ func (s *Server) handlePhaseExport() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		format := chi.URLParam(r, "format")
 		contentType, ok := plotContentTypes[format]
-		if !ok {
+		if !ok || format == "gif" {
 			handleNotFound()(w, r)
 			return
 		}
@@ -339,7 +339,7 @@ func (s *Server) handlePhaseExport() http.HandlerFunc {
 			writeError(w, logger, err)
 			return
 		}
-		serveDrawing(w, ctx, logger, s.withSlot, phaseDrawingBytes(fig, format), "phase", format, contentType, fig.FileName(format), func(body io.Writer) error {
+		serveDrawing(w, ctx, logger, s.withSlot, phaseDrawingBytes(fig, format), "phase", format, contentType, fig.FileName(format), func(_ context.Context, body io.Writer) error {
 			if format == "csv" {
 				return render.WritePhaseCSV(body, fig)
 			}

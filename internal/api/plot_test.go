@@ -33,6 +33,7 @@ func plotHandlers() map[string]http.HandlerFunc {
 		"png": handlePlot(logger, runner.Profile, direct, lim, "png"),
 		"svg": handlePlot(logger, runner.Profile, direct, lim, "svg"),
 		"pdf": handlePlot(logger, runner.Profile, direct, lim, "pdf"),
+		"gif": handlePlot(logger, runner.Profile, direct, lim, "gif"),
 		"csv": handlePlot(logger, runner.Profile, direct, lim, "csv"),
 	}
 }
@@ -173,11 +174,14 @@ func saveArtifact(t *testing.T, ext string, body []byte) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	name := strings.NewReplacer("/", "-", " ", "_").Replace(t.Name()) + "." + ext
+	name := filepathName(t) + "." + ext
 	if err := os.WriteFile(filepath.Join(dir, name), body, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
+
+// filepathName is the test's name as a file name.
+func filepathName(t *testing.T) string { return strings.NewReplacer("/", "-", " ", "_").Replace(t.Name()) }
 
 func TestPlotBadRequests(t *testing.T) {
 	h := plotHandlers()["png"]

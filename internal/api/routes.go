@@ -28,6 +28,7 @@ func (s *Server) routes() http.Handler {
 		r.Get("/api/plot.png", handlePlot(s.logger, s.compute, s.withSlot, s.cfg.Limits, "png"))
 		r.Get("/api/plot.svg", handlePlot(s.logger, s.compute, s.withSlot, s.cfg.Limits, "svg"))
 		r.Get("/api/plot.pdf", handlePlot(s.logger, s.compute, s.withSlot, s.cfg.Limits, "pdf"))
+		r.Get("/api/plot.gif", handlePlot(s.logger, s.compute, s.withSlot, s.cfg.Limits, "gif"))
 		r.Get("/api/plot.csv", handlePlot(s.logger, s.compute, s.withSlot, s.cfg.Limits, "csv"))
 		r.Get("/api/phase.{format}", s.handlePhaseExport())
 	})

@@ -15,6 +15,7 @@ import (
 // they are the names of the page's URL and the export in both languages.
 type phrases struct {
 	heading        string
+	revealed       string // an animation's heading: format: per cent of the steps
 	xStep, xBack   string
 	yAxis          string
 	allNaN         string
@@ -36,6 +37,7 @@ func phrasesFor(lang Lang) phrases {
 	if lang == Spanish {
 		return phrases{
 			heading:        "Cómo cambia la norma del gradiente ‖∂E/∂s_k‖ hacia atrás en el tiempo",
+			revealed:       "El paso hacia atrás: la señal ‖∂E/∂s_k‖ viaja desde el último paso (%d %% del camino)",
 			xStep:          "paso k",
 			xBack:          "pasos hacia atrás T − k",
 			yAxis:          "‖∂E/∂s_k‖ (escala logarítmica)",
@@ -59,6 +61,7 @@ func phrasesFor(lang Lang) phrases {
 	}
 	return phrases{
 		heading:        "How the gradient norm ‖∂E/∂s_k‖ changes going back through time",
+		revealed:       "The backward pass: the signal ‖∂E/∂s_k‖ travels back from the last step (%d%% of the way)",
 		xStep:          "step k",
 		xBack:          "steps back T − k",
 		yAxis:          "‖∂E/∂s_k‖ (log scale)",

@@ -75,14 +75,7 @@ func writeCanvas(w io.Writer, p *plot.Plot, width, height, m vg.Length, format F
 			return fmt.Errorf("render: %w", err)
 		}
 	}
-	dc := draw.New(c)
-	// gonum/plot draws to the canvas' edges; the margin keeps the caption
-	// and the axis title off the border of the slide. The plot paints its
-	// background inside the margin only, and an SVG canvas starts
-	// transparent, so the margin is painted here.
-	dc.SetColor(color.White)
-	dc.Fill(dc.Rectangle.Path())
-	p.Draw(draw.Crop(dc, m, -m, m, -m))
+	drawOn(c, p, m)
 	if pc, ok := c.(vgimg.PngCanvas); ok {
 		// The fastest compression: a 4K figure is mostly white, so it
 		// costs a few per cent in size and saves most of the encoding.
@@ -96,6 +89,18 @@ func writeCanvas(w io.Writer, p *plot.Plot, width, height, m vg.Length, format F
 		return fmt.Errorf("render: write %s: %w", format, err)
 	}
 	return nil
+}
+
+// drawOn draws p on c inside margin m, on white.
+func drawOn(c vg.CanvasSizer, p *plot.Plot, m vg.Length) {
+	dc := draw.New(c)
+	// gonum/plot draws to the canvas' edges; the margin keeps the caption
+	// and the axis title off the border of the slide. The plot paints its
+	// background inside the margin only, and an SVG canvas starts
+	// transparent, so the margin is painted here.
+	dc.SetColor(color.White)
+	dc.Fill(dc.Rectangle.Path())
+	p.Draw(draw.Crop(dc, m, -m, m, -m))
 }
 
 // WriteCSV writes the numbers behind the figure: one row per step, the
