@@ -53,6 +53,9 @@ const en = {
   'exportPNG': 'Export PNG',
   'exportSVG': 'Export SVG',
   'exportCSV': 'Export CSV',
+  'exportPDF': 'Export PDF',
+  'exportGIF': 'Export GIF',
+  'export.gif.title': 'Download the backward pass as an animated GIF, as Play shows it',
   'export.title': 'Download exactly this view, rendered by the server',
   'export.failed': 'Export failed: {msg}',
 
@@ -346,6 +349,9 @@ const es = {
   'exportPNG': 'Exportar PNG',
   'exportSVG': 'Exportar SVG',
   'exportCSV': 'Exportar CSV',
+  'exportPDF': 'Exportar PDF',
+  'exportGIF': 'Exportar GIF',
+  'export.gif.title': 'Descargar el paso hacia atrás como GIF animado, tal como lo muestra Reproducir',
   'export.title': 'Descargar exactamente esta vista, generada por el servidor',
   'export.failed': 'No se pudo exportar: {msg}',
 
