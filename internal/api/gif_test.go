@@ -59,7 +59,6 @@ func wantGIF(t *testing.T, body []byte, w, h, minFrames int) []*image.RGBA {
 	return frames
 }
 
-
 // countColor counts the pixels of img that are exactly c.
 func countColor(img *image.RGBA, c color.NRGBA) int {
 	n := 0

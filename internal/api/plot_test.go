@@ -181,7 +181,9 @@ func saveArtifact(t *testing.T, ext string, body []byte) {
 }
 
 // filepathName is the test's name as a file name.
-func filepathName(t *testing.T) string { return strings.NewReplacer("/", "-", " ", "_").Replace(t.Name()) }
+func filepathName(t *testing.T) string {
+	return strings.NewReplacer("/", "-", " ", "_").Replace(t.Name())
+}
 
 func TestPlotBadRequests(t *testing.T) {
 	h := plotHandlers()["png"]
