@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"image"
 	"image/color"
 	"image/draw"
@@ -16,6 +17,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"gradviz/internal/engine"
@@ -131,5 +133,46 @@ func TestPlotGIFCancelled(t *testing.T) {
 	}
 	if rec.Body.Len() != 0 {
 		t.Errorf("a cancelled GIF was answered with %d bytes", rec.Body.Len())
+	}
+}
+
+// The caption is in the request's language: the schema's labels, a
+// takeaway in words and the link that reproduces the view, on the host
+// the client asked.
+func TestPlotCaptionInLanguage(t *testing.T) {
+	h := plotHandlers()["svg"]
+	get := func(query string) string {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/api/plot.svg?"+query, nil)
+		req.Host = "aula.example:8080"
+		h(rec, req)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("%s: status %d: %s", query, rec.Code, rec.Body)
+		}
+		saveArtifact(t, "svg", rec.Body.Bytes())
+		// The SVG writes text as XML; the caption's spaces are no-break.
+		return strings.ReplaceAll(html.UnescapeString(rec.Body.String()), "\u00a0", " ")
+	}
+	es := get("T=60&gain=0.5&clip=step-norm&threshold=0.25&lang=es&x=back")
+	for _, want := range []string{
+		"Celda: rnn", "Longitud de la secuencia: 60", "Ganancia: 0,5", "Recorte: step-norm (umbral 0,25)", "Bidireccional: no",
+		"El primer paso recibe", "de la señal del último: el gradiente se desvanece.",
+		"Esta vista: http://aula.example:8080/?T=60&gain=0.5&clip=step-norm&threshold=0.25&lang=es&x=back",
+	} {
+		if !strings.Contains(es, want) {
+			t.Errorf("Spanish caption lacks %q", want)
+		}
+	}
+	for _, unwanted := range []string{"cell=", "gain=0.5 ", "T=60 ", "bidir=", "Sequence length", "sin recortar"} {
+		if strings.Contains(es, unwanted) {
+			t.Errorf("Spanish caption has %q", unwanted)
+		}
+	}
+	en := get("T=20&gain=1.5&act=linear")
+	for _, want := range []string{"Cell: rnn", "Gain: 1.5", "times the last step's signal: the gradient explodes.", "This view: http://aula.example:8080/?act=linear&T=20&gain=1.5"} {
+		if !strings.Contains(en, want) {
+			t.Errorf("English caption lacks %q", want)
+		}
 	}
 }

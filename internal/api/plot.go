@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"gradviz/internal/engine"
 	"gradviz/internal/render"
@@ -53,6 +54,7 @@ func handlePlot(logger *slog.Logger, compute computeFunc, inSlot slotFunc, lim e
 			return
 		}
 		fig := req.figure
+		fig.Link = pageLink(r, req)
 		res, err := compute(r.Context(), req.current)
 		if err != nil {
 			writeError(w, logger, err)
@@ -104,6 +106,52 @@ func gifSize(q url.Values, fig *render.Figure) error {
 	}
 	return nil
 }
+
+// pageLink is the address of the page that shows the view a plot request
+// draws: this server, as the client named it (checkHost has allowed the
+// Host), with the settings that differ from the defaults, the x axis,
+// the language and the pins, as the page writes its URL.
+func pageLink(r *http.Request, req *plotRequest) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	var b strings.Builder
+	add := func(name, value string) {
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(url.QueryEscape(name) + "=" + url.QueryEscape(value))
+	}
+	for _, sp := range linkSchema {
+		if sp.Value(req.current) != sp.Default {
+			add(sp.Name, sp.Format(req.current))
+		}
+	}
+	if req.figure.Lang != render.English {
+		add("lang", string(req.figure.Lang))
+	}
+	if req.figure.X != render.XStep {
+		add("x", string(req.figure.X))
+	}
+	for _, ps := range req.pins {
+		var pq []string
+		for _, sp := range linkSchema {
+			if sp.Name == "cell" || sp.Value(ps) != sp.Default {
+				pq = append(pq, url.QueryEscape(sp.Name)+"="+url.QueryEscape(sp.Format(ps)))
+			}
+		}
+		add("pin", strings.Join(pq, "&"))
+	}
+	link := scheme + "://" + r.Host + "/"
+	if b.Len() > 0 {
+		link += "?" + b.String()
+	}
+	return link
+}
+
+// linkSchema is the settings schema a page link writes by.
+var linkSchema = engine.SettingsSchema(engine.DefaultLimits())
 
 // serveDrawing draws a download in a worker slot, reserving bytes, and
 // sends it as an attachment named name. It draws to memory first, so a

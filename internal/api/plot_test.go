@@ -131,6 +131,7 @@ func TestPlotGoodRequests(t *testing.T) {
 // wantPNG checks that a body is a PNG of the given size.
 func wantPNG(w, h int) func(t *testing.T, body []byte) {
 	return func(t *testing.T, body []byte) {
+		saveArtifact(t, "png", body)
 		img, err := png.Decode(bytes.NewReader(body))
 		if err != nil {
 			t.Fatalf("decode png: %v", err)
@@ -244,10 +245,10 @@ func TestPlotBadRequests(t *testing.T) {
 func TestPlotUnknownFormatPanics(t *testing.T) {
 	defer func() {
 		if recover() == nil {
-			t.Errorf("got no panic for format \"gif\", want one: it is a programming error")
+			t.Errorf("got no panic for format \"bmp\", want one: it is a programming error")
 		}
 	}()
-	handlePlot(slog.New(slog.NewTextHandler(io.Discard, nil)), engine.NewRunner(0).Profile, nil, engine.DefaultLimits(), "gif")
+	handlePlot(slog.New(slog.NewTextHandler(io.Discard, nil)), engine.NewRunner(0).Profile, nil, engine.DefaultLimits(), "bmp")
 }
 
 // TestPlotLabelsAreInert: a label from the URL reaches the CSV header as

@@ -557,11 +557,24 @@ func (b *builder) addFrame() {
 	capt.lines = append(capt.lines, captionLine{text: heading, style: st.heading})
 	avail := w - b.yAxisWidth()
 	r := b.fig.Current.Result
-	for _, line := range wrap(st.caption, settingsCaption(r.Settings), avail) {
+	for _, line := range wrap(st.caption, readableCaption(r.Settings, b.fig.Lang, b.tr), avail) {
 		capt.lines = append(capt.lines, captionLine{text: line, style: st.caption})
 	}
 	if r.Spectrum != nil {
-		for _, line := range wrap(st.caption, theoryCaption(r.Spectrum, r.Settings.Loss, b.tr), avail) {
+		for _, line := range wrap(st.caption, theoryCaption(r.Spectrum, r.Settings.Loss, b.fig.Lang, b.tr), avail) {
+			capt.lines = append(capt.lines, captionLine{text: line, style: st.caption})
+		}
+	}
+	if t := takeaway(r, b.fig.Lang, b.tr); t != "" {
+		strong := st.caption
+		strong.Font = st.heading.Font
+		strong.Font.Size = st.caption.Font.Size
+		for _, line := range wrapWords(strong, t, avail) {
+			capt.lines = append(capt.lines, captionLine{text: line, style: strong})
+		}
+	}
+	if b.fig.Link != "" {
+		for _, line := range wrapLink(st.caption, b.tr.link+b.fig.Link, avail) {
 			capt.lines = append(capt.lines, captionLine{text: line, style: st.caption})
 		}
 	}
@@ -617,6 +630,35 @@ func wrap(sty text.Style, items []string, width vg.Length) []string {
 		lines = append(lines, line)
 	}
 	return lines
+}
+
+// wrapLink breaks a URL into lines no wider than width, after a '?' or
+// before an '&', so that every line is whole parameters.
+func wrapLink(sty text.Style, link string, width vg.Length) []string {
+	var parts []string
+	for rest := link; rest != ""; {
+		i := strings.IndexAny(rest[1:], "?&")
+		if i < 0 {
+			parts = append(parts, rest)
+			break
+		}
+		cut := i + 1
+		if rest[cut] == '?' {
+			cut++
+		}
+		parts = append(parts, rest[:cut])
+		rest = rest[cut:]
+	}
+	var lines []string
+	line := ""
+	for _, p := range parts {
+		if line != "" && sty.Width(line+p) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		line += p
+	}
+	return append(lines, line)
 }
 
 // fitWidth cuts s with an ellipsis until it is at most width wide.
