@@ -1,0 +1,44 @@
+package api_test
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// testExportButtons: the profile's export buttons, PDF and GIF among
+// them, are labelled in the page's language and link to the server's
+// drawing of exactly this view (settings and language); the GIF link is
+// a slide's size and the server answers it with an animation. The phase
+// diagram has its PDF button.
+func (s *browserSuite) testExportButtons(t *testing.T) {
+	tb := s.newTab(t)
+	tb.open("act=sigmoid&T=40&lang=es&x=back")
+	tb.waitRendered("T", 40)
+	want := map[string]string{"png": "Exportar PNG", "svg": "Exportar SVG", "pdf": "Exportar PDF", "csv": "Exportar CSV", "gif": "Exportar GIF"}
+	for format, label := range want {
+		id := "export-" + format
+		if got := eval[string](tb, `document.getElementById('`+id+`')?.textContent ?? ''`); got != label {
+			t.Errorf("%s says %q, want %q", id, got, label)
+		}
+		href := eval[string](tb, `document.getElementById('`+id+`')?.dataset.href ?? ''`)
+		u, err := url.Parse(href)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		if u.Path != "/api/plot."+format || q.Get("act") != "sigmoid" || q.Get("T") != "40" || q.Get("lang") != "es" || q.Get("x") != "back" {
+			t.Errorf("%s links to %s, want /api/plot.%s with act=sigmoid, T=40, lang=es, x=back", id, href, format)
+		}
+		if format == "gif" && (q.Get("w") != "960" || q.Get("h") != "540") {
+			t.Errorf("GIF link %s is not 960×540", href)
+		}
+	}
+	gif := eval[string](tb, `fetch(document.getElementById('export-gif').dataset.href).then(async (r) => r.status + ' ' + r.headers.get('Content-Type') + ' ' + (await r.arrayBuffer()).byteLength)`)
+	if !strings.HasPrefix(gif, "200 image/gif ") {
+		t.Errorf("the GIF link answers %q, want 200 image/gif", gif)
+	}
+	if got := eval[string](tb, `document.getElementById('phase-export-pdf')?.textContent ?? ''`); got != "Exportar PDF" {
+		t.Errorf("phase-export-pdf says %q, want Exportar PDF", got)
+	}
+}
