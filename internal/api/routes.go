@@ -5,6 +5,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+
+	"gradviz/internal/render"
 )
 
 // routes is the whole route table.
@@ -31,6 +33,9 @@ func (s *Server) routes() http.Handler {
 		r.Get("/api/plot.gif", handlePlot(s.logger, s.compute, s.withSlot, s.cfg.Limits, "gif"))
 		r.Get("/api/plot.csv", handlePlot(s.logger, s.compute, s.withSlot, s.cfg.Limits, "csv"))
 		r.Get("/api/phase.{format}", s.handlePhaseExport())
+		r.Get("/api/bidir.{format}", s.handleViewExport(render.ViewBidir))
+		r.Get("/api/map.{format}", s.handleViewExport(render.ViewMap))
+		r.Get("/api/spectrum.{format}", s.handleViewExport(render.ViewSpectrum))
 	})
 	r.With(s.limitRequests).Get("/ws", s.handleWebsocket())
 	r.NotFound(handleNotFound())

@@ -427,6 +427,8 @@ type phaseLegend struct {
 	gap     vg.Length // between the data area and the bar
 	bar     vg.Length // the bar's width
 	entries []legendEntry
+	// color is the bar's scale; nil is the phase diagram's (PhaseColor).
+	color func(v, lo, hi float64) color.NRGBA
 }
 
 func (l *phaseLegend) labelWidth() vg.Length {
@@ -453,10 +455,14 @@ func (l *phaseLegend) Plot(c draw.Canvas, _ *plot.Plot) {
 	sty.XAlign, sty.YAlign = draw.XLeft, draw.YCenter
 	c.FillText(sty, vg.Point{X: x, Y: c.Max.Y - rowH/2}, l.title)
 	// The bar, one band per pixel row.
+	colorOf := l.color
+	if colorOf == nil {
+		colorOf = PhaseColor
+	}
 	step := vg.Length(1)
 	for y := bottom; y < top; y += step {
 		v := l.lo + (l.hi-l.lo)*float64((y+step/2-bottom)/(top-bottom))
-		c.FillPolygon(PhaseColor(v, l.lo, l.hi), []vg.Point{{X: x, Y: y}, {X: x + l.bar, Y: y}, {X: x + l.bar, Y: y + step + 0.3}, {X: x, Y: y + step + 0.3}})
+		c.FillPolygon(colorOf(v, l.lo, l.hi), []vg.Point{{X: x, Y: y}, {X: x + l.bar, Y: y}, {X: x + l.bar, Y: y + step + 0.3}, {X: x, Y: y + step + 0.3}})
 	}
 	frame := draw.LineStyle{Color: color.NRGBA{0x66, 0x66, 0x66, 0xff}, Width: vg.Points(0.8)}
 	c.StrokeLines(frame, []vg.Point{{X: x, Y: bottom}, {X: x + l.bar, Y: bottom}, {X: x + l.bar, Y: top}, {X: x, Y: top}, {X: x, Y: bottom}})

@@ -145,7 +145,8 @@ func settingsCaption(s engine.Settings) []string {
 // settingsCaption does, but by the schema's labels in lang, "Cell: lstm",
 // with numbers in the language's decimal mark and booleans as words.
 // The values are the settings' own, as the page's URL writes them.
-func readableCaption(s engine.Settings, lang Lang, tr phrases) []string {
+// Settings named in skip are left out.
+func readableCaption(s engine.Settings, lang Lang, tr phrases, skip ...string) []string {
 	value := func(sp engine.SettingSpec) string {
 		switch v := sp.Value(s).(type) {
 		case bool:
@@ -166,7 +167,7 @@ func readableCaption(s engine.Settings, lang Lang, tr phrases) []string {
 	}
 	var items []string
 	for _, sp := range schema {
-		if sp.IdleWhen != nil || !sp.Active(s) {
+		if sp.IdleWhen != nil || !sp.Active(s) || isOneOf(sp.Name, skip) {
 			continue
 		}
 		item := label(sp) + ": " + value(sp)
