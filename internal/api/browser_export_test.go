@@ -41,4 +41,44 @@ func (s *browserSuite) testExportButtons(t *testing.T) {
 	if got := eval[string](tb, `document.getElementById('phase-export-pdf')?.textContent ?? ''`); got != "Exportar PDF" {
 		t.Errorf("phase-export-pdf says %q, want Exportar PDF", got)
 	}
+
+	// The analysis views: each its four buttons, linking to its route
+	// with the settings, its own fields and the language.
+	views := []struct {
+		prefix, path string
+		fields       map[string]string
+	}{
+		{"bidir", "/api/bidir.", map[string]string{"outputStep": "20"}},
+		{"map", "/api/map.", map[string]string{"rows": "40"}},
+		{"spectrum", "/api/spectrum.", nil},
+	}
+	for _, v := range views {
+		for _, format := range []string{"png", "svg", "pdf", "csv"} {
+			id := v.prefix + "-export-" + format
+			if got := eval[string](tb, `document.getElementById('`+id+`')?.textContent ?? ''`); got != want[format] {
+				t.Errorf("%s says %q, want %q", id, got, want[format])
+			}
+			href := eval[string](tb, `document.getElementById('`+id+`')?.dataset.href ?? ''`)
+			u, err := url.Parse(href)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := u.Query()
+			if u.Path != v.path+format || q.Get("act") != "sigmoid" || q.Get("T") != "40" || q.Get("lang") != "es" {
+				t.Errorf("%s links to %s, want %s%s with act=sigmoid, T=40, lang=es", id, href, v.path, format)
+			}
+			for k, val := range v.fields {
+				if q.Get(k) != val {
+					t.Errorf("%s links to %s, want %s=%s", id, href, k, val)
+				}
+			}
+		}
+	}
+	// The server draws what the links ask for.
+	for _, id := range []string{"bidir-export-png", "map-export-csv", "spectrum-export-svg"} {
+		got := eval[string](tb, `fetch(document.getElementById('`+id+`').dataset.href).then((r) => String(r.status))`)
+		if got != "200" {
+			t.Errorf("%s answers %s, want 200", id, got)
+		}
+	}
 }

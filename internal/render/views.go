@@ -113,6 +113,7 @@ type viewPhrases struct {
 	mapX, mapY     string
 	mapScale       string
 	zero, nonFin   string
+	blank          string
 	re, im         string
 	eig, eigOut    string
 	unit, invGamma string // invGamma: format: 1/γ
@@ -131,7 +132,7 @@ func viewPhrasesFor(lang Lang) viewPhrases {
 			xStep: "paso k", yBidir: "‖∂E_t/∂x_k‖ (escala logarítmica)",
 			uni: "unidireccional", bi: "bidireccional", tLine: "paso de salida t = %d",
 			mapX: "estado k", mapY: "paso de salida t", mapScale: "log10 ‖∂E_t/∂s_k‖",
-			zero: "0 (subdesbordamiento o k > t)", nonFin: "Inf/NaN (desbordamiento)",
+			zero: "0 (subdesbordamiento)", nonFin: "Inf/NaN (desbordamiento)", blank: "k > t: sin camino",
 			re: "parte real", im: "parte imaginaria",
 			eig: "autovalor", eigOut: "autovalor fuera del círculo unidad",
 			unit: "círculo unidad |λ| = 1", invGamma: "círculo |λ| = 1/γ = %s",
@@ -148,7 +149,7 @@ func viewPhrasesFor(lang Lang) viewPhrases {
 		xStep: "step k", yBidir: "‖∂E_t/∂x_k‖ (log scale)",
 		uni: "one-directional", bi: "bidirectional", tLine: "output step t = %d",
 		mapX: "state k", mapY: "output step t", mapScale: "log10 ‖∂E_t/∂s_k‖",
-		zero: "0 (underflow, or k > t)", nonFin: "Inf/NaN (overflow)",
+		zero: "0 (underflow)", nonFin: "Inf/NaN (overflow)", blank: "k > t: no path",
 		re: "real part", im: "imaginary part",
 		eig: "eigenvalue", eigOut: "eigenvalue outside the unit circle",
 		unit: "unit circle |λ| = 1", invGamma: "circle |λ| = 1/γ = %s",
@@ -306,9 +307,10 @@ func mapPlot(p *plot.Plot, fig ViewFigure, st style, tr viewPhrases) (vg.Length,
 	}
 	p.X.Tick.Marker = stepsOnly{stepTicks{maxLabels: max(3, int(pixels(float64(fig.Width))*0.6/(6*st.tick.Font.Size)))}}
 	p.Y.Tick.Marker = stepsOnly{stepTicks{maxLabels: max(3, int(pixels(float64(fig.Height))*0.5/(3*st.tick.Font.Size)))}}
-	p.Add(&mapCells{values: fig.Map, xe: xe, ye: ye, lo: lo, hi: hi})
+	p.Add(&mapCells{values: fig.Map, steps: fig.Steps, xe: xe, ye: ye, lo: lo, hi: hi})
 	leg := &phaseLegend{text: st.legend, title: tr.mapScale, lo: lo, hi: hi, gap: st.pt(16), bar: st.pt(18), color: mapColor,
-		entries: []legendEntry{{text: tr.zero, thumb: swatch(mapZero)}, {text: tr.nonFin, thumb: swatch(PhaseNonFinite)}}}
+		entries: []legendEntry{{text: tr.zero, thumb: swatch(mapZero)}, {text: tr.nonFin, thumb: swatch(PhaseNonFinite)},
+			{text: tr.blank, thumb: swatch(color.NRGBA{0xFF, 0xFF, 0xFF, 0xFF})}}}
 	p.Add(leg)
 
 	last := fig.Map[len(fig.Map)-1]
@@ -391,6 +393,7 @@ func viridis(t float64) color.NRGBA {
 // mapCells fills the gradient map's cells.
 type mapCells struct {
 	values [][]float64
+	steps  []int
 	xe, ye []float64
 	lo, hi float64
 }
@@ -402,6 +405,11 @@ func (mc *mapCells) Plot(c draw.Canvas, p *plot.Plot) {
 	for r, row := range mc.values {
 		y0, y1 := trY(mc.ye[r]), trY(mc.ye[r+1])
 		for col, v := range row {
+			if col+1 > mc.steps[r] {
+				// No path from a later state to an earlier output: blank,
+				// as the page draws it.
+				continue
+			}
 			var fill color.NRGBA
 			switch {
 			case math.IsNaN(v) || math.IsInf(v, 0):
