@@ -36,6 +36,7 @@ func (s *Server) routes() http.Handler {
 		r.Get("/api/bidir.{format}", s.handleViewExport(render.ViewBidir))
 		r.Get("/api/map.{format}", s.handleViewExport(render.ViewMap))
 		r.Get("/api/spectrum.{format}", s.handleViewExport(render.ViewSpectrum))
+		r.Get("/api/lab.{format}", s.handleLabExport())
 	})
 	r.With(s.limitRequests).Get("/ws", s.handleWebsocket())
 	r.NotFound(handleNotFound())
