@@ -13,7 +13,7 @@ import (
 // diagram has its PDF button.
 func (s *browserSuite) testExportButtons(t *testing.T) {
 	tb := s.newTab(t)
-	tb.open("act=sigmoid&T=40&lang=es&x=back")
+	tb.open("act=sigmoid&T=40&lang=es&x=back&iterations=30&batch=4")
 	tb.waitRendered("T", 40)
 	want := map[string]string{"png": "Exportar PNG", "svg": "Exportar SVG", "pdf": "Exportar PDF", "csv": "Exportar CSV", "gif": "Exportar GIF"}
 	for format, label := range want {
@@ -74,8 +74,25 @@ func (s *browserSuite) testExportButtons(t *testing.T) {
 			}
 		}
 	}
+	// The lab's, with its own settings and a GIF.
+	for _, format := range []string{"png", "svg", "pdf", "csv", "gif"} {
+		id := "lab-export-" + format
+		if got := eval[string](tb, `document.getElementById('`+id+`')?.textContent ?? ''`); got != want[format] {
+			t.Errorf("%s says %q, want %q", id, got, want[format])
+		}
+		href := eval[string](tb, `document.getElementById('`+id+`')?.dataset.href ?? ''`)
+		u, err := url.Parse(href)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		if u.Path != "/api/lab."+format || q.Get("act") != "sigmoid" || q.Get("iterations") != "30" || q.Get("batch") != "4" ||
+			q.Get("cells") != "rnn" || q.Get("task") != "recall" || q.Get("lang") != "es" {
+			t.Errorf("%s links to %s, want /api/lab.%s with act=sigmoid, iterations=30, batch=4, cells=rnn, task=recall, lang=es", id, href, format)
+		}
+	}
 	// The server draws what the links ask for.
-	for _, id := range []string{"bidir-export-png", "map-export-csv", "spectrum-export-svg"} {
+	for _, id := range []string{"bidir-export-png", "map-export-csv", "spectrum-export-svg", "lab-export-csv"} {
 		got := eval[string](tb, `fetch(document.getElementById('`+id+`').dataset.href).then((r) => String(r.status))`)
 		if got != "200" {
 			t.Errorf("%s answers %s, want 200", id, got)

@@ -11,8 +11,8 @@ export const FORMATS = ['png', 'svg', 'pdf', 'csv'];
 // exportButtons returns a button per format with ids <prefix>-export-<f>.
 // named says the buttons share a tab with others of their kind: their
 // accessible name is then "export.<prefix>.<f>" (Export spectrum PNG).
-export function exportButtons(prefix, named = false) {
-  return FORMATS.map((f) => {
+export function exportButtons(prefix, named = false, formats = FORMATS) {
+  return formats.map((f) => {
     const b = document.createElement('button');
     b.type = 'button';
     b.id = `${prefix}-export-${f}`;
