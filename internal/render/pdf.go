@@ -27,7 +27,28 @@ func (c pdfCanvas) FillString(f font.Face, pt vg.Point, str string) {
 		f.Font.Typeface += font.Typeface(fmt.Sprintf("W%d", f.Font.Weight))
 		f.Font.Weight = xfont.WeightNormal
 	}
+	if spelt := spell(str); spelt != str {
+		// A spelt-out symbol is wider than the glyph the layout measured
+		// ("gamma" for γ): the line shrinks to the width it was given.
+		if w, sw := f.Width(str), f.Width(spelt); sw > w && w > 0 {
+			f.Font.Size = f.Font.Size * w / sw
+		}
+	}
 	c.Canvas.FillString(f, pt, pdfText(str))
+}
+
+// spell returns s with the symbols outside Windows-1252 spelt out, still
+// in UTF-8.
+func spell(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if sp, ok := spelt[r]; ok {
+			b.WriteString(sp)
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // cp1252 maps the runes of Windows-1252's 0x80–0x9F range to their bytes;

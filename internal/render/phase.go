@@ -415,7 +415,12 @@ type swatch color.NRGBA
 func (s swatch) Thumbnail(c *draw.Canvas) {
 	h := (c.Max.Y - c.Min.Y) * 0.7
 	x0, y0 := c.Min.X+(c.Max.X-c.Min.X)/2-h, c.Center().Y-h/2
-	c.FillPolygon(color.NRGBA(s), []vg.Point{{X: x0, Y: y0}, {X: x0 + 2*h, Y: y0}, {X: x0 + 2*h, Y: y0 + h}, {X: x0, Y: y0 + h}})
+	box := []vg.Point{{X: x0, Y: y0}, {X: x0 + 2*h, Y: y0}, {X: x0 + 2*h, Y: y0 + h}, {X: x0, Y: y0 + h}}
+	c.FillPolygon(color.NRGBA(s), box)
+	if s == (swatch{0xFF, 0xFF, 0xFF, 0xFF}) {
+		// White needs an outline to be seen.
+		c.StrokeLines(draw.LineStyle{Color: color.NRGBA{0x99, 0x99, 0x99, 0xFF}, Width: vg.Points(0.8)}, append(box, box[0]))
+	}
 }
 
 // phaseLegend is a column right of the data area: the colour bar from

@@ -284,9 +284,10 @@ func mapPlot(p *plot.Plot, fig ViewFigure, st style, tr viewPhrases) (vg.Length,
 	for k := range ks {
 		ks[k] = float64(k + 1)
 	}
+	// The rows go down as t grows, as on the page: row t is drawn at −t.
 	ts := make([]float64, len(fig.Steps))
 	for i, s := range fig.Steps {
-		ts[i] = float64(s)
+		ts[i] = -float64(s)
 	}
 	xe := cellEdges(ks)
 	var ye []float64
@@ -300,13 +301,13 @@ func mapPlot(p *plot.Plot, fig ViewFigure, st style, tr viewPhrases) (vg.Length,
 	}
 	lo, hi := mapScale(fig.Map)
 	p.X.Min, p.X.Max = xe[0], xe[len(xe)-1]
-	p.Y.Min, p.Y.Max = ye[0], ye[len(ye)-1]
+	p.Y.Min, p.Y.Max = math.Min(ye[0], ye[len(ye)-1]), math.Max(ye[0], ye[len(ye)-1])
 	p.X.Label.Text, p.Y.Label.Text = tr.mapX, tr.mapY
 	for _, a := range []*plot.Axis{&p.X, &p.Y} {
 		st.styleAxis(a, 0)
 	}
 	p.X.Tick.Marker = stepsOnly{stepTicks{maxLabels: max(3, int(pixels(float64(fig.Width))*0.6/(6*st.tick.Font.Size)))}}
-	p.Y.Tick.Marker = stepsOnly{stepTicks{maxLabels: max(3, int(pixels(float64(fig.Height))*0.5/(3*st.tick.Font.Size)))}}
+	p.Y.Tick.Marker = downward{stepsOnly{stepTicks{maxLabels: max(3, int(pixels(float64(fig.Height))*0.5/(3*st.tick.Font.Size)))}}}
 	p.Add(&mapCells{values: fig.Map, steps: fig.Steps, xe: xe, ye: ye, lo: lo, hi: hi})
 	leg := &phaseLegend{text: st.legend, title: tr.mapScale, lo: lo, hi: hi, gap: st.pt(16), bar: st.pt(18), color: mapColor,
 		entries: []legendEntry{{text: tr.zero, thumb: swatch(mapZero)}, {text: tr.nonFin, thumb: swatch(PhaseNonFinite)},
@@ -331,6 +332,18 @@ func (s stepsOnly) Ticks(lo, hi float64) []plot.Tick {
 		}
 	}
 	return out
+}
+
+// downward labels an axis whose value v is drawn at −v.
+type downward struct{ plot.Ticker }
+
+// Ticks implements plot.Ticker.
+func (d downward) Ticks(lo, hi float64) []plot.Tick {
+	ticks := d.Ticker.Ticks(-hi, -lo)
+	for i := range ticks {
+		ticks[i].Value = -ticks[i].Value
+	}
+	return ticks
 }
 
 // mapZero is the colour of an exact 0 on the gradient map, as the page's.
@@ -404,6 +417,10 @@ func (mc *mapCells) Plot(c draw.Canvas, p *plot.Plot) {
 	hair := vg.Length(0.6)
 	for r, row := range mc.values {
 		y0, y1 := trY(mc.ye[r]), trY(mc.ye[r+1])
+		if y0 > y1 {
+			// Rows drawn downwards: the hair still reaches the next row.
+			y0, y1 = y1, y0
+		}
 		for col, v := range row {
 			if col+1 > mc.steps[r] {
 				// No path from a later state to an earlier output: blank,
