@@ -104,6 +104,9 @@ func (s *Server) trainForExport(ctx context.Context, req trainRequest, fig *rend
 	for i := 0; i <= labCheckpoints; i++ {
 		checkpoint[int(math.Round(float64(i)*float64(n)/labCheckpoints))] = true
 	}
+	// The heatmap keeps the profile of at most render.MaxHeatColumns
+	// windows a run, evenly spaced, whatever every asks.
+	heatStride := max(1, (n/req.every+render.MaxHeatColumns)/render.MaxHeatColumns)
 	var cpu atomic.Int64
 	ctx = withCPUMeter(ctx, &cpu)
 	type run struct {
@@ -169,14 +172,30 @@ func (s *Server) trainForExport(ctx context.Context, req trainRequest, fig *rend
 			r.win.add(st)
 			diverged := r.tr.Diverged()
 			if iter%req.every == 0 || iter == n || diverged {
+				// The probe the lab's progress message carries.
+				var profile []float64
+				err := s.withSlot(ctx, r.tr.Model().WorkingBytes(1), func(ctx context.Context) (err error) {
+					profile, err = r.tr.Probe(ctx)
+					return err
+				})
+				if err != nil {
+					return err
+				}
 				w, k := r.win, float64(max(r.win.n, 1))
-				r.out.Windows = append(r.out.Windows, render.LabWindow{
+				win := render.LabWindow{
 					Iteration: iter, Loss: w.loss / k, Accuracy: w.acc / k, GradNorm: w.norm / k,
 					GradNormClipped: w.clipped2 / k, ClipRate: float64(w.clipped) / k, NonFinite: w.nonFinite,
-				})
+					Horizon: engine.Horizon(profile, 1e-3),
+				}
+				if len(r.out.Windows)%heatStride == 0 {
+					win.Profile = profile
+				}
+				r.out.Windows = append(r.out.Windows, win)
 				r.win = window{}
-			}
-			if checkpoint[iter] || diverged {
+				if checkpoint[iter] || diverged {
+					r.out.Checkpoints = append(r.out.Checkpoints, render.LabCheckpoint{Iteration: iter, Profile: profile})
+				}
+			} else if checkpoint[iter] {
 				if err := probe(r, iter); err != nil {
 					return err
 				}

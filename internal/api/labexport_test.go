@@ -28,6 +28,9 @@ func TestLabExports(t *testing.T) {
 		if format == "svg" {
 			query += "&lang=es&chart=profile"
 		}
+		if format == "pdf" {
+			query += "&chart=heat"
+		}
 		resp, body := getExport(t, ts.URL, "/api/lab."+format+"?"+query)
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s: status %d: %s", format, resp.StatusCode, body)
@@ -62,7 +65,7 @@ func TestLabExports(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := strings.Join(rows[0], ","); got != "run,cell,iter,loss,accuracy,gradNorm,gradNormClipped,clipRate,nonFinite,end" {
+			if got := strings.Join(rows[0], ","); got != "run,cell,iter,loss,accuracy,gradNorm,gradNormClipped,clipRate,nonFinite,horizon,end" {
 				t.Errorf("header %s", got)
 			}
 			if len(rows) != 1+2*8 {
@@ -83,7 +86,7 @@ func TestLabExports(t *testing.T) {
 			if got, want := rows[1][3], strconv.FormatFloat(loss/5, 'g', -1, 64); got != want {
 				t.Errorf("first window's loss %s, want %s", got, want)
 			}
-			if rows[16][1] != "lstm" || rows[16][2] != "40" || rows[16][9] != "finished" {
+			if rows[16][1] != "lstm" || rows[16][2] != "40" || rows[16][10] != "finished" {
 				t.Errorf("last row %v", rows[16])
 			}
 		}

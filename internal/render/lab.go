@@ -32,10 +32,22 @@ const (
 	LabLoss     LabChart = "loss"
 	LabAccuracy LabChart = "accuracy"
 	LabProfile  LabChart = "profile"
+	LabHeat     LabChart = "heat"
 )
 
 // LabCharts lists every LabChart.
-var LabCharts = []LabChart{LabLoss, LabAccuracy, LabProfile}
+var LabCharts = []LabChart{LabLoss, LabAccuracy, LabProfile, LabHeat}
+
+// MaxHeatColumns bounds the columns of a run's heatmap; the page asks
+// for about 200 windows.
+const MaxHeatColumns = 250
+
+// The heatmap's scale, the page's: ‖∂E/∂s_k‖/‖∂E/∂s_T‖ from 10^−10 to
+// 10^2, fixed so that runs side by side share it.
+const (
+	heatLo = -10.0
+	heatHi = 2.0
+)
 
 // LabWindow is the means over one window of iterations of a run, as a
 // "progress" message carries them.
@@ -43,6 +55,11 @@ type LabWindow struct {
 	Iteration                                           int
 	Loss, Accuracy, GradNorm, GradNormClipped, ClipRate float64
 	NonFinite                                           int
+	// Horizon is engine.Horizon of the probe profile at the window's
+	// end; Profile is that profile, kept for at most MaxHeatColumns
+	// windows of a run (nil for the others).
+	Horizon int
+	Profile []float64
 }
 
 // LabCheckpoint is the probe profile ‖∂E/∂s_k‖ of a run at an iteration.
@@ -133,6 +150,8 @@ func (f LabFigure) FileName(ext string) string {
 
 type labPhrases struct {
 	heading                 map[LabChart]string
+	heatScale, zero, nonFin string
+	horizon                 string
 	frame                   string // format: iteration, iterations
 	iteration, loss, acc, k string
 	yProfile                string
@@ -151,7 +170,10 @@ func labPhrasesFor(lang Lang) labPhrases {
 				LabLoss:     "Laboratorio de entrenamiento: la pérdida a lo largo de las iteraciones",
 				LabAccuracy: "Laboratorio de entrenamiento: la exactitud a lo largo de las iteraciones",
 				LabProfile:  "Laboratorio de entrenamiento: el perfil ‖∂E/∂s_k‖ del modelo entrenado",
+				LabHeat:     "Laboratorio de entrenamiento: ‖∂E/∂s_k‖/‖∂E/∂s_T‖ de cada modelo a lo largo del entrenamiento, con el horizonte de memoria",
 			},
+			heatScale: "log10 ‖∂E/∂s_k‖/‖∂E/∂s_T‖", zero: "0 (subdesbordamiento)", nonFin: "Inf/NaN (desbordamiento)",
+			horizon:   "horizonte de memoria (1e−3)",
 			frame:     "El perfil ‖∂E/∂s_k‖ del modelo en entrenamiento, iteración %d de %d",
 			iteration: "iteración", loss: "pérdida (media de la ventana)", acc: "exactitud (media de la ventana)", k: "paso k",
 			yProfile: "‖∂E/∂s_k‖ en la secuencia de prueba (escala logarítmica)",
@@ -169,7 +191,10 @@ func labPhrasesFor(lang Lang) labPhrases {
 			LabLoss:     "Training lab: the loss over the iterations",
 			LabAccuracy: "Training lab: the accuracy over the iterations",
 			LabProfile:  "Training lab: the profile ‖∂E/∂s_k‖ of the trained model",
+			LabHeat:     "Training lab: ‖∂E/∂s_k‖/‖∂E/∂s_T‖ of each model over the training, with the memory horizon",
 		},
+		heatScale: "log10 ‖∂E/∂s_k‖/‖∂E/∂s_T‖", zero: "0 (underflow)", nonFin: "Inf/NaN (overflow)",
+		horizon:   "memory horizon (1e−3)",
 		frame:     "The profile ‖∂E/∂s_k‖ of the model being trained, iteration %d of %d",
 		iteration: "iteration", loss: "loss (mean over the window)", acc: "accuracy (mean over the window)", k: "step k",
 		yProfile: "‖∂E/∂s_k‖ on the probe sequence (log scale)",
@@ -265,6 +290,8 @@ func labPlot(fig LabFigure, frame int) *plot.Plot {
 		pad := 0.04 * (hi - lo)
 		p.Y.Min, p.Y.Max = math.Max(0, lo-pad), hi+pad
 		p.X.Label.Text = tr.iteration
+	case LabHeat:
+		// Drawn by labHeat below.
 	case LabProfile:
 		T := 0
 		for _, r := range fig.Runs {
@@ -299,19 +326,33 @@ func labPlot(fig LabFigure, frame int) *plot.Plot {
 		p.X.Label.Text = tr.k
 		p.Y.Label.Text = ""
 	}
-	for _, a := range []*plot.Axis{&p.X, &p.Y} {
-		st.styleAxis(a, st.pt(4))
+	var legendWidth vg.Length
+	if chart == LabHeat {
+		p.HideAxes()
+		p.Add(&labHeat{fig: fig, st: st, tr: tr, back: phrasesFor(fig.Lang).xBack})
+		leg := &phaseLegend{text: st.legend, title: tr.heatScale, lo: heatLo, hi: heatHi, gap: st.pt(16), bar: st.pt(18), color: mapColor,
+			entries: []legendEntry{
+				{text: tr.horizon, thumb: &curve{style: draw.LineStyle{Color: color.NRGBA{0x44, 0x44, 0x44, 0xFF}, Width: st.px(2.5)}}},
+				{text: tr.zero, thumb: swatch(mapZero)}, {text: tr.nonFin, thumb: swatch(PhaseNonFinite)},
+			}}
+		p.Add(leg)
+		legendWidth = leg.width()
+	} else {
+		for _, a := range []*plot.Axis{&p.X, &p.Y} {
+			st.styleAxis(a, st.pt(4))
+		}
+		p.Add(&grid{style: draw.LineStyle{Color: gridColor, Width: st.pt(0.8)}})
+		for i := len(curves) - 1; i >= 0; i-- {
+			p.Add(curves[i])
+		}
+		leg := &sideLegend{text: st.legend, thumbWidth: st.pt(34), gap: st.pt(14), entries: entries}
+		leg.maxText = 0.3 * pixels(float64(fig.Width))
+		p.Add(leg)
+		legendWidth = leg.width()
 	}
-	p.Add(&grid{style: draw.LineStyle{Color: gridColor, Width: st.pt(0.8)}})
-	for i := len(curves) - 1; i >= 0; i-- {
-		p.Add(curves[i])
-	}
-	leg := &sideLegend{text: st.legend, thumbWidth: st.pt(34), gap: st.pt(14), entries: entries}
-	leg.maxText = 0.3 * pixels(float64(fig.Width))
-	p.Add(leg)
 
 	ptr := phrasesFor(fig.Lang)
-	w := pixels(float64(fig.Width)) - 2*pixels(margin*st.scale) - leg.width() - st.pt(70)
+	w := pixels(float64(fig.Width)) - 2*pixels(margin*st.scale) - legendWidth - st.pt(70)
 	capt := &caption{gap: st.tick.Font.Size * 1.2}
 	for _, line := range wrapWords(st.heading, heading, w) {
 		capt.lines = append(capt.lines, captionLine{text: line, style: st.heading})
@@ -354,6 +395,99 @@ func labPlot(fig LabFigure, frame int) *plot.Plot {
 	}
 	p.Add(capt)
 	return p
+}
+
+// labHeat draws each run's heatmap side by side: a column per window
+// (iteration to the right), a row per step back T−k (0 at the bottom),
+// coloured by ‖∂E/∂s_k‖/‖∂E/∂s_T‖ on the page's fixed scale, with the
+// memory horizon as a white line over a dark one, as on the page.
+type labHeat struct {
+	fig  LabFigure
+	st   style
+	tr   labPhrases
+	back string
+}
+
+// Plot implements plot.Plotter.
+func (h *labHeat) Plot(c draw.Canvas, _ *plot.Plot) {
+	st := h.st
+	n := len(h.fig.Runs)
+	gap := st.pt(28)
+	tickW := st.tick.Width("0000")
+	rowH := st.axis.Height("Xg")
+	left, right := c.Min.X+tickW+rowH, c.Max.X
+	top, bottom := c.Max.Y-rowH*1.3, c.Min.Y+st.tick.Height("0")*2.6
+	pw := (right - left - gap*vg.Length(n-1)) / vg.Length(n)
+	ph := top - bottom
+	// The y axis' title, once, rotated along the left edge.
+	ytitle := st.axis
+	ytitle.Rotation, ytitle.XAlign, ytitle.YAlign = math.Pi/2, draw.XCenter, draw.YTop
+	c.FillText(ytitle, vg.Point{X: c.Min.X, Y: (top + bottom) / 2}, h.back)
+	tick := st.tick
+	for i, r := range h.fig.Runs {
+		x0 := left + vg.Length(i)*(pw+gap)
+		var cols []LabWindow
+		for _, w := range r.Windows {
+			if w.Profile != nil {
+				cols = append(cols, w)
+			}
+		}
+		T := 1
+		for _, w := range cols {
+			T = max(T, len(w.Profile))
+		}
+		cw, rh := pw/vg.Length(max(len(cols), 1)), ph/vg.Length(T)
+		for j, w := range cols {
+			p := w.Profile
+			last := p[len(p)-1]
+			for k := 1; k <= len(p); k++ {
+				v := p[k-1]
+				var fill color.NRGBA
+				switch {
+				case w.NonFinite > 0 || math.IsNaN(v) || math.IsInf(v, 0) || math.IsNaN(last) || math.IsInf(last, 0):
+					fill = PhaseNonFinite
+				case last == 0:
+					if v == 0 {
+						fill = mapZero
+					} else {
+						fill = color.NRGBA{0xFF, 0xFF, 0xFF, 0xFF}
+					}
+				case v == 0:
+					fill = mapZero
+				default:
+					fill = mapColor(math.Log10(v/last), heatLo, heatHi)
+				}
+				y := bottom + vg.Length(len(p)-k)*rh
+				x := x0 + vg.Length(j)*cw
+				c.FillPolygon(fill, []vg.Point{{X: x, Y: y}, {X: x + cw + 0.4, Y: y}, {X: x + cw + 0.4, Y: y + rh + 0.4}, {X: x, Y: y + rh + 0.4}})
+			}
+		}
+		// The memory horizon.
+		var pts []vg.Point
+		for j, w := range cols {
+			pts = append(pts, vg.Point{X: x0 + (vg.Length(j)+0.5)*cw, Y: bottom + (vg.Length(w.Horizon)+0.5)*rh})
+		}
+		if len(pts) > 1 {
+			c.StrokeLines(draw.LineStyle{Color: color.NRGBA{0, 0, 0, 0x99}, Width: st.px(3)}, pts)
+			c.StrokeLines(draw.LineStyle{Color: color.NRGBA{0xFF, 0xFF, 0xFF, 0xFF}, Width: st.px(1.5)}, pts)
+		}
+		frame := draw.LineStyle{Color: color.NRGBA{0x88, 0x88, 0x88, 0xFF}, Width: st.pt(0.8)}
+		c.StrokeLines(frame, []vg.Point{{X: x0, Y: bottom}, {X: x0 + pw, Y: bottom}, {X: x0 + pw, Y: top}, {X: x0, Y: top}, {X: x0, Y: bottom}})
+		name := st.axis
+		name.XAlign, name.YAlign = draw.XLeft, draw.YBottom
+		c.FillText(name, vg.Point{X: x0, Y: top + st.pt(3)}, string(r.Cell))
+		tick.XAlign, tick.YAlign = draw.XRight, draw.YCenter
+		c.FillText(tick, vg.Point{X: x0 - st.pt(3), Y: bottom + rh/2}, "0")
+		c.FillText(tick, vg.Point{X: x0 - st.pt(3), Y: top - rh/2}, strconv.Itoa(T-1))
+		tick.XAlign, tick.YAlign = draw.XLeft, draw.YTop
+		c.FillText(tick, vg.Point{X: x0, Y: bottom - st.pt(3)}, h.tr.iteration)
+		tick.XAlign = draw.XRight
+		last := 0
+		if len(cols) > 0 {
+			last = cols[len(cols)-1].Iteration
+		}
+		c.FillText(tick, vg.Point{X: x0 + pw, Y: bottom - st.pt(3)}, strconv.Itoa(last))
+	}
 }
 
 // profilePoints turns a profile into points at k = 1..T.
@@ -412,7 +546,7 @@ func WriteLabCSV(w io.Writer, fig LabFigure) error {
 		return err
 	}
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"run", "cell", "iter", "loss", "accuracy", "gradNorm", "gradNormClipped", "clipRate", "nonFinite", "end"})
+	_ = cw.Write([]string{"run", "cell", "iter", "loss", "accuracy", "gradNorm", "gradNormClipped", "clipRate", "nonFinite", "horizon", "end"})
 	for i, r := range fig.Runs {
 		for j, win := range r.Windows {
 			end := ""
@@ -420,7 +554,7 @@ func WriteLabCSV(w io.Writer, fig LabFigure) error {
 				end = r.End
 			}
 			_ = cw.Write([]string{strconv.Itoa(i), string(r.Cell), strconv.Itoa(win.Iteration), formatCSV(win.Loss), formatCSV(win.Accuracy),
-				formatCSV(win.GradNorm), formatCSV(win.GradNormClipped), formatCSV(win.ClipRate), strconv.Itoa(win.NonFinite), end})
+				formatCSV(win.GradNorm), formatCSV(win.GradNormClipped), formatCSV(win.ClipRate), strconv.Itoa(win.NonFinite), strconv.Itoa(win.Horizon), end})
 		}
 	}
 	cw.Flush()

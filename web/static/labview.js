@@ -186,7 +186,10 @@ function create(page) {
       if (k === 'forgetBias' && !appliesTo('forgetBias', msg.cell)) continue;
       p.set(k, Array.isArray(v) ? v.join(',') : String(v));
     }
-    p.set('chart', view.chart === 'profile' || view.chart === 'accuracy' ? view.chart : 'loss');
+    // The chart beside the loss, as the server draws it: the heatmaps
+    // with their memory horizon for the horizon chart, the loss for the
+    // gradient norm's.
+    p.set('chart', { accuracy: 'accuracy', profile: 'profile', horizon: 'heat' }[view.chart] || 'loss');
     p.set('lang', view.lang);
     if (format === 'gif') {
       p.set('w', '960');
