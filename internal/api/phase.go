@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"strings"
 	"strconv"
 	"time"
 
@@ -321,6 +322,15 @@ func (s *Server) handlePhaseExport() http.HandlerFunc {
 		if err != nil {
 			writeError(w, logger, err)
 			return
+		}
+		// The page keeps the axes as phaseX and phaseY; it picks the grid
+		// itself.
+		fig.Link = pageLink(r, &plotRequest{current: ph.Base, figure: render.Figure{Lang: fig.Lang, X: render.XStep}})
+		extra := url.Values{"tab": {"phase"}, "phaseX": {string(ph.X.Name)}, "phaseY": {string(ph.Y.Name)}}
+		if strings.Contains(fig.Link, "?") {
+			fig.Link += "&" + extra.Encode()
+		} else {
+			fig.Link += "?" + extra.Encode()
 		}
 		tag := runTagOf(r.Context())
 		tag.kind = kindPhase

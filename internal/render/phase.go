@@ -40,6 +40,8 @@ type PhaseFigure struct {
 	Width     int
 	Height    int
 	Lang      Lang
+	// Link, when not empty, is the address of the page showing the view.
+	Link string
 }
 
 // The diverging scale: from white at 0 through five steps to dark blue
@@ -266,6 +268,11 @@ func PhasePlot(fig PhaseFigure) (*plot.Plot, error) {
 		capt.lines = append(capt.lines, captionLine{text: line, style: st.caption})
 	}
 	capt.lines = append(capt.lines, captionLine{text: fitWidth(st.caption, tr.sign, w), style: st.caption})
+	if fig.Link != "" {
+		for _, line := range wrapLink(st.caption, phrasesFor(fig.Lang).link+fig.Link, w) {
+			capt.lines = append(capt.lines, captionLine{text: line, style: st.caption})
+		}
+	}
 	p.Add(capt)
 	return p, nil
 }
@@ -304,26 +311,54 @@ func (t valueTicks) Ticks(min, max float64) []plot.Tick {
 	return out
 }
 
-// phaseCaption lists the settings, the axes' as their ranges.
+// phaseCaption lists the settings by their labels in the figure's
+// language, as the profile's caption does, the axes' as their ranges:
+// "Gain: 0.1…3 (x, 48 points)".
 func phaseCaption(fig PhaseFigure) []string {
+	tr := phrasesFor(fig.Lang)
+	points := "points"
+	if fig.Lang == Spanish {
+		points = "puntos"
+	}
+	label := func(name string) string {
+		sp := settingSpec(name)
+		if fig.Lang == Spanish {
+			return sp.Label.Es
+		}
+		return sp.Label.En
+	}
 	rng := func(a engine.PhaseAxis, vs []float64, which string) string {
-		return fmt.Sprintf("%s=%s…%s (%s, %d)", a, formatSetting(vs[0]), formatSetting(vs[len(vs)-1]), which, len(vs))
+		return fmt.Sprintf("%s: %s…%s (%s, %d %s)", label(string(a)), decimal(formatSetting(vs[0]), fig.Lang),
+			decimal(formatSetting(vs[len(vs)-1]), fig.Lang), which, len(vs), points)
 	}
 	var items []string
-	for _, it := range settingsCaption(fig.Base) {
-		name, _, _ := strings.Cut(it, "=")
-		switch engine.PhaseAxis(name) {
+	for _, sp := range schema {
+		if sp.IdleWhen != nil || !sp.Active(fig.Base) {
+			continue
+		}
+		switch engine.PhaseAxis(sp.Name) {
 		case fig.X:
 			items = append(items, rng(fig.X, fig.Xs, "x"))
 		case fig.Y:
 			items = append(items, rng(fig.Y, fig.Ys, "y"))
 		default:
-			items = append(items, it)
+			items = append(items, readableCaption(fig.Base, fig.Lang, tr, otherNames(sp.Name)...)...)
 		}
 	}
 	// The forget bias is captioned only for the LSTM, where it can be an
 	// axis; any other axis is always in the list above.
 	return items
+}
+
+// otherNames returns every setting's name but keep.
+func otherNames(keep string) []string {
+	var out []string
+	for _, sp := range schema {
+		if sp.Name != keep {
+			out = append(out, sp.Name)
+		}
+	}
+	return out
 }
 
 // phaseCells fills every cell with its colour. Each rectangle reaches a
