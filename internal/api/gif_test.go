@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"encoding/json"
 	"context"
 	"errors"
 	"fmt"
@@ -106,10 +107,12 @@ func TestPlotGIF(t *testing.T) {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
 	}
 	wantGIF(t, rec.Body.Bytes(), 800, 500, 10)
-	for _, q := range []string{"w=2400", "h=1200", "T=0", "frames=3"} {
+	for q, field := range map[string]string{"w=2400": "w", "h=1200": "h", "T=0": "T", "frames=3": "frames", "lang=de": "lang"} {
 		rec = servePlot(t, h, "gif", q)
-		if rec.Code != http.StatusBadRequest {
-			t.Errorf("%s: status %d, want 400", q, rec.Code)
+		var e struct{ Field, Message string }
+		_ = json.Unmarshal(rec.Body.Bytes(), &e)
+		if rec.Code != http.StatusBadRequest || e.Field != field {
+			t.Errorf("%s: status %d, field %q (%s), want 400 naming %q", q, rec.Code, e.Field, e.Message, field)
 		}
 	}
 }
