@@ -38,8 +38,19 @@ func (s *browserSuite) testExportButtons(t *testing.T) {
 	if !strings.HasPrefix(gif, "200 image/gif ") {
 		t.Errorf("the GIF link answers %q, want 200 image/gif", gif)
 	}
-	if got := eval[string](tb, `document.getElementById('phase-export-pdf')?.textContent ?? ''`); got != "Exportar PDF" {
-		t.Errorf("phase-export-pdf says %q, want Exportar PDF", got)
+	for _, format := range []string{"png", "svg", "pdf", "csv"} {
+		id := "phase-export-" + format
+		if got := eval[string](tb, `document.getElementById('`+id+`')?.textContent ?? ''`); got != want[format] {
+			t.Errorf("%s says %q, want %q", id, got, want[format])
+		}
+		href := eval[string](tb, `document.getElementById('`+id+`')?.dataset.href ?? ''`)
+		u, err := url.Parse(href)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q := u.Query(); u.Path != "/api/phase."+format || q.Get("act") != "sigmoid" || q.Get("lang") != "es" || q.Get("x") == "" || q.Get("y") == "" {
+			t.Errorf("%s links to %s, want /api/phase.%s with act=sigmoid, lang=es and its axes", id, href, format)
+		}
 	}
 
 	// The analysis views: each its four buttons, linking to its route

@@ -696,6 +696,10 @@ function create(page) {
       }
       return `/api/phase.${format}?${p}`;
     },
+    // The export buttons carry their links, as the other views' do.
+    urlWritten() {
+      for (const b of exports) b.dataset.href = it.export(b.dataset.format);
+    },
     settingChanged(name) {
       if (name !== 'cell') return;
       fillSelects();
