@@ -88,7 +88,11 @@ func TestPlotGIF(t *testing.T) {
 	frames := wantGIF(t, rec.Body.Bytes(), render.GIFWidth, render.GIFHeight, 10)
 	// The current run's curve is drawn in its exact colour, and grows from
 	// frame to frame: the signal travels back.
-	run := color.NRGBA{0x00, 0x72, 0xB2, 0xFF}
+	var run color.NRGBA
+	if _, err := fmt.Sscanf(render.RunColor, "#%02x%02x%02x", &run.R, &run.G, &run.B); err != nil {
+		t.Fatal(err)
+	}
+	run.A = 0xFF
 	prev := -1
 	for i, fr := range frames {
 		n := countColor(fr, run)
