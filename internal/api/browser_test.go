@@ -69,6 +69,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("pins", b.testPins)
 	t.Run("spanish", b.testSpanish)
 	t.Run("export", b.testExport)
+	t.Run("export buttons", b.testExportButtons)
 	t.Run("overflow", b.testOverflow)
 	t.Run("linear then a gated cell", b.testLinearThenGated)
 	t.Run("server errors", b.testServerErrors)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -18,7 +19,7 @@ import (
 
 // The phase diagram: log10(‖∂E/∂s_1‖/‖∂E/∂s_T‖) over a grid of two
 // settings (engine.Phase), streamed row by row over the websocket and
-// exported as PNG, SVG or CSV by GET /api/phase.{png,svg,csv}.
+// exported as PNG, SVG, PDF or CSV by GET /api/phase.{png,svg,pdf,csv}.
 
 // kindPhase is a phase diagram's runs, for the metrics: the edge of
 // chaos, then one row at a time, each in a slot of its own.
@@ -304,7 +305,7 @@ func (s *Server) phaseRuns(ctx context.Context, ph *engine.Phase, onStart func(p
 	return nil
 }
 
-// handlePhaseExport serves GET /api/phase.{png,svg,csv}: the diagram of
+// handlePhaseExport serves GET /api/phase.{png,svg,pdf,csv}: the diagram of
 // the settings, drawn by render with the page's colour scale.
 //
 //	?<settings>&x=gain&y=T&nx=48&ny=48&xmin=…&xmax=…&ymin=…&ymax=…&w=1200&h=700&lang=en|es
@@ -313,7 +314,7 @@ func (s *Server) handlePhaseExport() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		format := chi.URLParam(r, "format")
 		contentType, ok := plotContentTypes[format]
-		if !ok {
+		if !ok || format == "gif" {
 			handleNotFound()(w, r)
 			return
 		}
@@ -321,6 +322,15 @@ func (s *Server) handlePhaseExport() http.HandlerFunc {
 		if err != nil {
 			writeError(w, logger, err)
 			return
+		}
+		// The page keeps the axes as phaseX and phaseY; it picks the grid
+		// itself.
+		fig.Link = pageLink(r, &plotRequest{current: ph.Base, figure: render.Figure{Lang: fig.Lang, X: render.XStep}})
+		extra := url.Values{"tab": {"phase"}, "phaseX": {string(ph.X.Name)}, "phaseY": {string(ph.Y.Name)}}
+		if strings.Contains(fig.Link, "?") {
+			fig.Link += "&" + extra.Encode()
+		} else {
+			fig.Link += "?" + extra.Encode()
 		}
 		tag := runTagOf(r.Context())
 		tag.kind = kindPhase
@@ -339,7 +349,7 @@ func (s *Server) handlePhaseExport() http.HandlerFunc {
 			writeError(w, logger, err)
 			return
 		}
-		serveDrawing(w, ctx, logger, s.withSlot, phaseDrawingBytes(fig, format), "phase", format, contentType, fig.FileName(format), func(body io.Writer) error {
+		serveDrawing(w, ctx, logger, s.withSlot, phaseDrawingBytes(fig, format), "phase", format, contentType, fig.FileName(format), func(_ context.Context, body io.Writer) error {
 			if format == "csv" {
 				return render.WritePhaseCSV(body, fig)
 			}
@@ -382,7 +392,11 @@ func phaseExportRequest(q url.Values, lim engine.Limits) (render.PhaseFigure, *e
 // drawingBytes does for a plot.
 func phaseDrawingBytes(fig render.PhaseFigure, format string) int64 {
 	text := int64(len(fig.Xs)*len(fig.Ys)+1) * 512
-	if format != "png" {
+	switch format {
+	case "pdf":
+		return text + pdfFontBytes
+	case "png":
+	default:
 		return text
 	}
 	w, h := fig.Width, fig.Height

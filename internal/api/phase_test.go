@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"html"
 	"image/png"
 	"io"
 	"math"
@@ -266,6 +267,22 @@ func TestPhaseExport(t *testing.T) {
 	if _, body := get("/api/phase.svg?" + q); !bytes.Contains(body[:min(len(body), 400)], []byte("<svg")) {
 		t.Errorf("SVG starts %.100q", body)
 	}
+	// The caption is readable in the page's language and links to the tab.
+	_, body = get("/api/phase.svg?" + q + "&lang=es")
+	text := strings.ReplaceAll(html.UnescapeString(string(body)), "\u00a0", " ")
+	for _, want := range []string{"Ganancia: 0,5…2,5 (x, 5 puntos)", "Longitud de la secuencia: 10…40 (y, 4 puntos)", "Unidades ocultas: 8", "tab=phase", "phaseX=gain"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("Spanish phase caption lacks %q", want)
+		}
+	}
+	if strings.Contains(text, "H=8 ") || strings.Contains(text, "cell=rnn") {
+		t.Errorf("Spanish phase caption has a key=value dump")
+	}
+	resp, body = get("/api/phase.pdf?" + q + "&lang=es")
+	if ct := resp.Header.Get("Content-Type"); ct != "application/pdf" {
+		t.Errorf("PDF Content-Type %q", ct)
+	}
+	wantPDF(1200, 700)(t, body)
 	_, body = get("/api/phase.csv?" + q)
 	rows, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
 	if err != nil {

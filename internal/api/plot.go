@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"gradviz/internal/engine"
 	"gradviz/internal/render"
@@ -23,11 +24,14 @@ var plotParams = []string{"pin", "x", "w", "h", "lang", "label"}
 var plotContentTypes = map[string]string{
 	"png": "image/png",
 	"svg": "image/svg+xml",
+	"pdf": "application/pdf",
+	"gif": "image/gif",
 	"csv": "text/csv; charset=utf-8",
 }
 
-// handlePlot serves GET /api/plot.{png,svg,csv}: the profile figure of
-// the run the settings describe, as an attachment for slides.
+// handlePlot serves GET /api/plot.{png,svg,pdf,gif,csv}: the profile
+// figure of the run the settings describe, as an attachment for slides;
+// the GIF animates its backward pass (render.WriteBackwardGIF).
 //
 //	?<settings>&pin=<query string of another run>&pin=…
 //	&x=step|back&w=1200&h=700&lang=en|es&label=<legend name>
@@ -42,11 +46,15 @@ func handlePlot(logger *slog.Logger, compute computeFunc, inSlot slotFunc, lim e
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		req, err := plotRequestFromQuery(r.URL.Query(), lim)
+		if err == nil && format == "gif" {
+			err = gifSize(r.URL.Query(), &req.figure)
+		}
 		if err != nil {
 			writeError(w, logger, err)
 			return
 		}
 		fig := req.figure
+		fig.Link = pageLink(r, req)
 		res, err := compute(r.Context(), req.current)
 		if err != nil {
 			writeError(w, logger, err)
@@ -62,22 +70,96 @@ func handlePlot(logger *slog.Logger, compute computeFunc, inSlot slotFunc, lim e
 			fig.Pins[i].Result = res
 		}
 
-		serveDrawing(w, r.Context(), logger, inSlot, drawingBytes(fig, format), "plot", format, contentType, fig.FileName(format), func(body io.Writer) error {
-			if format == "csv" {
+		serveDrawing(w, r.Context(), logger, inSlot, drawingBytes(fig, format), "plot", format, contentType, fig.FileName(format), func(ctx context.Context, body io.Writer) error {
+			switch format {
+			case "csv":
 				return render.WriteCSV(body, fig)
+			case "gif":
+				return render.WriteBackwardGIF(ctx, body, fig)
 			}
 			return render.WriteImage(body, fig, render.Format(format))
 		})
 	}
 }
 
+// Bounds of an animated GIF: its frames are kept until it is encoded, so
+// it is at most full HD, which a slide shows whole.
+const (
+	maxGIFWidth  = 1920
+	maxGIFHeight = 1080
+)
+
+// gifSize gives an animation the GIF's default size, a slide's picture,
+// where the query leaves it out, and refuses one over full HD.
+func gifSize(q url.Values, fig *render.Figure) error {
+	if !q.Has("w") {
+		fig.Width = render.GIFWidth
+	}
+	if !q.Has("h") {
+		fig.Height = render.GIFHeight
+	}
+	if fig.Width > maxGIFWidth {
+		return fieldErrorf("w", "w must be a whole number of pixels %d..%d for a GIF, got %d", render.MinWidth, maxGIFWidth, fig.Width)
+	}
+	if fig.Height > maxGIFHeight {
+		return fieldErrorf("h", "h must be a whole number of pixels %d..%d for a GIF, got %d", render.MinHeight, maxGIFHeight, fig.Height)
+	}
+	return nil
+}
+
+// pageLink is the address of the page that shows the view a plot request
+// draws: this server, as the client named it (checkHost has allowed the
+// Host), with the settings that differ from the defaults, the x axis,
+// the language and the pins, as the page writes its URL.
+func pageLink(r *http.Request, req *plotRequest) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	var b strings.Builder
+	add := func(name, value string) {
+		if b.Len() > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(url.QueryEscape(name) + "=" + url.QueryEscape(value))
+	}
+	for _, sp := range linkSchema {
+		if sp.Value(req.current) != sp.Default {
+			add(sp.Name, sp.Format(req.current))
+		}
+	}
+	if req.figure.Lang != render.English {
+		add("lang", string(req.figure.Lang))
+	}
+	if req.figure.X != render.XStep {
+		add("x", string(req.figure.X))
+	}
+	for _, ps := range req.pins {
+		var pq []string
+		for _, sp := range linkSchema {
+			if sp.Name == "cell" || sp.Value(ps) != sp.Default {
+				pq = append(pq, url.QueryEscape(sp.Name)+"="+url.QueryEscape(sp.Format(ps)))
+			}
+		}
+		add("pin", strings.Join(pq, "&"))
+	}
+	link := scheme + "://" + r.Host + "/"
+	if b.Len() > 0 {
+		link += "?" + b.String()
+	}
+	return link
+}
+
+// linkSchema is the settings schema a page link writes by.
+var linkSchema = engine.SettingsSchema(engine.DefaultLimits())
+
 // serveDrawing draws a download in a worker slot, reserving bytes, and
 // sends it as an attachment named name. It draws to memory first, so a
 // failure becomes a proper error response instead of half an image.
 func serveDrawing(w http.ResponseWriter, ctx context.Context, logger *slog.Logger, inSlot slotFunc, reserve int64,
-	what, format, contentType, name string, draw func(io.Writer) error) {
+	what, format, contentType, name string, draw func(context.Context, io.Writer) error) {
 	var body bytes.Buffer
-	err := inSlot(ctx, reserve, func(context.Context) error { return draw(&body) })
+	err := inSlot(ctx, reserve, func(ctx context.Context) error { return draw(ctx, &body) })
 	if err != nil {
 		writeError(w, logger, fmt.Errorf("%s %s: %w", what, format, err))
 		return
@@ -92,7 +174,9 @@ func serveDrawing(w http.ResponseWriter, ctx context.Context, logger *slog.Logge
 type slotFunc func(ctx context.Context, bytes int64, work func(context.Context) error) error
 
 // drawingBytes estimates the memory of drawing fig: an RGBA canvas, the
-// rasteriser's and the encoder's buffers for a PNG; the SVG and CSV text.
+// rasteriser's and the encoder's buffers for a PNG; the SVG, PDF and
+// CSV text (a PDF also holds its embedded fonts, well under text's
+// per-step allowance).
 func drawingBytes(fig render.Figure, format string) int64 {
 	steps := int64(0)
 	for _, run := range append([]render.Run{fig.Current}, fig.Pins...) {
@@ -101,15 +185,26 @@ func drawingBytes(fig render.Figure, format string) int64 {
 		}
 	}
 	text := (steps + 1) * 2048
-	if format != "png" {
-		return text
-	}
 	w, h := fig.Width, fig.Height
 	if w == 0 || h == 0 {
 		w, h = render.DefaultWidth, render.DefaultHeight
 	}
-	return 3*4*int64(w)*int64(h) + text
+	switch format {
+	case "pdf":
+		return text + pdfFontBytes
+	case "gif":
+		// One RGBA canvas at a time, then every frame's palette image
+		// (a byte a pixel) and the encoded animation.
+		return 3*4*int64(w)*int64(h) + int64(render.GIFFrames+1)*int64(w)*int64(h) + text
+	case "png":
+		return 3*4*int64(w)*int64(h) + text
+	}
+	return text
 }
+
+// pdfFontBytes is what a PDF adds to its text: the two fonts it embeds
+// (about 0.1 MB) and fpdf's buffers for them.
+const pdfFontBytes = 1 << 20
 
 // plotRequest is a validated plot request, before any run is computed.
 type plotRequest struct {

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"image"
 	"image/png"
 	"io"
@@ -13,6 +14,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -29,6 +32,8 @@ func plotHandlers() map[string]http.HandlerFunc {
 	return map[string]http.HandlerFunc{
 		"png": handlePlot(logger, runner.Profile, direct, lim, "png"),
 		"svg": handlePlot(logger, runner.Profile, direct, lim, "svg"),
+		"pdf": handlePlot(logger, runner.Profile, direct, lim, "pdf"),
+		"gif": handlePlot(logger, runner.Profile, direct, lim, "gif"),
 		"csv": handlePlot(logger, runner.Profile, direct, lim, "csv"),
 	}
 }
@@ -80,6 +85,11 @@ func TestPlotGoodRequests(t *testing.T) {
 			},
 		},
 		{
+			name: "pdf in spanish", format: "pdf", query: "T=40&clip=step-norm&lang=es&" + pin("act=sigmoid&T=40"),
+			contentType: "application/pdf", file: "gradviz-rnn-tanh-T40.pdf",
+			check: wantPDF(1200, 700),
+		},
+		{
 			name: "csv", format: "csv", query: "cell=lstm&T=30&" + pin("cell=lstm&T=30&forgetBias=2"),
 			contentType: "text/csv; charset=utf-8", file: "gradviz-lstm-T30.csv",
 			check: func(t *testing.T, body []byte) {
@@ -121,6 +131,7 @@ func TestPlotGoodRequests(t *testing.T) {
 // wantPNG checks that a body is a PNG of the given size.
 func wantPNG(w, h int) func(t *testing.T, body []byte) {
 	return func(t *testing.T, body []byte) {
+		saveArtifact(t, "png", body)
 		img, err := png.Decode(bytes.NewReader(body))
 		if err != nil {
 			t.Fatalf("decode png: %v", err)
@@ -129,6 +140,50 @@ func wantPNG(w, h int) func(t *testing.T, body []byte) {
 			t.Errorf("got size %v, want %dx%d", got, w, h)
 		}
 	}
+}
+
+// wantPDF checks that a body is a one-page PDF whose page is w×h pixels
+// at 96 dpi, in points.
+func wantPDF(w, h int) func(t *testing.T, body []byte) {
+	return func(t *testing.T, body []byte) {
+		saveArtifact(t, "pdf", body)
+		if !bytes.HasPrefix(body, []byte("%PDF-")) {
+			t.Fatalf("body does not start with %%PDF-: %q", shortBytes(body))
+		}
+		if !bytes.Contains(body, []byte("%%EOF")) {
+			t.Errorf("pdf has no %%%%EOF")
+		}
+		if n := bytes.Count(body, []byte("/Type /Page\n")) + bytes.Count(body, []byte("/Type /Page ")); n != 1 {
+			t.Errorf("got %d pages, want 1", n)
+		}
+		box := fmt.Sprintf("/MediaBox [0 0 %.2f %.2f]", float64(w)*72/96, float64(h)*72/96)
+		if !bytes.Contains(body, []byte(box)) {
+			t.Errorf("pdf has no %q", box)
+		}
+	}
+}
+
+func shortBytes(b []byte) []byte { return b[:min(len(b), 40)] }
+
+// saveArtifact writes body to $GRADVIZ_ARTIFACTS/<test name>.<ext>, to be
+// looked at.
+func saveArtifact(t *testing.T, ext string, body []byte) {
+	dir := os.Getenv("GRADVIZ_ARTIFACTS")
+	if dir == "" {
+		return
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	name := filepathName(t) + "." + ext
+	if err := os.WriteFile(filepath.Join(dir, name), body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// filepathName is the test's name as a file name.
+func filepathName(t *testing.T) string {
+	return strings.NewReplacer("/", "-", " ", "_").Replace(t.Name())
 }
 
 func TestPlotBadRequests(t *testing.T) {
@@ -190,10 +245,10 @@ func TestPlotBadRequests(t *testing.T) {
 func TestPlotUnknownFormatPanics(t *testing.T) {
 	defer func() {
 		if recover() == nil {
-			t.Errorf("got no panic for format \"gif\", want one: it is a programming error")
+			t.Errorf("got no panic for format \"bmp\", want one: it is a programming error")
 		}
 	}()
-	handlePlot(slog.New(slog.NewTextHandler(io.Discard, nil)), engine.NewRunner(0).Profile, nil, engine.DefaultLimits(), "gif")
+	handlePlot(slog.New(slog.NewTextHandler(io.Discard, nil)), engine.NewRunner(0).Profile, nil, engine.DefaultLimits(), "bmp")
 }
 
 // TestPlotLabelsAreInert: a label from the URL reaches the CSV header as

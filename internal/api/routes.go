@@ -5,6 +5,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+
+	"gradviz/internal/render"
 )
 
 // routes is the whole route table.
@@ -27,9 +29,15 @@ func (s *Server) routes() http.Handler {
 		r.Get("/api/profile", handleProfile(s.logger, s.compute, s.cfg.Limits))
 		r.Get("/api/plot.png", handlePlot(s.logger, s.compute, s.withSlot, s.cfg.Limits, "png"))
 		r.Get("/api/plot.svg", handlePlot(s.logger, s.compute, s.withSlot, s.cfg.Limits, "svg"))
+		r.Get("/api/plot.pdf", handlePlot(s.logger, s.compute, s.withSlot, s.cfg.Limits, "pdf"))
+		r.Get("/api/plot.gif", handlePlot(s.logger, s.compute, s.withSlot, s.cfg.Limits, "gif"))
 		r.Get("/api/plot.csv", handlePlot(s.logger, s.compute, s.withSlot, s.cfg.Limits, "csv"))
 		r.Get("/api/phase.{format}", s.handlePhaseExport())
 		r.Get("/api/tours/{name}", s.handleTour())
+		r.Get("/api/bidir.{format}", s.handleViewExport(render.ViewBidir))
+		r.Get("/api/map.{format}", s.handleViewExport(render.ViewMap))
+		r.Get("/api/spectrum.{format}", s.handleViewExport(render.ViewSpectrum))
+		r.Get("/api/lab.{format}", s.handleLabExport())
 	})
 	r.With(s.limitRequests).Get("/ws", s.handleWebsocket())
 	r.NotFound(handleNotFound())

@@ -87,6 +87,13 @@ type Figure struct {
 	Width  int // pixels
 	Height int // pixels
 	Lang   Lang
+	// Link, when not empty, is the address of the page showing this
+	// view, written at the foot of the caption.
+	Link string
+
+	// reveal, in (0, 1), draws the series of the backward pass only over
+	// the last reveal·T steps of each run: a frame of WriteBackwardGIF.
+	reveal float64
 }
 
 // withDefaults returns f with its zero fields set and checks it.

@@ -40,6 +40,8 @@ type PhaseFigure struct {
 	Width     int
 	Height    int
 	Lang      Lang
+	// Link, when not empty, is the address of the page showing the view.
+	Link string
 }
 
 // The diverging scale: from white at 0 through five steps to dark blue
@@ -266,6 +268,11 @@ func PhasePlot(fig PhaseFigure) (*plot.Plot, error) {
 		capt.lines = append(capt.lines, captionLine{text: line, style: st.caption})
 	}
 	capt.lines = append(capt.lines, captionLine{text: fitWidth(st.caption, tr.sign, w), style: st.caption})
+	if fig.Link != "" {
+		for _, line := range wrapLink(st.caption, phrasesFor(fig.Lang).link+fig.Link, w) {
+			capt.lines = append(capt.lines, captionLine{text: line, style: st.caption})
+		}
+	}
 	p.Add(capt)
 	return p, nil
 }
@@ -304,26 +311,54 @@ func (t valueTicks) Ticks(min, max float64) []plot.Tick {
 	return out
 }
 
-// phaseCaption lists the settings, the axes' as their ranges.
+// phaseCaption lists the settings by their labels in the figure's
+// language, as the profile's caption does, the axes' as their ranges:
+// "Gain: 0.1…3 (x, 48 points)".
 func phaseCaption(fig PhaseFigure) []string {
+	tr := phrasesFor(fig.Lang)
+	points := "points"
+	if fig.Lang == Spanish {
+		points = "puntos"
+	}
+	label := func(name string) string {
+		sp := settingSpec(name)
+		if fig.Lang == Spanish {
+			return sp.Label.Es
+		}
+		return sp.Label.En
+	}
 	rng := func(a engine.PhaseAxis, vs []float64, which string) string {
-		return fmt.Sprintf("%s=%s…%s (%s, %d)", a, formatSetting(vs[0]), formatSetting(vs[len(vs)-1]), which, len(vs))
+		return fmt.Sprintf("%s: %s…%s (%s, %d %s)", label(string(a)), decimal(formatSetting(vs[0]), fig.Lang),
+			decimal(formatSetting(vs[len(vs)-1]), fig.Lang), which, len(vs), points)
 	}
 	var items []string
-	for _, it := range settingsCaption(fig.Base) {
-		name, _, _ := strings.Cut(it, "=")
-		switch engine.PhaseAxis(name) {
+	for _, sp := range schema {
+		if sp.IdleWhen != nil || !sp.Active(fig.Base) {
+			continue
+		}
+		switch engine.PhaseAxis(sp.Name) {
 		case fig.X:
 			items = append(items, rng(fig.X, fig.Xs, "x"))
 		case fig.Y:
 			items = append(items, rng(fig.Y, fig.Ys, "y"))
 		default:
-			items = append(items, it)
+			items = append(items, readableCaption(fig.Base, fig.Lang, tr, otherNames(sp.Name)...)...)
 		}
 	}
 	// The forget bias is captioned only for the LSTM, where it can be an
 	// axis; any other axis is always in the list above.
 	return items
+}
+
+// otherNames returns every setting's name but keep.
+func otherNames(keep string) []string {
+	var out []string
+	for _, sp := range schema {
+		if sp.Name != keep {
+			out = append(out, sp.Name)
+		}
+	}
+	return out
 }
 
 // phaseCells fills every cell with its colour. Each rectangle reaches a
@@ -415,7 +450,12 @@ type swatch color.NRGBA
 func (s swatch) Thumbnail(c *draw.Canvas) {
 	h := (c.Max.Y - c.Min.Y) * 0.7
 	x0, y0 := c.Min.X+(c.Max.X-c.Min.X)/2-h, c.Center().Y-h/2
-	c.FillPolygon(color.NRGBA(s), []vg.Point{{X: x0, Y: y0}, {X: x0 + 2*h, Y: y0}, {X: x0 + 2*h, Y: y0 + h}, {X: x0, Y: y0 + h}})
+	box := []vg.Point{{X: x0, Y: y0}, {X: x0 + 2*h, Y: y0}, {X: x0 + 2*h, Y: y0 + h}, {X: x0, Y: y0 + h}}
+	c.FillPolygon(color.NRGBA(s), box)
+	if s == (swatch{0xFF, 0xFF, 0xFF, 0xFF}) {
+		// White needs an outline to be seen.
+		c.StrokeLines(draw.LineStyle{Color: color.NRGBA{0x99, 0x99, 0x99, 0xFF}, Width: vg.Points(0.8)}, append(box, box[0]))
+	}
 }
 
 // phaseLegend is a column right of the data area: the colour bar from
@@ -427,6 +467,8 @@ type phaseLegend struct {
 	gap     vg.Length // between the data area and the bar
 	bar     vg.Length // the bar's width
 	entries []legendEntry
+	// color is the bar's scale; nil is the phase diagram's (PhaseColor).
+	color func(v, lo, hi float64) color.NRGBA
 }
 
 func (l *phaseLegend) labelWidth() vg.Length {
@@ -453,10 +495,14 @@ func (l *phaseLegend) Plot(c draw.Canvas, _ *plot.Plot) {
 	sty.XAlign, sty.YAlign = draw.XLeft, draw.YCenter
 	c.FillText(sty, vg.Point{X: x, Y: c.Max.Y - rowH/2}, l.title)
 	// The bar, one band per pixel row.
+	colorOf := l.color
+	if colorOf == nil {
+		colorOf = PhaseColor
+	}
 	step := vg.Length(1)
 	for y := bottom; y < top; y += step {
 		v := l.lo + (l.hi-l.lo)*float64((y+step/2-bottom)/(top-bottom))
-		c.FillPolygon(PhaseColor(v, l.lo, l.hi), []vg.Point{{X: x, Y: y}, {X: x + l.bar, Y: y}, {X: x + l.bar, Y: y + step + 0.3}, {X: x, Y: y + step + 0.3}})
+		c.FillPolygon(colorOf(v, l.lo, l.hi), []vg.Point{{X: x, Y: y}, {X: x + l.bar, Y: y}, {X: x + l.bar, Y: y + step + 0.3}, {X: x, Y: y + step + 0.3}})
 	}
 	frame := draw.LineStyle{Color: color.NRGBA{0x66, 0x66, 0x66, 0xff}, Width: vg.Points(0.8)}
 	c.StrokeLines(frame, []vg.Point{{X: x, Y: bottom}, {X: x + l.bar, Y: bottom}, {X: x + l.bar, Y: top}, {X: x, Y: top}, {X: x, Y: bottom}})
@@ -524,8 +570,8 @@ func decadesLabel(e float64) string {
 
 // WritePhaseImage draws the diagram in format to w, like WriteImage.
 func WritePhaseImage(w io.Writer, fig PhaseFigure, format Format) error {
-	if format != PNG && format != SVG {
-		return fmt.Errorf("render: image format must be png or svg, got %q", format)
+	if err := checkFormat(format); err != nil {
+		return err
 	}
 	fig, err := fig.withDefaults()
 	if err != nil {

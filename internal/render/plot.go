@@ -133,6 +133,15 @@ func (b *builder) build() *plot.Plot {
 	b.addTheory(runs[0].Result)
 
 	b.setAxes()
+	if f := b.fig.reveal; f > 0 && f < 1 {
+		// After the axes: every frame of an animation has the whole
+		// figure's ranges.
+		for _, cv := range b.curves {
+			if cv.backward {
+				cv.reveal(f*float64(cv.T), b.step)
+			}
+		}
+	}
 	b.p.Add(&grid{style: draw.LineStyle{Color: gridColor, Width: b.st.pt(0.8)}})
 	// In reverse: theory and pins first, so the current run's profile
 	// is drawn on top of everything.
@@ -155,6 +164,14 @@ func (b *builder) x(k, T int) float64 {
 		return float64(T - k)
 	}
 	return float64(k)
+}
+
+// step returns the step k at abscissa x of a run of T steps.
+func (b *builder) step(x float64, T int) int {
+	if b.fig.X == XBack {
+		return T - int(x)
+	}
+	return int(x)
 }
 
 // series turns values (index k−1 for step k) into a curve cut at every
@@ -250,7 +267,9 @@ func (b *builder) addRun(i int, r *engine.Result) {
 		case b.labels[i] != "":
 			name = b.labels[i] + ": " + label
 		}
-		b.addCurve(b.series(values, T, b.lineStyle(s, s.stroke(i), width)), name, suffix, values)
+		cv := b.series(values, T, b.lineStyle(s, s.stroke(i), width))
+		cv.backward, cv.T = s.Backward, T
+		b.addCurve(cv, name, suffix, values)
 	}
 	if i == 0 && !drawable(prof.DEds) {
 		switch {
@@ -307,6 +326,7 @@ func (b *builder) addTheory(r *engine.Result) {
 			cv = b.series(values, T, sty)
 		}
 		cv.theory = s.Guide
+		cv.backward, cv.T = s.Backward, T
 		suffix := ""
 		if zeros := countZeros(values); s.NoteZeros && zeros > 0 && !cv.empty() {
 			suffix = fmt.Sprintf(b.tr.zeroAt, zeros, T)
@@ -522,14 +542,31 @@ func (b *builder) addFrame() {
 	b.p.Add(leg)
 
 	capt := &caption{gap: st.tick.Font.Size * 1.2}
-	capt.lines = append(capt.lines, captionLine{text: b.tr.heading, style: st.heading})
+	heading := b.tr.heading
+	if f := b.fig.reveal; f > 0 {
+		heading = fmt.Sprintf(b.tr.revealed, int(math.Round(f*100)))
+	}
+	capt.lines = append(capt.lines, captionLine{text: heading, style: st.heading})
 	avail := w - b.yAxisWidth()
 	r := b.fig.Current.Result
-	for _, line := range wrap(st.caption, settingsCaption(r.Settings), avail) {
+	for _, line := range wrap(st.caption, readableCaption(r.Settings, b.fig.Lang, b.tr), avail) {
 		capt.lines = append(capt.lines, captionLine{text: line, style: st.caption})
 	}
 	if r.Spectrum != nil {
-		for _, line := range wrap(st.caption, theoryCaption(r.Spectrum, r.Settings.Loss, b.tr), avail) {
+		for _, line := range wrap(st.caption, theoryCaption(r.Spectrum, r.Settings.Loss, b.fig.Lang, b.tr), avail) {
+			capt.lines = append(capt.lines, captionLine{text: line, style: st.caption})
+		}
+	}
+	if t := takeaway(r, b.fig.Lang, b.tr); t != "" {
+		strong := st.caption
+		strong.Font = st.heading.Font
+		strong.Font.Size = st.caption.Font.Size
+		for _, line := range wrapWords(strong, t, avail) {
+			capt.lines = append(capt.lines, captionLine{text: line, style: strong})
+		}
+	}
+	if b.fig.Link != "" {
+		for _, line := range wrapLink(st.caption, b.tr.link+b.fig.Link, avail) {
 			capt.lines = append(capt.lines, captionLine{text: line, style: st.caption})
 		}
 	}
@@ -585,6 +622,35 @@ func wrap(sty text.Style, items []string, width vg.Length) []string {
 		lines = append(lines, line)
 	}
 	return lines
+}
+
+// wrapLink breaks a URL into lines no wider than width, after a '?' or
+// before an '&', so that every line is whole parameters.
+func wrapLink(sty text.Style, link string, width vg.Length) []string {
+	var parts []string
+	for rest := link; rest != ""; {
+		i := strings.IndexAny(rest[1:], "?&")
+		if i < 0 {
+			parts = append(parts, rest)
+			break
+		}
+		cut := i + 1
+		if rest[cut] == '?' {
+			cut++
+		}
+		parts = append(parts, rest[:cut])
+		rest = rest[cut:]
+	}
+	var lines []string
+	line := ""
+	for _, p := range parts {
+		if line != "" && sty.Width(line+p) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		line += p
+	}
+	return append(lines, line)
 }
 
 // fitWidth cuts s with an ellipsis until it is at most width wide.

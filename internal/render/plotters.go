@@ -30,6 +30,28 @@ type curve struct {
 	// theory marks a curve that is not a measurement (Pascanu's bound),
 	// which may leave the y range rather than squash the data.
 	theory bool
+	// backward marks a series of the backward pass of a run of T steps,
+	// which an animation reveals from step T back.
+	backward bool
+	T        int
+}
+
+// reveal keeps the points of cv at most back steps before its run's
+// last step; step(x) is the step k at abscissa x.
+func (cv *curve) reveal(back float64, step func(x float64, T int) int) {
+	var out [][]point
+	for _, seg := range cv.segments {
+		var kept []point
+		for _, pt := range seg {
+			if float64(cv.T-step(pt.x, cv.T)) <= back {
+				kept = append(kept, pt)
+			}
+		}
+		if len(kept) > 0 {
+			out = append(out, kept)
+		}
+	}
+	cv.segments = out
 }
 
 // Plot implements plot.Plotter.

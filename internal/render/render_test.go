@@ -244,7 +244,7 @@ func TestWriteImageSVG(t *testing.T) {
 			fig: Figure{Current: Run{Result: tanh}, Pins: []Run{
 				{Result: profile(t, sigmoid)}, {Result: profile(t, lstm)}, {Result: tanh, Label: "Jane & Kerala"},
 			}},
-			want: []string{">sigmoid<", ">lstm<", ">rnn, tanh<", "Jane &amp; Kerala", "cell=rnn", "σ_max(Wh) = "},
+			want: []string{">sigmoid<", ">lstm<", ">rnn, tanh<", "Jane &amp; Kerala", "Cell: rnn", "σ_max(Wh) = "},
 		},
 		{
 			name: "overflow marked at its steps",
@@ -266,17 +266,17 @@ func TestWriteImageSVG(t *testing.T) {
 			fig: Figure{Current: Run{Result: profile(t, func(s *engine.Settings) {
 				s.Gain, s.Clip, s.Threshold = 3, engine.ClipStepNorm, 0.5
 			})}},
-			want: []string{"‖∂E/∂s_k‖ clipped", "‖∂E/∂s_k‖ without clipping", "threshold θ = 0.5 on ‖δ_k‖", "clip=step-norm (threshold=0.5)"},
+			want: []string{"‖∂E/∂s_k‖ clipped", "‖∂E/∂s_k‖ without clipping", "threshold θ = 0.5 on ‖δ_k‖", "Clipping: step-norm (threshold 0.5)"},
 		},
 		{
 			name: "lstm cell state and Spanish text",
 			fig:  Figure{Current: Run{Result: profile(t, lstm)}, Lang: Spanish, X: XBack},
-			want: []string{"‖∂E/∂h_k‖", "‖∂E/∂c_k‖ (estado de la celda)", "camino de la celda", "pasos hacia atrás", "forgetBias=0"},
+			want: []string{"‖∂E/∂h_k‖", "‖∂E/∂c_k‖ (estado de la celda)", "camino de la celda", "pasos hacia atrás", "Sesgo de olvido: 0", "El primer paso recibe"},
 		},
 		{
 			name: "bidirectional reverse chain",
 			fig:  Figure{Current: Run{Result: profile(t, func(s *engine.Settings) { s.Bidir = true })}},
-			want: []string{"reverse chain", "bidir=true"},
+			want: []string{"reverse chain", "Bidirectional: yes"},
 		},
 	}
 	for _, tt := range tests {

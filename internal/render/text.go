@@ -15,6 +15,7 @@ import (
 // they are the names of the page's URL and the export in both languages.
 type phrases struct {
 	heading        string
+	revealed       string // an animation's heading: format: per cent of the steps
 	xStep, xBack   string
 	yAxis          string
 	allNaN         string
@@ -29,6 +30,11 @@ type phrases struct {
 	underflow      string // format: step
 	exactZero      string // format: step
 	regime         map[engine.Regime]string
+	yes, no        string // a boolean setting's values in a caption
+	// The takeaway: what reaches the first step of what left the last.
+	reachesLess, reachesMore, reachesSame string // format: ratio
+	reachesZero, reachesNone              string
+	link                                  string // the caption's link: "reproduce: "
 }
 
 // phrasesFor returns the figure text in lang.
@@ -36,6 +42,7 @@ func phrasesFor(lang Lang) phrases {
 	if lang == Spanish {
 		return phrases{
 			heading:        "Cómo cambia la norma del gradiente ‖∂E/∂s_k‖ hacia atrás en el tiempo",
+			revealed:       "El paso hacia atrás: la señal ‖∂E/∂s_k‖ viaja desde el último paso (%d %% del camino)",
 			xStep:          "paso k",
 			xBack:          "pasos hacia atrás T − k",
 			yAxis:          "‖∂E/∂s_k‖ (escala logarítmica)",
@@ -47,7 +54,7 @@ func phrasesFor(lang Lang) phrases {
 			notDrawn:       " (todo %s, no se dibuja)",
 			stateOverflow:  "‖s_t‖ desborda (%s) en el paso %d",
 			deltaOverflow:  "‖δ_k‖ desborda (%s) en el paso %d",
-			rawOverflow:    "‖δ_k‖ sin recortar desborda (%s) en el paso %d",
+			rawOverflow:    "‖δ_k‖ sin recorte desborda (%s) en el paso %d",
 			underflow:      "‖δ_k‖ subdesborda a 0 (bajo 4.9e−324) en el paso %d",
 			exactZero:      "‖δ_k‖ = 0 en el paso %d",
 			regime: map[engine.Regime]string{
@@ -55,10 +62,18 @@ func phrasesFor(lang Lang) phrases {
 				engine.RegimeMayExplode: "≥ 1: el gradiente puede explotar",
 				engine.RegimeUnknown:    "desconocido: Wh no es finita",
 			},
+			yes: "sí", no: "no",
+			reachesLess: "El primer paso recibe %s de la señal del último: el gradiente se desvanece.",
+			reachesMore: "El primer paso recibe %s veces la señal del último: el gradiente explota.",
+			reachesSame: "El primer paso recibe %s de la señal del último: el gradiente conserva su tamaño.",
+			reachesZero: "La señal del último paso no llega al primero: ‖∂E/∂s_1‖ es 0.",
+			reachesNone: "La señal no es finita: el gradiente desbordó, no hay nada que comparar.",
+			link:        "Esta vista: ",
 		}
 	}
 	return phrases{
 		heading:        "How the gradient norm ‖∂E/∂s_k‖ changes going back through time",
+		revealed:       "The backward pass: the signal ‖∂E/∂s_k‖ travels back from the last step (%d%% of the way)",
 		xStep:          "step k",
 		xBack:          "steps back T − k",
 		yAxis:          "‖∂E/∂s_k‖ (log scale)",
@@ -78,6 +93,13 @@ func phrasesFor(lang Lang) phrases {
 			engine.RegimeMayExplode: "≥ 1: the gradient may explode",
 			engine.RegimeUnknown:    "unknown: Wh is not finite",
 		},
+		yes: "yes", no: "no",
+		reachesLess: "The first step gets %s of the last step's signal: the gradient vanishes.",
+		reachesMore: "The first step gets %s times the last step's signal: the gradient explodes.",
+		reachesSame: "The first step gets %s of the last step's signal: the gradient keeps its size.",
+		reachesZero: "The last step's signal does not reach the first: ‖∂E/∂s_1‖ is 0.",
+		reachesNone: "The signal is not finite: the gradient overflowed, there is nothing to compare.",
+		link:        "This view: ",
 	}
 }
 
@@ -119,9 +141,104 @@ func settingsCaption(s engine.Settings) []string {
 	return items
 }
 
+// readableCaption lists every setting of s that affects the run, as
+// settingsCaption does, but by the schema's labels in lang, "Cell: lstm",
+// with numbers in the language's decimal mark and booleans as words.
+// The values are the settings' own, as the page's URL writes them.
+// Settings named in skip are left out.
+func readableCaption(s engine.Settings, lang Lang, tr phrases, skip ...string) []string {
+	value := func(sp engine.SettingSpec) string {
+		switch v := sp.Value(s).(type) {
+		case bool:
+			if v {
+				return tr.yes
+			}
+			return tr.no
+		case float64:
+			return decimal(formatSetting(v), lang)
+		}
+		return sp.Format(s)
+	}
+	label := func(sp engine.SettingSpec) string {
+		if lang == Spanish {
+			return sp.Label.Es
+		}
+		return sp.Label.En
+	}
+	var items []string
+	for _, sp := range schema {
+		if sp.IdleWhen != nil || !sp.Active(s) || isOneOf(sp.Name, skip) {
+			continue
+		}
+		item := label(sp) + ": " + value(sp)
+		for _, dep := range schema {
+			if dep.IdleWhen != nil && dep.IdleWhen.Setting == sp.Name && dep.Active(s) {
+				item += " (" + strings.ToLower(label(dep)) + " " + value(dep) + ")"
+			}
+		}
+		items = append(items, item)
+	}
+	return items
+}
+
+// decimal writes a number's decimal point as lang does in prose.
+func decimal(v string, lang Lang) string {
+	if lang == Spanish {
+		return strings.Replace(v, ".", ",", 1)
+	}
+	return v
+}
+
+// takeaway says in words how much of the last step's signal reaches the
+// first: ‖∂E/∂s_1‖ / ‖∂E/∂s_T‖ of the drawn profile.
+func takeaway(r *engine.Result, lang Lang, tr phrases) string {
+	d := r.Profile.DEds
+	if len(d) == 0 {
+		return ""
+	}
+	first, last := d[0], d[len(d)-1]
+	switch {
+	case math.IsNaN(first) || math.IsInf(first, 0) || math.IsNaN(last) || math.IsInf(last, 0) || last == 0:
+		return tr.reachesNone
+	case first == 0:
+		return tr.reachesZero
+	}
+	// The difference of logarithms, as the phase diagram's: the ratio
+	// itself can overflow (1e300 / 1e−300).
+	decades := math.Log10(first) - math.Log10(last)
+	text := decimal(formatRatio(decades), lang)
+	switch ratio := math.Pow(10, decades); {
+	case ratio < 0.5:
+		return fmt.Sprintf(tr.reachesLess, text)
+	case ratio > 2:
+		return fmt.Sprintf(tr.reachesMore, text)
+	}
+	return fmt.Sprintf(tr.reachesSame, text)
+}
+
+// formatRatio writes the ratio 10^decades for prose: two significant
+// digits, as a power of ten ("1e−18", "3.2e+12") beyond 1000 or below
+// 0.001.
+func formatRatio(decades float64) string {
+	if decades > -3 && decades < 3 {
+		return strconv.FormatFloat(math.Pow(10, decades), 'g', 2, 64)
+	}
+	e := math.Floor(decades)
+	mant := strconv.FormatFloat(math.Pow(10, decades-e), 'f', 1, 64)
+	if mant == "10.0" {
+		mant, e = "1.0", e+1
+	}
+	mant = strings.TrimSuffix(mant, ".0")
+	if e < 0 {
+		return mant + "e−" + strconv.Itoa(int(-e))
+	}
+	return mant + "e+" + strconv.Itoa(int(e))
+}
+
 // theoryCaption states Pascanu et al.'s condition for the vanilla RNN
 // and the formula of the bound drawn.
-func theoryCaption(sp *engine.Spectrum, loss engine.LossMode, tr phrases) []string {
+func theoryCaption(sp *engine.Spectrum, loss engine.LossMode, lang Lang, tr phrases) []string {
+	formatValue := func(v float64) string { return decimal(formatValue(v), lang) }
 	formula := "‖δ_T‖·(γ·σ_max)^(T−k)"
 	if loss == engine.LossSum {
 		formula = "Σ_t≥k ‖Vᵀ∂E_t/∂o_t‖·(γ·σ_max)^(t−k)"

@@ -13,27 +13,43 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"   // also registers the "png" format
+	"gonum.org/v1/plot/vg/vgimg" // also registers the "png" format
+	"gonum.org/v1/plot/vg/vgpdf"
 	_ "gonum.org/v1/plot/vg/vgsvg" // registers the "svg" format
 )
 
 // Format is an image format WriteImage can produce.
 type Format string
 
-// The image formats. Both come from the same plot, so a PNG for a slide
-// and an SVG for print show the same figure.
+// The image formats. All come from the same plot, so a PNG for a slide
+// and an SVG or PDF for print show the same figure.
 const (
 	PNG Format = "png"
 	SVG Format = "svg"
+	PDF Format = "pdf"
 )
+
+// ImageFormats lists every Format.
+var ImageFormats = []Format{PNG, SVG, PDF}
+
+// checkFormat says whether format is one WriteImage can produce.
+func checkFormat(format Format) error {
+	if !isOneOf(format, ImageFormats) {
+		return fmt.Errorf("render: image format must be png, svg or pdf, got %q", format)
+	}
+	return nil
+}
 
 // WriteImage draws the profile figure in format to w. A PNG has exactly
 // fig.Width×fig.Height pixels. SVG text names the Liberation fonts, which
 // viewers without them replace by the metric-compatible Arial or
-// Helvetica; the PNG needs no system fonts at all.
+// Helvetica; the PNG needs no system fonts at all. A PDF embeds the
+// fonts; its text is in the Windows-1252 code page, the only one
+// gonum/plot's PDF canvas writes, so symbols outside it are spelt out
+// (pdfText).
 func WriteImage(w io.Writer, fig Figure, format Format) error {
-	if format != PNG && format != SVG {
-		return fmt.Errorf("render: image format must be png or svg, got %q", format)
+	if err := checkFormat(format); err != nil {
+		return err
 	}
 	fig, err := fig.withDefaults()
 	if err != nil {
@@ -50,18 +66,16 @@ func WriteImage(w io.Writer, fig Figure, format Format) error {
 // writeCanvas draws p on a width×height canvas of format inside margin m
 // and writes it to w.
 func writeCanvas(w io.Writer, p *plot.Plot, width, height, m vg.Length, format Format) error {
-	c, err := draw.NewFormattedCanvas(width, height, string(format))
-	if err != nil {
-		return fmt.Errorf("render: %w", err)
+	var c vg.CanvasWriterTo
+	if format == PDF {
+		c = pdfCanvas{vgpdf.New(width, height)}
+	} else {
+		var err error
+		if c, err = draw.NewFormattedCanvas(width, height, string(format)); err != nil {
+			return fmt.Errorf("render: %w", err)
+		}
 	}
-	dc := draw.New(c)
-	// gonum/plot draws to the canvas' edges; the margin keeps the caption
-	// and the axis title off the border of the slide. The plot paints its
-	// background inside the margin only, and an SVG canvas starts
-	// transparent, so the margin is painted here.
-	dc.SetColor(color.White)
-	dc.Fill(dc.Rectangle.Path())
-	p.Draw(draw.Crop(dc, m, -m, m, -m))
+	drawOn(c, p, m)
 	if pc, ok := c.(vgimg.PngCanvas); ok {
 		// The fastest compression: a 4K figure is mostly white, so it
 		// costs a few per cent in size and saves most of the encoding.
@@ -75,6 +89,18 @@ func writeCanvas(w io.Writer, p *plot.Plot, width, height, m vg.Length, format F
 		return fmt.Errorf("render: write %s: %w", format, err)
 	}
 	return nil
+}
+
+// drawOn draws p on c inside margin m, on white.
+func drawOn(c vg.CanvasSizer, p *plot.Plot, m vg.Length) {
+	dc := draw.New(c)
+	// gonum/plot draws to the canvas' edges; the margin keeps the caption
+	// and the axis title off the border of the slide. The plot paints its
+	// background inside the margin only, and an SVG canvas starts
+	// transparent, so the margin is painted here.
+	dc.SetColor(color.White)
+	dc.Fill(dc.Rectangle.Path())
+	p.Draw(draw.Crop(dc, m, -m, m, -m))
 }
 
 // WriteCSV writes the numbers behind the figure: one row per step, the

@@ -8,6 +8,7 @@ import { t } from './i18n.js';
 import { fmtNum, fitAxis, decadeSplits, pow10Label } from './plot.js';
 import { fmtTick, tickValues } from './numbers.js';
 import { bindNumberBox, checkNumber, setBounds, showValue } from './numbox.js';
+import { exportButtons, viewExportURL, bindExports, viewFileName } from './exports.js';
 
 export const BIDIR_COLORS = { uni: '#0072B2', bi: '#D55E00', t: '#555555' };
 
@@ -200,6 +201,14 @@ function create(page) {
     request();
   }
 
+  const buttons = exportButtons('bidir');
+  const group = document.createElement('span');
+  group.className = 'group';
+  group.append(...buttons);
+  $('panel-bidir').querySelector('.toolbar').append(group);
+  const exportURL = (format) => viewExportURL('bidir', format, settings, page.defaults, view.lang, { outputStep: outputStep() });
+  const refreshExports = bindExports(page, buttons, exportURL, (f) => viewFileName('bidir', settings, f), { status: $('bidir-status'), banner });
+
   $('outputStep').addEventListener('input', (e) => {
     $('err-outputStep').hidden = true;
     $('outputStep-num').removeAttribute('aria-invalid');
@@ -245,5 +254,7 @@ function create(page) {
       showNotes(last);
     },
     show: syncOutputStep,
+    export: exportURL,
+    urlWritten: refreshExports,
   };
 }

@@ -6,6 +6,7 @@ import { describe, num as prose, extentOf } from './describe.js';
 import { t } from './i18n.js';
 import { colorOf, logExtent, fitCanvas, drawLegend, SPECIAL } from './heatmap.js';
 import { fmtNum } from './plot.js';
+import { exportButtons, viewExportURL, bindExports, viewFileName } from './exports.js';
 
 export class GradientMap {
   constructor({ canvas, legend, hover, onDraw }) {
@@ -180,6 +181,17 @@ function create(page) {
   // carry more than about 60 000 numbers.
   const rows = () => Math.max(1, Math.min(settings.T, 200, Math.floor(60000 / settings.T)));
 
+  const buttons = exportButtons('map');
+  const toolbar = document.createElement('div');
+  toolbar.className = 'toolbar';
+  const group = document.createElement('span');
+  group.className = 'group';
+  group.append(...buttons);
+  toolbar.append(group);
+  $('panel-map').querySelector('.plot-head').after(toolbar);
+  const exportURL = (format) => viewExportURL('map', format, settings, page.defaults, view.lang, { rows: rows() });
+  const refreshExports = bindExports(page, buttons, exportURL, (f) => viewFileName('map', settings, f), { status: $('map-status'), banner });
+
   return {
     name: 'map',
     panel: $('panel-map'),
@@ -207,5 +219,7 @@ function create(page) {
     relabel() {
       if (last && view.tab === 'map') gmap.render(last, view.large);
     },
+    export: exportURL,
+    urlWritten: refreshExports,
   };
 }

@@ -7,6 +7,8 @@ import { newId } from './socket.js';
 import { Lab, everyFor } from './lab.js';
 import { describeDiff } from './profile.js';
 import { bindNumberBox, checkNumber, setBounds, showValue } from './numbox.js';
+import { appliesTo } from './schema.js';
+import { exportButtons, bindExports, FORMATS } from './exports.js';
 
 const $ = (id) => document.getElementById(id);
 const body = document.body;
@@ -95,6 +97,7 @@ function create(page) {
     chart.begin(id, { ...msg, single });
     if (chart.previous) chart.previous.label = label ? `(${label})` : '';
     lastTrain = msg;
+    refreshExports();
     if (!page.conn.send({ ...msg, id })) {
       chart.handle({ type: 'error', id, message: t('conn.lost', { s: 1 }) });
     }
@@ -200,6 +203,43 @@ function create(page) {
   });
   $('train-stop').addEventListener('click', stopTraining);
 
+  // The exports train the same runs again on the server (training is
+  // deterministic): the last train message sent, or the one the
+  // controls would send, as a query string.
+  function labExportURL(format) {
+    const msg = lastTrain || trainMessage(view.lab.cells);
+    const p = new URLSearchParams();
+    for (const [k, v] of Object.entries(msg)) {
+      if (k === 'type' || v === undefined) continue;
+      if (k === 'act' && !appliesTo('act', msg.cell)) continue;
+      if (k === 'forgetBias' && !appliesTo('forgetBias', msg.cell)) continue;
+      p.set(k, Array.isArray(v) ? v.join(',') : String(v));
+    }
+    // The chart beside the loss, as the server draws it: the heatmaps
+    // with their memory horizon for the horizon chart, the loss for the
+    // gradient norm's.
+    p.set('chart', { accuracy: 'accuracy', profile: 'profile', horizon: 'heat' }[view.chart] || 'loss');
+    p.set('lang', view.lang);
+    if (format === 'gif') {
+      p.set('w', '960');
+      p.set('h', '540');
+    } else if (format !== 'csv') {
+      p.set('w', '1600');
+      p.set('h', '900');
+    }
+    return `/api/lab.${format}?${p}`;
+  }
+  const labButtons = exportButtons('lab', false, [...FORMATS, 'gif']);
+  for (const b of labButtons) if (b.dataset.format === 'gif') b.dataset.i18nTitle = 'export.lab.gif.title';
+  const labGroup = document.createElement('span');
+  labGroup.className = 'group';
+  labGroup.append(...labButtons);
+  $('panel-lab').querySelector('.lab-tools').append(labGroup);
+  const refreshExports = bindExports(page, labButtons, labExportURL, (f) => {
+    const msg = lastTrain || trainMessage(view.lab.cells);
+    return `gradviz-lab-${msg.task}-${msg.cells.join('-')}-T${msg.T}.${f}`;
+  }, { status: $('lab-status'), banner: $('err-lab') });
+
   return {
     name: 'lab',
     panel: $('panel-lab'),
@@ -227,6 +267,8 @@ function create(page) {
     connected() {
       if (queued) startTraining(queued.cells, queued.over);
     },
+    export: labExportURL,
+    urlWritten: refreshExports,
     syncControls: setLabControls,
     // train starts a training; fresh forgets the last one, whose
     // difference would otherwise label the faded curve.

@@ -129,7 +129,7 @@ function create(page) {
   const status = el('span', { class: 'status', id: 'phase-status', role: 'status', 'aria-live': 'polite' });
   const selX = el('select', { id: 'phase-x' });
   const selY = el('select', { id: 'phase-y' });
-  const exports = ['png', 'svg', 'csv'].map((f) => el('button', {
+  const exports = ['png', 'svg', 'pdf', 'csv'].map((f) => el('button', {
     type: 'button', id: `phase-export-${f}`, 'data-format': f, 'data-i18n': `export${f.toUpperCase()}`, 'data-i18n-title': 'export.title',
   }));
   const banner = el('p', { id: 'phase-error', class: 'banner warn', role: 'alert' });
@@ -723,6 +723,10 @@ function create(page) {
         p.set('h', '900');
       }
       return `/api/phase.${format}?${p}`;
+    },
+    // The export buttons carry their links, as the other views' do.
+    urlWritten() {
+      for (const b of exports) b.dataset.href = it.export(b.dataset.format);
     },
     settingChanged(name) {
       if (name !== 'cell') return;

@@ -11,6 +11,7 @@ import { describe as describePlot, num, modelName, decades, extentOf } from './d
 import { Spectrum } from './spectrum.js';
 import { model } from './models.js';
 import { active, appliesTo } from './schema.js';
+import { exportButtons, viewExportURL, bindExports, viewFileName } from './exports.js';
 
 const $ = (id) => document.getElementById(id);
 const body = document.body;
@@ -342,7 +343,15 @@ function create(page) {
     }
   });
   const panel = $('panel-profile');
-  for (const b of panel.querySelectorAll('.export')) {
+  // The spectrum's own exports: its eigenvalues, drawn by the server.
+  const specButtons = exportButtons('spectrum', true);
+  const specGroup = document.createElement('p');
+  specGroup.className = 'spec-exports';
+  specGroup.append(...specButtons);
+  $('spectrum').append(specGroup);
+  const specURL = (format) => viewExportURL('spectrum', format, settings, page.defaults, view.lang);
+  const refreshSpec = bindExports(page, specButtons, specURL, (f) => viewFileName('spectrum', settings, f), { status: $('status'), banner: $('banner-error') });
+  for (const b of panel.querySelectorAll('#export-png, #export-svg, #export-pdf, #export-csv, #export-gif')) {
     b.addEventListener('click', () => {
       const format = b.dataset.format;
       page.download(it.export(format), exportFile(format), { status: $('status'), banner: $('banner-error') });
@@ -378,7 +387,8 @@ function create(page) {
       $('clear-pins').disabled = page.pins.length === 0;
     },
     urlWritten() {
-      for (const b of panel.querySelectorAll('.export')) b.dataset.href = it.export(b.dataset.format);
+      for (const b of panel.querySelectorAll('#export-png, #export-svg, #export-pdf, #export-csv, #export-gif')) b.dataset.href = it.export(b.dataset.format);
+      refreshSpec();
     },
     connected() {
       requests.reconnected();

@@ -205,8 +205,10 @@ export function pageQuery(settings, view, pins, defaults, views) {
 
 // exportURL is the server-rendered image (or CSV) of exactly this view:
 // every setting, the pins with their legend names, the x axis and the
-// language.
+// language. The animated GIF is the size of a slide's picture, so that
+// its frames stay small.
 export function exportURL(format, settings, view, pins, defaults, w = 1600, h = 900) {
+  if (format === 'gif') [w, h] = [960, 540];
   // A setting that does not apply to the model is left out: a gated cell
   // has no activation, and the server refuses act=linear for one.
   const p = withoutUnused(settingsQuery(settings, defaults, Object.keys(SETTINGS)), settings.cell);

@@ -1,0 +1,185 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/gif"
+	"image/png"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gradviz/internal/engine"
+	"gradviz/internal/render"
+)
+
+// wantGIF checks that a body is an animated GIF of the given size with at
+// least minFrames frames, and returns its frames composed as a viewer
+// shows them.
+func wantGIF(t *testing.T, body []byte, w, h, minFrames int) []*image.RGBA {
+	t.Helper()
+	saveArtifact(t, "gif", body)
+	anim, err := gif.DecodeAll(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("decode gif: %v", err)
+	}
+	if anim.Config.Width != w || anim.Config.Height != h {
+		t.Errorf("got %d×%d, want %d×%d", anim.Config.Width, anim.Config.Height, w, h)
+	}
+	if len(anim.Image) < minFrames {
+		t.Fatalf("got %d frames, want at least %d", len(anim.Image), minFrames)
+	}
+	if len(body) > 2<<20 {
+		t.Errorf("gif is %d bytes, over 2 MiB", len(body))
+	}
+	t.Logf("gif: %d frames, %d bytes", len(anim.Image), len(body))
+	var frames []*image.RGBA
+	canvas := image.NewRGBA(image.Rect(0, 0, w, h))
+	for _, fr := range anim.Image {
+		draw.Draw(canvas, fr.Bounds(), fr, fr.Bounds().Min, draw.Over)
+		frames = append(frames, image.NewRGBA(canvas.Rect))
+		copy(frames[len(frames)-1].Pix, canvas.Pix)
+	}
+	if dir := os.Getenv("GRADVIZ_ARTIFACTS"); dir != "" {
+		for _, i := range []int{0, len(frames) / 2, len(frames) - 1} {
+			var b bytes.Buffer
+			png.Encode(&b, frames[i])
+			os.WriteFile(filepath.Join(dir, filepathName(t)+fmt.Sprintf("-frame%02d.png", i)), b.Bytes(), 0o644)
+		}
+	}
+	return frames
+}
+
+// countColor counts the pixels of img that are exactly c.
+func countColor(img *image.RGBA, c color.NRGBA) int {
+	n := 0
+	for i := 0; i < len(img.Pix); i += 4 {
+		if img.Pix[i] == c.R && img.Pix[i+1] == c.G && img.Pix[i+2] == c.B && img.Pix[i+3] == 0xFF {
+			n++
+		}
+	}
+	return n
+}
+
+func TestPlotGIF(t *testing.T) {
+	h := plotHandlers()["gif"]
+	rec := servePlot(t, h, "gif", "T=100&gain=0.9&lang=es")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	if got := rec.Header().Get("Content-Type"); got != "image/gif" {
+		t.Errorf("Content-Type %q", got)
+	}
+	if got, want := rec.Header().Get("Content-Disposition"), "attachment; filename=gradviz-rnn-tanh-T100.gif"; got != want {
+		t.Errorf("Content-Disposition %q, want %q", got, want)
+	}
+	frames := wantGIF(t, rec.Body.Bytes(), render.GIFWidth, render.GIFHeight, 10)
+	// The current run's curve is drawn in its exact colour, and grows from
+	// frame to frame: the signal travels back.
+	var run color.NRGBA
+	if _, err := fmt.Sscanf(render.RunColor, "#%02x%02x%02x", &run.R, &run.G, &run.B); err != nil {
+		t.Fatal(err)
+	}
+	run.A = 0xFF
+	prev := -1
+	for i, fr := range frames {
+		n := countColor(fr, run)
+		if n <= prev {
+			t.Errorf("frame %d has %d pixels of the run's colour, frame %d had %d: the curve does not grow", i, n, i-1, prev)
+		}
+		prev = n
+	}
+	if first := countColor(frames[0], run); first*4 > prev {
+		t.Errorf("the first frame has %d pixels of the run's colour, the last %d: the first should show a short stretch", first, prev)
+	}
+
+	// A sized GIF, and one over full HD is refused, naming the field.
+	rec = servePlot(t, h, "gif", "T=20&w=800&h=500")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	wantGIF(t, rec.Body.Bytes(), 800, 500, 10)
+	for q, field := range map[string]string{"w=2400": "w", "h=1200": "h", "T=0": "T", "frames=3": "frames", "lang=de": "lang"} {
+		rec = servePlot(t, h, "gif", q)
+		var e struct{ Field, Message string }
+		_ = json.Unmarshal(rec.Body.Bytes(), &e)
+		if rec.Code != http.StatusBadRequest || e.Field != field {
+			t.Errorf("%s: status %d, field %q (%s), want 400 naming %q", q, rec.Code, e.Field, e.Message, field)
+		}
+	}
+}
+
+// A GIF whose client is gone stops between frames.
+func TestPlotGIFCancelled(t *testing.T) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	runner := engine.NewRunner(4)
+	ctx, cancel := context.WithCancel(context.Background())
+	var drawErr error
+	slot := func(c context.Context, _ int64, work func(context.Context) error) error {
+		cancel() // the client leaves as the drawing starts
+		drawErr = work(c)
+		return drawErr
+	}
+	h := handlePlot(logger, runner.Profile, slot, engine.DefaultLimits(), "gif")
+	rec := httptest.NewRecorder()
+	h(rec, httptest.NewRequest(http.MethodGet, "/api/plot.gif?T=30", nil).WithContext(ctx))
+	if !errors.Is(drawErr, context.Canceled) {
+		t.Errorf("drawing returned %v, want context.Canceled", drawErr)
+	}
+	if rec.Body.Len() != 0 {
+		t.Errorf("a cancelled GIF was answered with %d bytes", rec.Body.Len())
+	}
+}
+
+// The caption is in the request's language: the schema's labels, a
+// takeaway in words and the link that reproduces the view, on the host
+// the client asked.
+func TestPlotCaptionInLanguage(t *testing.T) {
+	h := plotHandlers()["svg"]
+	get := func(query string) string {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodGet, "/api/plot.svg?"+query, nil)
+		req.Host = "aula.example:8080"
+		h(rec, req)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("%s: status %d: %s", query, rec.Code, rec.Body)
+		}
+		saveArtifact(t, "svg", rec.Body.Bytes())
+		// The SVG writes text as XML; the caption's spaces are no-break.
+		return strings.ReplaceAll(html.UnescapeString(rec.Body.String()), "\u00a0", " ")
+	}
+	es := get("T=60&gain=0.5&clip=step-norm&threshold=0.25&lang=es&x=back")
+	for _, want := range []string{
+		"Celda: rnn", "Longitud de la secuencia: 60", "Ganancia: 0,5", "Recorte: step-norm (umbral 0,25)", "Bidireccional: no",
+		"El primer paso recibe", "de la señal del último: el gradiente se desvanece.",
+		"Esta vista: http://aula.example:8080/?T=60&gain=0.5&clip=step-norm&threshold=0.25&lang=es&x=back",
+	} {
+		if !strings.Contains(es, want) {
+			t.Errorf("Spanish caption lacks %q", want)
+		}
+	}
+	for _, unwanted := range []string{"cell=", "gain=0.5 ", "T=60 ", "bidir=", "Sequence length", "sin recortar"} {
+		if strings.Contains(es, unwanted) {
+			t.Errorf("Spanish caption has %q", unwanted)
+		}
+	}
+	en := get("T=20&gain=1.5&act=linear")
+	for _, want := range []string{"Cell: rnn", "Gain: 1.5", "times the last step's signal: the gradient explodes.", "This view: http://aula.example:8080/?act=linear&T=20&gain=1.5"} {
+		if !strings.Contains(en, want) {
+			t.Errorf("English caption lacks %q", want)
+		}
+	}
+}
