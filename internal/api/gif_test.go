@@ -163,7 +163,7 @@ func TestPlotCaptionInLanguage(t *testing.T) {
 	}
 	es := get("T=60&gain=0.5&clip=step-norm&threshold=0.25&lang=es&x=back")
 	for _, want := range []string{
-		"Celda: rnn", "Longitud de la secuencia: 60", "Ganancia: 0,5", "Recorte: step-norm (umbral 0,25)", "Bidireccional: no",
+		"Celda: rnn", "Longitud de la secuencia: 60", "Ganancia: 0,5", "Recorte del gradiente: step-norm (umbral 0,25)", "Bidireccional: no",
 		"El primer paso recibe", "de la señal del último: el gradiente se desvanece.",
 		"Esta vista: http://aula.example:8080/?T=60&gain=0.5&clip=step-norm&threshold=0.25&lang=es&x=back",
 	} {

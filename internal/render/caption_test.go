@@ -14,7 +14,7 @@ func TestReadableCaption(t *testing.T) {
 	s.Cell, s.ForgetBias, s.Clip, s.Threshold, s.Gain, s.Bidir = engine.CellLSTM, 1, engine.ClipStepNorm, 0.25, 1.5, true
 	want := map[Lang]string{
 		English: "Cell: lstm|Sequence length: 100|Hidden units: 32|Input features: 4|Classes: 4|Initialization: gaussian|Gain: 1.5|Forget bias: 1|Clipping: step-norm (threshold 0.25)|Loss: last|Seed: 1|Bidirectional: yes",
-		Spanish: "Celda: lstm|Longitud de la secuencia: 100|Unidades ocultas: 32|Características de entrada: 4|Clases: 4|Inicialización: gaussian|Ganancia: 1,5|Sesgo de olvido: 1|Recorte: step-norm (umbral 0,25)|Pérdida: last|Semilla: 1|Bidireccional: sí",
+		Spanish: "Celda: lstm|Longitud de la secuencia: 100|Unidades ocultas: 32|Dimensión de la entrada: 4|Clases: 4|Inicialización: gaussian|Ganancia: 1,5|Sesgo de olvido: 1|Recorte del gradiente: step-norm (umbral 0,25)|Pérdida: last|Semilla: 1|Bidireccional: sí",
 	}
 	for lang, w := range want {
 		if got := strings.Join(readableCaption(s, lang, phrasesFor(lang)), "|"); got != w {
