@@ -30,6 +30,12 @@ func (s *Server) routes() http.Handler {
 		r.Get("/api/plot.csv", handlePlot(s.logger, s.compute, s.withSlot, s.cfg.Limits, "csv"))
 		r.Get("/api/phase.{format}", s.handlePhaseExport())
 	})
+	r.Group(func(r chi.Router) {
+		// A training run is bounded like the lab's: its CPU time by
+		// -max-train-cpu, and its wall time by that too.
+		r.Use(s.limitRequests, strictQuery, runTimeout(max(s.cfg.RunTimeout, s.cfg.TrainCPU)), s.httpLanes.tagRuns)
+		r.Get("/api/train.json", s.handleTrainExport())
+	})
 	r.With(s.limitRequests).Get("/ws", s.handleWebsocket())
 	r.NotFound(handleNotFound())
 	r.MethodNotAllowed(handleMethodNotAllowed())

@@ -135,9 +135,14 @@ func (tr *Trainer) Diverged() bool { return !allFinite(tr.params.Data) }
 // is applied like any other, as a framework would: that is how a run dies
 // of an explosion, and clipping is how it survives.
 func (tr *Trainer) Step(ctx context.Context) (StepStats, error) {
+	b := makeBatchInto(&tr.batch, tr.ts.Task, tr.ts.Model.T, tr.ts.Model.K, tr.ts.Batch, tr.data)
+	return tr.step(ctx, b)
+}
+
+// step is Step on the batch b.
+func (tr *Trainer) step(ctx context.Context, b *batch) (StepStats, error) {
 	tr.iter++
 	s := tr.model
-	b := makeBatchInto(&tr.batch, tr.ts.Task, tr.ts.Model.T, tr.ts.Model.K, tr.ts.Batch, tr.data)
 	tp := &tr.tape
 	tp.scoredOnly = true // accuracy reads only the scored steps
 	if err := tp.forward(ctx, tr.params, s.Act, b, nil); err != nil {

@@ -225,3 +225,35 @@ func TestShrinkKeepsTheRun(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchSourceReplaysTheRun: the batches a BatchSource draws, put back
+// through StepBatch from the same initial weights, give the trainer's own
+// losses bit for bit, for every task and cell.
+func TestBatchSourceReplaysTheRun(t *testing.T) {
+	for _, task := range Tasks {
+		for _, cell := range Cells {
+			ts := DefaultTrainSettings()
+			ts.Task, ts.Model.Cell, ts.Model.T, ts.Model.H, ts.Batch = task, cell, 12, 8, 5
+			ts.Model.Clip, ts.Model.Threshold = ClipGlobalNorm, 0.5
+			a, b := NewTrainer(ts), NewTrainer(ts)
+			src := NewBatchSource(ts)
+			for i := range 4 {
+				want, err := a.Step(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				tb := src.Next()
+				if tb.Numbers() == 0 {
+					t.Fatalf("%s %s: an empty batch", task, cell)
+				}
+				got, err := b.StepBatch(context.Background(), tb)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != want {
+					t.Fatalf("%s %s iteration %d: replay %+v, run %+v", task, cell, i+1, got, want)
+				}
+			}
+		}
+	}
+}
