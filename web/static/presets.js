@@ -70,8 +70,8 @@ export const PRESETS = [
   {
     id: 'recall',
     tab: 'lab',
-    settings: { T: 40, K: 8, gain: 0.8, forgetBias: 1 },
-    lab: { task: 'recall', optimizer: 'adam', lr: 0.01, batch: 32, iterations: 1000, cells: ['rnn', 'lstm'] },
+    settings: { T: 40, K: 8, gain: 0.8, forgetBias: 3 },
+    lab: { task: 'recall', optimizer: 'adam', lr: 0.003, batch: 32, iterations: 1000, cells: ['rnn', 'lstm', 'gru'] },
     view: { chart: 'accuracy' },
     train: true,
   },
