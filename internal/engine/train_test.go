@@ -263,10 +263,12 @@ func TestBatchSourceReplaysTheRun(t *testing.T) {
 // and 3 the LSTM and the GRU learn to recall the key across 40 steps
 // (accuracy over the last 100 of the default iterations at least 0.9)
 // while the tanh RNN stays near chance (1/8; at most 0.2), and the whole
-// comparison stays within a budget of work: the forward recurrence's
-// multiply-adds of every run, which the lab trains in well under a
-// minute on one core. Under -race, where an iteration costs several
-// times more, only seed 1, the page's, is trained.
+// comparison stays within a budget of work: the forward passes'
+// multiply-adds of the four runs, which the lab trains in well under a
+// minute on one core. Under -race, where an iteration costs many times
+// more, it trains the same runs of seed 1, the page's, for their first
+// 300 iterations only (the LSTM and the GRU learn within 250 on seeds 1
+// to 5), which the default run continues unchanged.
 func TestDefaultsTeach(t *testing.T) {
 	ts := DefaultTrainSettings()
 	work := int64(0)
@@ -280,9 +282,9 @@ func TestDefaultsTeach(t *testing.T) {
 	if work > budget {
 		t.Errorf("a Compare of the defaults is %.3g multiply-adds, want at most %.0e", float64(work), budget)
 	}
-	seeds := []uint64{1, 2, 3}
+	seeds, iterations := []uint64{1, 2, 3}, ts.Iterations
 	if raceEnabled {
-		seeds = seeds[:1]
+		seeds, iterations = seeds[:1], 300
 	}
 	chance := ChanceAccuracy(ts.Task, ts.Model.K)
 	for _, seed := range seeds {
@@ -290,9 +292,9 @@ func TestDefaultsTeach(t *testing.T) {
 		for _, cell := range []Cell{CellRNN, CellLSTM, CellGRU} {
 			run := ts
 			run.Model.Cell, run.Model.Seed = cell, seed
-			acc[cell], _, _ = trainFor(t, run, ts.Iterations)
+			acc[cell], _, _ = trainFor(t, run, iterations)
 		}
-		t.Logf("seed %d after %d iterations: accuracy RNN %.2f, LSTM %.2f, GRU %.2f (chance %.3f)", seed, ts.Iterations, acc[CellRNN], acc[CellLSTM], acc[CellGRU], chance)
+		t.Logf("seed %d after %d iterations: accuracy RNN %.2f, LSTM %.2f, GRU %.2f (chance %.3f); a Compare is %.3g multiply-adds", seed, iterations, acc[CellRNN], acc[CellLSTM], acc[CellGRU], chance, float64(work))
 		if acc[CellLSTM] < 0.9 || acc[CellGRU] < 0.9 {
 			t.Errorf("seed %d: LSTM %.2f, GRU %.2f; want both at least 0.9", seed, acc[CellLSTM], acc[CellGRU])
 		}
