@@ -169,6 +169,13 @@ func (s *Server) handleTrainExport() http.HandlerFunc {
 			writeError(w, s.logger, err)
 			return
 		}
+		// A training takes longer than the server's read and write
+		// timeouts allow a plot; this request gets the lab's bound (its
+		// route's run timeout) and a minute to send the file.
+		rc := http.NewResponseController(w)
+		deadline := time.Now().Add(max(cfg.RunTimeout, cfg.TrainCPU) + time.Minute)
+		_ = rc.SetReadDeadline(deadline)
+		_ = rc.SetWriteDeadline(deadline)
 		tag := runTagOf(r.Context())
 		tag.kind = kindTrain
 		var cpu atomic.Int64
