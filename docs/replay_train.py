@@ -12,9 +12,11 @@ difference between its loss at each iteration and the export's:
 
 It exits 1 when a difference reaches --tol (1e-7). The optimizers are
 written out as the export's rules say, in the engine's order of
-operations; --torch-optim uses torch.optim.SGD and torch.optim.Adam
-instead, which round differently in the last bits. docs/replay.md
-describes the format. PyTorch 1.13 (Debian's python3-torch) is enough.
+operations, and the cross-entropy as the engine computes it (see
+CrossEntropy); --torch-optim uses torch.optim.SGD and torch.optim.Adam
+instead, and --torch-loss torch.nn.functional.cross_entropy, which round
+differently in the last bits (and the loss, once a model is confident,
+in many more). docs/replay.md describes the format. PyTorch 1.13 (Debian's python3-torch) is enough.
 """
 
 import argparse
@@ -126,12 +128,42 @@ def batch_tensors(ex, b, steps):
     return X, torch.tensor(b["classes"]).T  # (1 or steps) × B
 
 
-def loss_of(task, o, y):
+class CrossEntropy(torch.autograd.Function):
+    """The mean cross-entropy of softmax(o) as the engine computes it. For
+    a confident model, torch.nn.functional.cross_entropy's gradient at the
+    target, ŷ_y − 1, rounds away its digits, and Adam, which scales every
+    weight's step to its gradient's size, turns that rounding into whole
+    steps: a replay drifts off once a model has learned. The engine takes
+    log1p(Σ_{j≠y} e^{o_j−o_y}) for the loss and −Σ_{j≠y} ŷ_j for that
+    entry of the gradient; so does this."""
+
+    @staticmethod
+    def forward(ctx, o, y):
+        m = o.max(dim=1, keepdim=True).values
+        lse = m + torch.log(torch.exp(o - m).sum(dim=1, keepdim=True))
+        p = torch.exp(o - lse)
+        others = torch.ones_like(o, dtype=torch.bool).scatter_(1, y[:, None], False)
+        oy = o.gather(1, y[:, None])
+        rest = torch.where(others, torch.exp(o - oy), torch.zeros_like(o)).sum(dim=1)
+        per = torch.where(o.argmax(dim=1) == y, torch.log1p(rest), (lse - oy)[:, 0])
+        ctx.save_for_backward(p, others, y)
+        return per.mean()
+
+    @staticmethod
+    def backward(ctx, g):
+        p, others, y = ctx.saved_tensors
+        rest = torch.where(others, p, torch.zeros_like(p)).sum(dim=1)
+        d = p.scatter(1, y[:, None], -rest[:, None])
+        return g * d / p.shape[0], None
+
+
+def loss_of(task, o, y, torch_loss):
     if task == "adding":
         return ((o[-1, :, 0] - y) ** 2).mean()
+    ce = torch.nn.functional.cross_entropy if torch_loss else CrossEntropy.apply
     if task == "recall":
-        return torch.nn.functional.cross_entropy(o[-1], y[0])
-    return torch.nn.functional.cross_entropy(o.reshape(-1, o.shape[2]), y.reshape(-1))
+        return ce(o[-1], y[0])
+    return ce(o.reshape(-1, o.shape[2]), y.reshape(-1))
 
 
 class Optimizer:
@@ -166,7 +198,7 @@ class Optimizer:
                 p.sub_(sp["lr"] * m)
 
 
-def replay(ex, mi, torch_optim):
+def replay(ex, mi, torch_optim, torch_loss):
     model = Model(ex["models"][mi])
     run = ex["runs"][mi]
     params = model.params()
@@ -186,7 +218,7 @@ def replay(ex, mi, torch_optim):
         X, y = batch_tensors(ex, ex["batches"][it], steps)
         for p in params:
             p.grad = None
-        loss = loss_of(ex["task"], model.forward(X, hook), y)
+        loss = loss_of(ex["task"], model.forward(X, hook), y, torch_loss)
         loss.backward()
         if mode == "global-norm":
             norm = torch.sqrt(sum((p.grad * p.grad).sum() for p in params))
@@ -208,14 +240,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("file", nargs="?")
     ap.add_argument("--tol", type=float, default=1e-7)
-    ap.add_argument("--torch-optim", action="store_true")
+    ap.add_argument("--torch-optim", action="store_true", help="torch.optim.SGD and Adam instead of the rules written out")
+    ap.add_argument("--torch-loss", action="store_true", help="torch.nn.functional.cross_entropy instead of the engine's")
     args = ap.parse_args()
     ex = json.load(open(args.file) if args.file else sys.stdin)
     if ex.get("batches") is None:
         sys.exit("the export has no batches: " + ex.get("batchesOmitted", ""))
     bad = False
     for mi, m in enumerate(ex["models"]):
-        d = replay(ex, mi, args.torch_optim)
+        d = replay(ex, mi, args.torch_optim, args.torch_loss)
         run = ex["runs"][mi]
         print(f"{m['cell']:5s} {ex['task']} {ex['optimizer']['kind']} clip={ex['clipping']['mode']} iterations={run['iterations']} worst |Δloss| {d:.3g}")
         bad = bad or not d < args.tol
