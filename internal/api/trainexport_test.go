@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -174,5 +175,32 @@ func TestTrainExportRefusesBadSettings(t *testing.T) {
 		if resp.StatusCode != http.StatusBadRequest || body.Field != field {
 			t.Errorf("%s: status %d, field %q; want 400 naming %s", q, resp.StatusCode, body.Field, field)
 		}
+	}
+}
+
+// TestTrainExportOmitsLongBatches: a run whose batches would be more
+// than maxExportNumbers numbers is exported without them, saying so,
+// with its curves whole.
+func TestTrainExportOmitsLongBatches(t *testing.T) {
+	ts, _ := newTestServer(t, DefaultConfig())
+	// 128 sequences of 501 numbers (500 tokens and the key) per batch.
+	iterations := maxExportNumbers/(128*501) + 1
+	resp, err := http.Get(ts.URL + "/api/train.json?task=recall&cells=rnn&T=500&H=2&batch=128&iterations=" + strconv.Itoa(iterations))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var ex struct {
+		Batches *[]any `json:"batches"`
+		Omitted string `json:"batchesOmitted"`
+		Runs    []struct {
+			Loss []Float `json:"loss"`
+		} `json:"runs"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&ex); err != nil {
+		t.Fatal(err)
+	}
+	if ex.Batches != nil || !strings.Contains(ex.Omitted, "draw them") || len(ex.Runs) != 1 || len(ex.Runs[0].Loss) != iterations {
+		t.Errorf("batches %v, batchesOmitted %q, %d runs; want null, a reason, and %d losses", ex.Batches, ex.Omitted, len(ex.Runs), iterations)
 	}
 }
