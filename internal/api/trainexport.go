@@ -138,8 +138,8 @@ func trainFieldsFromQuery(q url.Values) (map[string]json.RawMessage, error) {
 		case v == "true" || v == "false":
 			raw = []byte(v)
 		default:
-			if f, err := strconv.ParseFloat(v, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) && json.Valid([]byte(v)) {
-				raw = []byte(v)
+			if f, err := strconv.ParseFloat(v, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+				raw = strconv.AppendFloat(nil, f, 'g', -1, 64) // ".5" and "040" as JSON numbers
 			} else {
 				raw, _ = json.Marshal(v)
 			}

@@ -55,7 +55,7 @@ type trainExportWire struct {
 func TestTrainExportReplays(t *testing.T) {
 	ts, _ := newTestServer(t, DefaultConfig())
 	for _, q := range []string{
-		"task=recall&cells=rnn,lstm,gru,attn&T=12&H=6&K=3&batch=4&iterations=7&optimizer=adam&lr=0.01&forgetBias=1",
+		"task=recall&cells=rnn,lstm,gru,attn&T=12&H=6&K=3&batch=4&iterations=7&optimizer=adam&lr=.01&forgetBias=1",
 		"task=adding&cells=rnn,gru&T=9&H=5&batch=3&iterations=6&optimizer=sgd&lr=0.05&momentum=0.9&clip=global-norm&threshold=0.1",
 		"task=copy&cells=lstm&T=3&H=4&batch=2&iterations=4&optimizer=adam&lr=0.02&clip=step-norm&threshold=0.2&seed=7",
 	} {
