@@ -82,6 +82,12 @@ function create(page) {
   // server trains the same run again and writes everything a replay
   // needs.
   async function exportRun() {
+    $('err-lab').hidden = true;
+    if (!view.lab.cells.length) {
+      $('err-lab').textContent = t('lab.needCell');
+      $('err-lab').hidden = false;
+      return;
+    }
     const msg = trainMessage(view.lab.cells);
     const q = new URLSearchParams();
     for (const [name, v] of Object.entries(msg)) {
