@@ -160,13 +160,14 @@ func checkTrainCost(req trainRequest, maxWork, budget int64) error {
 }
 
 // mergeDefaults fills the settings a train message leaves out from the
-// training defaults (T=30, K=8, gain 0.8) rather than the profile's.
+// training defaults (T=40, K=8, gain 0.8, forget bias 3) rather than the
+// profile's.
 func mergeDefaults(fields map[string]json.RawMessage, def engine.Settings) map[string]json.RawMessage {
 	out := make(map[string]json.RawMessage, len(fields)+4)
 	for k, v := range fields {
 		out[k] = v
 	}
-	for name, v := range map[string]any{"T": def.T, "K": def.K, "gain": def.Gain} {
+	for name, v := range map[string]any{"T": def.T, "K": def.K, "gain": def.Gain, "forgetBias": def.ForgetBias} {
 		if _, ok := out[name]; !ok {
 			out[name], _ = json.Marshal(v)
 		}

@@ -39,6 +39,12 @@ func (s *Server) routes() http.Handler {
 		r.Get("/api/spectrum.{format}", s.handleViewExport(render.ViewSpectrum))
 		r.Get("/api/lab.{format}", s.handleLabExport())
 	})
+	r.Group(func(r chi.Router) {
+		// A training run is bounded like the lab's: its CPU time by
+		// -max-train-cpu, and its wall time by that too.
+		r.Use(s.limitRequests, strictQuery, runTimeout(max(s.cfg.RunTimeout, s.cfg.TrainCPU)), s.httpLanes.tagRuns)
+		r.Get("/api/train.json", s.handleTrainExport())
+	})
 	r.With(s.limitRequests).Get("/ws", s.handleWebsocket())
 	r.NotFound(handleNotFound())
 	r.MethodNotAllowed(handleMethodNotAllowed())

@@ -15,7 +15,7 @@ func init() { register(30, recurrent{gruCell{}}) }
 
 type gruCell struct{}
 
-var gruInfo = ModelInfo{Cell: CellGRU, Gates: []string{"r", "z", "n"}, Recurrent: true, BidirReversed: true, WorkFormula: recurrentWork}
+var gruInfo = ModelInfo{Cell: CellGRU, Gates: []string{"r", "z", "n"}, ForgetBias: true, Recurrent: true, BidirReversed: true, WorkFormula: recurrentWork}
 
 func (gruCell) info() ModelInfo { return gruInfo }
 
@@ -84,5 +84,12 @@ func (gruCell) carry(tp *tape, r0, r1 int) {
 	}
 }
 
-func (gruCell) initBias(*CellWeights, Settings) {}
-func (gruCell) separateHidden() bool            { return true }
+// initBias sets the update gate's bias to the setting forgetBias: z_t
+// is the share of s_{t−1} kept, the GRU's forget gate, so a bias of 1
+// starts it at σ(1) ≈ 0.73 as it does the LSTM's f_t.
+func (gruCell) initBias(w *CellWeights, s Settings) {
+	for i := range s.H {
+		w.B[s.H+i] = s.ForgetBias
+	}
+}
+func (gruCell) separateHidden() bool { return true }

@@ -71,7 +71,7 @@ func (a Axis) check(field string, cell Cell) error {
 		return fieldErrorf(field, "%s must be one of gain, T, H, forgetBias, got %q", field, string(a.Name))
 	}
 	if a.Name == AxisForgetBias && !cell.Info().ForgetBias {
-		return fieldErrorf(field, "%s forgetBias is an axis for cell lstm only; %s has no forget gate", field, cell)
+		return fieldErrorf(field, "%s forgetBias is an axis for cells lstm and gru only; %s has no gate that keeps the past", field, cell)
 	}
 	n := "n" + field
 	if a.N < 2 || a.N > MaxPhasePoints {

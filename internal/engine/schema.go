@@ -199,8 +199,8 @@ var schema = []settingDef{
 		label: Text{"Forget bias", "Sesgo de olvido"},
 		short: Text{"forget bias", "sesgo de olvido"},
 		help: Text{
-			"A forget-gate bias of 1 keeps the LSTM cell state open (Gers et al. 2000; Jozefowicz et al. 2015)",
-			"Un sesgo de 1 en la puerta de olvido mantiene abierto el estado de la celda de la LSTM (Gers et al. 2000; Jozefowicz et al. 2015)",
+			"The bias of the gate that keeps the past (LSTM: forget gate f; GRU: update gate z): 1 or more keeps it open (Gers et al. 2000; Jozefowicz et al. 2015)",
+			"El sesgo de la puerta que conserva el pasado (LSTM: puerta de olvido f; GRU: puerta de actualización z): con 1 o más la mantiene abierta (Gers et al. 2000; Jozefowicz et al. 2015)",
 		},
 	},
 	{

@@ -6,7 +6,7 @@
 // they are shown.
 
 import { t, setLang, applyI18n } from './i18n.js';
-import { SETTINGS, readPage, pageQuery, labDefaults, viewDefaults } from './url.js';
+import { SETTINGS, LAB_MODEL, readPage, pageQuery, labDefaults, viewDefaults, sameSettings } from './url.js';
 import { Connection, Analysis, isRateLimited, errorText } from './socket.js';
 import { applyTrainLimits } from './lab.js';
 import { Controls, advancedSettings } from './controls.js';
@@ -32,6 +32,8 @@ applyTrainLimits(boot.limits.train); // before the URL's lab settings are read
 const state = readPage(location.search, defaults, options, tourSteps().map((s) => s.id), VIEWS);
 const settings = state.settings;
 const view = state.view;
+// The lab opened on the page's defaults starts from its own model.
+if (view.tab === 'lab' && !view.preset && sameSettings(settings, defaults)) Object.assign(settings, LAB_MODEL);
 
 let inputSeq = 0; // user changes, for performance marks
 let urlTimer = 0; // a pending URL update
@@ -44,7 +46,8 @@ let lastProfile = null; // the profile shown, for the tour's panel
 setLang(view.lang);
 fillPresetOptions();
 
-const controls = new Controls({ options, limits: boot.limits, onChange });
+// In the training lab the settings act on every model it trains.
+const controls = new Controls({ options, limits: boot.limits, onChange, cells: () => (view.tab === 'lab' ? view.lab.cells : []) });
 
 const wsURL = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
 let downTimer = 0;
@@ -214,6 +217,10 @@ function selectTab(name) {
   if (view.tab === name) return;
   view.tab = name;
   tabs.show(name);
+  controls.updateEnabled(settings);
+  // The lab opened on the page's defaults starts from its own model
+  // (LAB_MODEL), on which its defaults teach.
+  if (name === 'lab' && !view.preset && sameSettings(settings, defaults)) changeSettings({ ...LAB_MODEL });
   updateURL();
   showTab();
 }
@@ -348,6 +355,7 @@ function applyStep(p) {
   const tab = p.tab || 'profile';
   view.tab = tab;
   tabs.show(tab);
+  controls.updateEnabled(settings);
   applyView();
   showTab();
   page.sequence = null;

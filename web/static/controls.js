@@ -43,9 +43,12 @@ const isNumber = (spec) => spec.kind === 'int' || spec.kind === 'uint' || spec.k
 // change the user makes, also while a slider is dragged, and for a
 // number box once the user is done typing a value the setting takes.
 export class Controls {
-  constructor({ limits, onChange }) {
+  // cells(), when given, names the models besides the Cell control's that
+  // the settings act on (the training lab's runs).
+  constructor({ limits, onChange, cells }) {
     this.limits = { ...limits };
     this.onChange = onChange;
+    this.cells = cells || (() => []);
     this.fillOptions();
     this.applyLimits(limits);
     this.bind();
@@ -211,12 +214,14 @@ export class Controls {
   // the schema says: a setting that does not apply to the model, or that
   // another setting makes idle. A field of its own ('<name>-field') is
   // hidden when the model lacks the setting; a note ('<name>-note') says
-  // why a control is disabled.
+  // why a control is disabled. A setting that acts on any of the models
+  // in use (the training lab's runs too) is shown and enabled.
   updateEnabled(s) {
+    const cells = [s.cell, ...this.cells()];
     for (const spec of SCHEMA) {
-      const on = active(spec.name, s);
+      const on = cells.some((cell) => active(spec.name, { ...s, cell }));
       const field = $(`${spec.name}-field`);
-      if (field) field.hidden = !appliesTo(spec.name, s.cell);
+      if (field) field.hidden = !cells.some((cell) => appliesTo(spec.name, cell));
       for (const c of document.querySelectorAll(`[data-field="${spec.name}"]`)) c.disabled = !on;
       const note = $(`${spec.name}-note`);
       if (note) note.hidden = on;

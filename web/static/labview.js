@@ -103,6 +103,30 @@ function create(page) {
     }
   }
 
+  // exportRun downloads /api/train.json for the lab's settings: the
+  // server trains the same run again and writes everything a replay
+  // needs.
+  async function exportRun() {
+    $('err-lab').hidden = true;
+    if (!view.lab.cells.length) {
+      $('err-lab').textContent = t('lab.needCell');
+      $('err-lab').hidden = false;
+      return;
+    }
+    const msg = trainMessage(view.lab.cells);
+    const q = new URLSearchParams();
+    for (const [name, v] of Object.entries(msg)) {
+      if (name === 'type' || name === 'every' || name === 'cell') continue;
+      q.set(name, Array.isArray(v) ? v.join(',') : String(v));
+    }
+    q.set('cell', msg.cell);
+    const status = $('lab-export-status');
+    status.textContent = t('lab.export.busy');
+    $('train-export').disabled = true;
+    await page.download(`/api/train.json?${q}`, `gradviz-training-${view.lab.task}.json`, { status, banner: $('err-lab') });
+    $('train-export').disabled = false;
+  }
+
   function stopTraining() {
     page.sequence = null;
     queued = null;
@@ -142,6 +166,7 @@ function create(page) {
 
   function changeLab(name, value) {
     view.lab[name] = value;
+    if (name === 'cells') controls.updateEnabled(settings);
     page.markPresetChanged();
     $('lab-task-note').textContent = t(`lab.tasknote.${view.lab.task}`);
     accuracyLabels();
@@ -198,10 +223,12 @@ function create(page) {
     page.sequence = null;
     view.lab.cells = [...CELLS];
     setLabControls();
+    controls.updateEnabled(settings);
     page.updateURL();
     startTraining(view.lab.cells);
   });
   $('train-stop').addEventListener('click', stopTraining);
+  $('train-export').addEventListener('click', exportRun);
 
   // The exports train the same runs again on the server (training is
   // deterministic): the last train message sent, or the one the
@@ -261,6 +288,7 @@ function create(page) {
       if (name === 'cell' && view.lab.cells.length === 1) {
         view.lab.cells = [value];
         setLabControls();
+        controls.updateEnabled(settings);
       }
     },
     disconnected: () => chart.lost(),

@@ -731,8 +731,8 @@ function create(page) {
     settingChanged(name) {
       if (name !== 'cell') return;
       fillSelects();
-      // An axis must be a setting of the model: only the LSTM has a
-      // forget gate to put on one.
+      // An axis must be a setting of the model: only the LSTM and the GRU
+      // have a gate whose bias (forgetBias) can be one.
       if (axes().some((a) => !appliesTo(a, settings.cell))) {
         view.phaseX = 'gain';
         view.phaseY = 'T';

@@ -82,10 +82,18 @@ export function pinQuery(s, defaults) {
 export const LAB = {
   task: { kind: 'enum', values: ['recall', 'adding', 'copy'], def: 'recall' },
   optimizer: { kind: 'enum', values: ['adam', 'sgd'], def: 'adam' },
-  lr: { kind: 'float', min: 1e-6, max: 10, def: 0.01 },
+  lr: { kind: 'float', min: 1e-6, max: 10, def: 0.003 },
   batch: { kind: 'int', min: 1, max: 128, def: 32 },
-  iterations: { kind: 'int', min: 1, max: 20000, def: 1500 },
+  iterations: { kind: 'int', min: 1, max: 20000, def: 1000 },
 };
+// LAB_MODEL is what the training lab changes in the model settings when
+// it is opened on the page's defaults (the profile's T = 100 and forget
+// bias 0, on which no model learns recall): 40 steps, 8 keys, a gain
+// just inside the vanishing regime, and a forget bias that keeps the
+// gated cells' memory open. On these, with the lab's defaults, Compare
+// shows the RNN at chance and the LSTM and GRU learning;
+// engine.DefaultTrainSettings holds the same numbers.
+export const LAB_MODEL = { T: 40, K: 8, gain: 0.8, forgetBias: 3 };
 // CELLS are the models the training lab can compare, in display order.
 export const CELLS = MODELS.map((m) => m.cell);
 export const CHARTS = ['accuracy', 'grad', 'horizon', 'profile'];

@@ -1,0 +1,98 @@
+package api_test
+
+import (
+	"slices"
+
+	"github.com/chromedp/chromedp"
+	"testing"
+	"time"
+)
+
+// TestBrowserLab runs the training lab's state checks in a browser of
+// their own.
+func TestBrowserLab(t *testing.T) {
+	b := startBrowser(t)
+	t.Run("lab state", b.testLabState)
+}
+
+// testLabState: the lab opened on the page's defaults takes its own model
+// (on which Compare teaches), shows the forget bias whenever a gated cell
+// is among the trained ones, keeps every one of its settings across a
+// reload, and exports its run as JSON.
+func (s *browserSuite) testLabState(t *testing.T) {
+	tb := s.newTab(t)
+	tb.open("")
+	tb.click("Training lab")
+	tb.waitURL("tab", "lab")
+	for name, want := range map[string]string{"T": "40", "K": "8", "gain": "0.8", "forgetBias": "3"} {
+		tb.waitURL(name, want)
+	}
+	hidden := func() bool { return eval[bool](tb, `document.getElementById('forgetBias-field').hidden`) }
+	// One RNN: no forget gate anywhere.
+	if !hidden() {
+		t.Errorf("the forget bias is shown while the lab trains an RNN only")
+	}
+	// Cell stays RNN; an LSTM among the runs shows the forget bias.
+	tb.click("LSTM")
+	tb.waitURL("cells", "rnn,lstm")
+	if hidden() {
+		t.Errorf("the forget bias is hidden while the lab trains an LSTM (Cell RNN)")
+	}
+	tb.click("LSTM")
+	tb.waitFor("the lab's runs back to the Cell's", `!new URLSearchParams(location.search).has('cells')`)
+	if !hidden() {
+		t.Errorf("the forget bias is still shown after the LSTM left the runs")
+	}
+	tb.click("Compare RNN · LSTM · GRU · attention")
+	tb.waitURL("cells", "rnn,lstm,gru,attn")
+	if hidden() {
+		t.Errorf("the forget bias is hidden during Compare")
+	}
+	tb.stopTraining()
+
+	// Every lab setting through its control, then a reload.
+	tb.set("Task", "adding")
+	tb.set("Optimizer", "sgd")
+	tb.set("Learning rate", "0.05")
+	tb.set("Batch", "16")
+	tb.set("Iterations", "30")
+	tb.set("Right chart", "grad")
+	tb.set("Forget bias", "2.5")
+	tb.click("Self-attention")
+	tb.waitURL("cells", "rnn,lstm,gru")
+	tb.waitURL("forgetBias", "2.5")
+	tb.waitURL("chart", "grad")
+	q := tb.query()
+	// In a tab of its own, as a link opened later would be.
+	tb = s.newTab(t)
+	tb.do(chromedp.Navigate(s.srv.URL + "/?" + q.Encode()))
+	tb.waitFor("the lab after a reload", `document.getElementById('panel-lab').hidden === false && document.body.dataset.connected === 'true'`)
+	ids := []string{"task", "optimizer", "lr", "batch", "iterations", "lab-chart", "forgetBias", "T-num", "K", "cell-rnn", "cell-lstm", "cell-gru", "cell-attn"}
+	got := eval[[]string](tb, `['`+joinIDs(ids)+`'].map((id) => { const e = document.getElementById(id); return e.type === 'checkbox' ? String(e.checked) : e.value; })`)
+	want := []string{"adding", "sgd", "0.05", "16", "30", "grad", "2.5", "40", "8", "true", "true", "true", "false"}
+	if !slices.Equal(got, want) {
+		t.Errorf("after a reload the lab shows\n%v for\n%v, want\n%v", got, ids, want)
+	}
+	if hidden() {
+		t.Errorf("after a reload the forget bias is hidden, with an LSTM and a GRU among the runs")
+	}
+
+	// The run as JSON: the server trains it again and the page saves it.
+	tb.click("Export run (JSON)")
+	tb.waitForLong("the JSON export", `document.body.dataset.exported === 'json' || !!document.body.dataset.exportError`, 60*time.Second)
+	if e := eval[string](tb, `document.body.dataset.exportError || ''`); e != "" {
+		t.Errorf("the export failed: %s", e)
+	}
+	tb.screenshot("lab-state")
+}
+
+func joinIDs(ids []string) string {
+	out := ""
+	for i, id := range ids {
+		if i > 0 {
+			out += "','"
+		}
+		out += id
+	}
+	return out
+}
