@@ -180,7 +180,7 @@ func (s *Server) handleTrainExport() http.HandlerFunc {
 		tag.kind = kindTrain
 		var cpu atomic.Int64
 		ctx := withCPUMeter(withRunTag(r.Context(), tag), &cpu)
-		ex, err := s.trainForExport(ctx, req, &cpu)
+		ex, err := s.trainForReplay(ctx, req, &cpu)
 		if err != nil {
 			writeError(w, s.logger, err)
 			return
@@ -193,9 +193,9 @@ func (s *Server) handleTrainExport() http.HandlerFunc {
 	}
 }
 
-// trainForExport trains every run of req as the lab does, an iteration of
+// trainForReplay trains every run of req as the lab does, an iteration of
 // each model at a time in a worker slot, and records every iteration.
-func (s *Server) trainForExport(ctx context.Context, req trainRequest, cpu *atomic.Int64) (*trainExport, error) {
+func (s *Server) trainForReplay(ctx context.Context, req trainRequest, cpu *atomic.Int64) (*trainExport, error) {
 	base := req.base
 	m := base.Model
 	o := engine.NewOptimizer(base.Optimizer, base.LR, base.Momentum, 0)
