@@ -13,6 +13,39 @@ import (
 func TestBrowserLab(t *testing.T) {
 	b := startBrowser(t)
 	t.Run("lab state", b.testLabState)
+	t.Run("compare teaches", b.testCompareTeaches)
+}
+
+// testCompareTeaches presses Compare on the lab's defaults, at 1280×800
+// where it once taught the opposite (the RNN learning, the gated cells at
+// chance): now the LSTM and the GRU learn recall and the RNN stays at
+// chance. It trains the defaults' first 300 iterations, which the engine's
+// TestDefaultsTeach shows are enough on this seed, so it is not slow
+// under -race.
+func (s *browserSuite) testCompareTeaches(t *testing.T) {
+	tb := s.newTabWithin(t, 600*time.Second)
+	tb.do(chromedp.EmulateViewport(1280, 800))
+	tb.open("iterations=300")
+	tb.click("Training lab")
+	tb.waitURL("tab", "lab")
+	tb.waitURL("iterations", "300")
+	tb.waitFor("the lab's own model", `document.getElementById('T-num').value === '40' && document.getElementById('K').value === '8' && document.getElementById('forgetBias').value === '3'`)
+	tb.click("Compare RNN · LSTM · GRU · attention")
+	if eval[bool](tb, `document.getElementById('forgetBias-field').hidden`) {
+		t.Errorf("the forget bias is hidden during Compare")
+	}
+	tb.waitForLong("the comparison to finish", `document.body.dataset.train === 'finished'`, 400*time.Second)
+	acc := eval[map[string]float64](tb, `Object.fromEntries([...document.querySelectorAll('#lab-tbody tr')].map((r) => [r.children[0].dataset.cell, Number(r.children[3].textContent)]))`)
+	t.Logf("accuracy after 300 iterations: %v", acc)
+	for _, cell := range []string{"lstm", "gru"} {
+		if !(acc[cell] >= 0.9) {
+			t.Errorf("%s accuracy %v after Compare on the defaults, want at least 0.9", cell, acc[cell])
+		}
+	}
+	if !(acc["rnn"] <= 0.25) {
+		t.Errorf("RNN accuracy %v after Compare on the defaults, want chance (1/8), at most 0.25", acc["rnn"])
+	}
+	tb.screenshot("lab-compare-teaches")
 }
 
 // testLabState: the lab opened on the page's defaults takes its own model
