@@ -47,7 +47,7 @@ func handlePlot(logger *slog.Logger, compute computeFunc, inSlot slotFunc, lim e
 	return func(w http.ResponseWriter, r *http.Request) {
 		req, err := plotRequestFromQuery(r.URL.Query(), lim)
 		if err == nil && format == "gif" {
-			err = gifSize(r.URL.Query(), &req.figure)
+			err = gifSize(r.URL.Query(), &req.figure.Width, &req.figure.Height)
 		}
 		if err != nil {
 			writeError(w, logger, err)
@@ -91,18 +91,18 @@ const (
 
 // gifSize gives an animation the GIF's default size, a slide's picture,
 // where the query leaves it out, and refuses one over full HD.
-func gifSize(q url.Values, fig *render.Figure) error {
+func gifSize(q url.Values, width, height *int) error {
 	if !q.Has("w") {
-		fig.Width = render.GIFWidth
+		*width = render.GIFWidth
 	}
 	if !q.Has("h") {
-		fig.Height = render.GIFHeight
+		*height = render.GIFHeight
 	}
-	if fig.Width > maxGIFWidth {
-		return fieldErrorf("w", "w must be a whole number of pixels %d..%d for a GIF, got %d", render.MinWidth, maxGIFWidth, fig.Width)
+	if *width > maxGIFWidth {
+		return fieldErrorf("w", "w must be a whole number of pixels %d..%d for a GIF, got %d", render.MinWidth, maxGIFWidth, *width)
 	}
-	if fig.Height > maxGIFHeight {
-		return fieldErrorf("h", "h must be a whole number of pixels %d..%d for a GIF, got %d", render.MinHeight, maxGIFHeight, fig.Height)
+	if *height > maxGIFHeight {
+		return fieldErrorf("h", "h must be a whole number of pixels %d..%d for a GIF, got %d", render.MinHeight, maxGIFHeight, *height)
 	}
 	return nil
 }
