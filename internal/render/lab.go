@@ -180,7 +180,7 @@ func labPhrasesFor(lang Lang) labPhrases {
 			baseline: "referencia sin memoria", chance: "azar",
 			task: "Tarea", optimizer: "Optimizador", lr: "Tasa de aprendizaje", batch: "Lote", iterations: "Iteraciones",
 			end: map[string]string{
-				"diverged": "divergió en la iteración %d", "limit": "parado por el límite de CPU del servidor en la iteración %d",
+				"diverged": "divergió en la iteración %d", "limit": "detenido por el límite de CPU del servidor en la iteración %d",
 			},
 			final:     "%s termina con una exactitud del %s %%",
 			finalLoss: "%s termina con una pérdida de %s",

@@ -55,7 +55,7 @@ func phrasesFor(lang Lang) phrases {
 			stateOverflow:  "‖s_t‖ desborda (%s) en el paso %d",
 			deltaOverflow:  "‖δ_k‖ desborda (%s) en el paso %d",
 			rawOverflow:    "‖δ_k‖ sin recorte desborda (%s) en el paso %d",
-			underflow:      "‖δ_k‖ subdesborda a 0 (bajo 4.9e−324) en el paso %d",
+			underflow:      "‖δ_k‖ queda en 0 por subdesbordamiento (por debajo de 4,9e−324) en el paso %d",
 			exactZero:      "‖δ_k‖ = 0 en el paso %d",
 			regime: map[engine.Regime]string{
 				engine.RegimeVanishing:  "< 1: el gradiente se desvanece",
