@@ -323,7 +323,7 @@ addStrings({
     'tour.err.steps': 'debe tener de 1 a 100 pasos, pero tiene {n}',
     'tour.err.pins': 'admite como mucho 7 curvas fijadas, pero hay {n}',
     'tour.err.sequence': 'debe tener de 1 a 8 entradas, pero tiene {n}',
-    'tour.err.seqTrain': 'es una cadena de entrenamientos: pon train a true',
+    'tour.err.seqTrain': 'es una cadena de entrenamientos: pon train en true',
     'tour.err.cells': 'debe nombrar de 1 a {n} modelos',
     'tour.err.twice': 'nombra {value} dos veces',
     'tour.err.dup': 'este id es también el del paso {other}',
