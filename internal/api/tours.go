@@ -569,6 +569,11 @@ func (s *Server) handleTour() http.HandlerFunc {
 			writeErrorBody(w, http.StatusInternalServerError, codeInternal, te.Field, err.Error())
 			return
 		case err != nil:
+			if !errors.Is(err, fs.ErrNotExist) {
+				// Unreadable (permissions, an I/O error): still a 404 to
+				// the page, but the operator is told why.
+				s.logger.Warn("tour unreadable", "tour", name, "err", err)
+			}
 			writeErrorBody(w, http.StatusNotFound, codeNotFound, "", "no such tour")
 			return
 		}
