@@ -210,22 +210,8 @@ func labPhrasesFor(lang Lang) labPhrases {
 
 // labLine is one run's curve of a lab chart.
 func labLine(st style, c color.NRGBA, pts []point, logY bool) *curve {
-	cv := &curve{style: draw.LineStyle{Color: c, Width: st.px(2.2)}}
-	var seg []point
-	for _, p := range pts {
-		if !math.IsNaN(p.y) && !math.IsInf(p.y, 0) && (!logY || p.y > 0) {
-			seg = append(seg, p)
-			continue
-		}
-		if len(seg) > 0 {
-			cv.segments = append(cv.segments, seg)
-			seg = nil
-		}
-	}
-	if len(seg) > 0 {
-		cv.segments = append(cv.segments, seg)
-	}
-	return cv
+	keep := func(y float64) bool { return !math.IsNaN(y) && !math.IsInf(y, 0) && (!logY || y > 0) }
+	return &curve{style: draw.LineStyle{Color: c, Width: st.px(2.2)}, segments: segments(pts, keep)}
 }
 
 // labPlot builds the figure; frame ≥ 0 draws checkpoint frame of the

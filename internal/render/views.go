@@ -221,22 +221,11 @@ func bidirPlot(p *plot.Plot, fig ViewFigure, st style, tr viewPhrases) (vg.Lengt
 	T, t := fig.Settings.T, fig.OutputStep
 	uniC, biC := bidirColors()
 	line := func(values []float64, c color.NRGBA, width float64) *curve {
-		cv := &curve{style: draw.LineStyle{Color: c, Width: st.px(width)}}
-		var seg []point
+		pts := make([]point, len(values))
 		for i, v := range values {
-			if v > 0 && !math.IsInf(v, 1) {
-				seg = append(seg, point{float64(i + 1), v})
-				continue
-			}
-			if len(seg) > 0 {
-				cv.segments = append(cv.segments, seg)
-				seg = nil
-			}
+			pts[i] = point{float64(i + 1), v}
 		}
-		if len(seg) > 0 {
-			cv.segments = append(cv.segments, seg)
-		}
-		return cv
+		return &curve{style: draw.LineStyle{Color: c, Width: st.px(width)}, segments: segments(pts, onLogAxis)}
 	}
 	bi, uni := line(fig.Bi, biC, 2), line(fig.Uni, uniC, 2.5)
 	p.X.Min, p.X.Max = 1, float64(max(T, 2))
