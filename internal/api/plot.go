@@ -174,9 +174,9 @@ func serveDrawing(w http.ResponseWriter, ctx context.Context, logger *slog.Logge
 type slotFunc func(ctx context.Context, bytes int64, work func(context.Context) error) error
 
 // drawingBytes estimates the memory of drawing fig: an RGBA canvas, the
-// rasteriser's and the encoder's buffers for a PNG; the SVG, PDF and
-// CSV text (a PDF also holds its embedded fonts, well under text's
-// per-step allowance).
+// rasteriser's and the encoder's buffers for a PNG; for a GIF one such
+// canvas and every frame; the SVG, PDF and CSV text, and for a PDF its
+// embedded fonts (pdfFontBytes).
 func drawingBytes(fig render.Figure, format string) int64 {
 	steps := int64(0)
 	for _, run := range append([]render.Run{fig.Current}, fig.Pins...) {
