@@ -67,7 +67,7 @@ func phrasesFor(lang Lang) phrases {
 			reachesMore: "El primer paso recibe %s veces la señal del último: el gradiente explota.",
 			reachesSame: "El primer paso recibe %s de la señal del último: el gradiente conserva su tamaño.",
 			reachesZero: "La señal del último paso no llega al primero: ‖∂E/∂s_1‖ es 0.",
-			reachesNone: "La señal no es finita: el gradiente desbordó, no hay nada que comparar.",
+			reachesNone: "La señal no es finita: el gradiente se desbordó y no hay nada que comparar.",
 			link:        "Esta vista: ",
 		}
 	}
