@@ -317,7 +317,7 @@ func (s *browserSuite) testViewKeepsPreset(t *testing.T) {
 func (s *browserSuite) testAddingAccuracy(t *testing.T) {
 	for _, c := range []struct{ lang, opt, col string }{
 		{"en", "Share within ±0.04 of the sum", "Within ±0.04"},
-		{"es", "Proporción a ±0,04 de la suma", "A ±0,04"},
+		{"es", "Proporción con error < 0,04 en la suma", "Error < 0,04"},
 	} {
 		tb := s.newTab(t)
 		tb.do(chromedp.Navigate(s.srv.URL + "/?tab=lab&lang=" + c.lang))

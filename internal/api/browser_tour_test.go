@@ -16,16 +16,20 @@ import (
 
 // openTourFile hands the page's file input a file holding text, as
 // choosing it in the file dialog does.
-func (tb *tab) openTourFile(text string) {
+func (tb *tab) openTourFile(text string) { tb.t.Helper(); tb.openPaddedTourFile(text, 0) }
+
+// openPaddedTourFile opens text after pad spaces: still the same JSON,
+// pad bytes larger.
+func (tb *tab) openPaddedTourFile(text string, pad int) {
 	tb.t.Helper()
 	eval[bool](tb, fmt.Sprintf(`(() => {
 		const dt = new DataTransfer();
-		dt.items.add(new File([%q], 'tour.json', { type: 'application/json' }));
+		dt.items.add(new File([' '.repeat(%d), %q], 'tour.json', { type: 'application/json' }));
 		const el = document.getElementById('tour-file');
 		el.files = dt.files;
 		el.dispatchEvent(new Event('change'));
 		return true;
-	})()`, text))
+	})()`, pad, text))
 }
 
 const badTourFile = `{"id":"mine","title":{"en":"Mine","es":"Mía"},"steps":[
@@ -190,6 +194,14 @@ func (s *browserSuite) testTour(t *testing.T) {
 			t.Errorf("after a bad file: %d options, want the built-in tour's 13 and none", n)
 		}
 		tb.screenshot("tour-bad-file-es")
+		// A file over the server's bound for a tour is refused before it
+		// is read, whatever it holds.
+		tb.openPaddedTourFile(goodTourFile, 1<<20)
+		want = "Este archivo de visita no se puede usar: ocupa más de 1 MB"
+		tb.waitFor("the size error", fmt.Sprintf(`document.getElementById('tour-msg').textContent.includes(%q)`, want))
+		if got := eval[string](tb, `document.body.dataset.tour || ''`); got == "mine" {
+			t.Errorf("a tour file over 1 MB was used")
+		}
 		tb.openTourFile(goodTourFile)
 		tb.waitFor("the good tour", `document.body.dataset.tour === 'mine' && document.getElementById('preset').options.length === 3`)
 		if got := eval[string](tb, `document.getElementById('tour-msg').textContent`); got != "Visita «Mi clase»: 2 pasos." {

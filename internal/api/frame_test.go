@@ -67,7 +67,8 @@ func TestParseFrameAncestors(t *testing.T) {
 // on the page and every other route, and nothing else in the policy
 // changes.
 func TestFrameAncestorHeaders(t *testing.T) {
-	paths := []string{"/", "/?embed=1", "/static/app.js", "/api/profile?T=5", "/nope"}
+	// Error responses (400, 404) carry the same policy as the page.
+	paths := []string{"/", "/?embed=1", "/static/app.js", "/api/profile?T=5", "/nope", "/api/plot.png?T=NaN", "/api/tours/..%2Fetc", "/api/lab.gif?h=99999"}
 	get := func(t *testing.T, cfg Config, path string) http.Header {
 		ts, _ := newTestServer(t, cfg)
 		resp, err := http.Get(ts.URL + path)

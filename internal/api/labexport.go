@@ -56,15 +56,7 @@ func (s *Server) handleLabExport() http.HandlerFunc {
 		q := r.URL.Query()
 		req, fig, err := labRequestFromQuery(q, s.cfg)
 		if err == nil && format == "gif" {
-			if !q.Has("w") {
-				fig.Width = render.GIFWidth
-			}
-			if !q.Has("h") {
-				fig.Height = render.GIFHeight
-			}
-			if fig.Width > maxGIFWidth || fig.Height > maxGIFHeight {
-				err = fieldErrorf("w", "w×h must be at most %d×%d pixels for a GIF, got %d×%d", maxGIFWidth, maxGIFHeight, fig.Width, fig.Height)
-			}
+			err = gifSize(q, &fig.Width, &fig.Height)
 		}
 		if err != nil {
 			writeError(w, logger, err)
@@ -81,7 +73,9 @@ func (s *Server) handleLabExport() http.HandlerFunc {
 		reserve := viewDrawingBytes(render.ViewFigure{Settings: fig.Model, Width: fig.Width, Height: fig.Height}, format) +
 			int64(len(fig.Runs))*int64(len(fig.Runs[0].Windows)+1)*256
 		if format == "gif" {
-			reserve += int64(labCheckpoints+2) * int64(fig.Width) * int64(fig.Height)
+			// As a profile's GIF: one RGBA canvas at a time, then
+			// every frame's palette image and the encoded animation.
+			reserve += 3*4*int64(fig.Width)*int64(fig.Height) + int64(labCheckpoints+2)*int64(fig.Width)*int64(fig.Height)
 		}
 		serveDrawing(w, ctx, logger, s.withSlot, reserve, "lab", format, contentType, fig.FileName(format), func(ctx context.Context, body io.Writer) error {
 			switch format {

@@ -108,8 +108,16 @@ func TestLabExportBadRequests(t *testing.T) {
 		{"chart=pie", "chart"},
 		{"loss=sum", "loss"},
 		{"T=0", "T"},
+		{"format=gif&w=4000", "w"},
+		{"format=gif&h=2000", "h"},
+		{"format=gif&w=NaN", "w"},
+		{"format=gif&h=-1", "h"},
 	} {
-		resp, body := getExport(t, ts.URL, "/api/lab.png?"+tt.query)
+		path, query := "/api/lab.png?", tt.query
+		if rest, ok := strings.CutPrefix(query, "format=gif&"); ok {
+			path, query = "/api/lab.gif?", rest
+		}
+		resp, body := getExport(t, ts.URL, path+query)
 		var e struct{ Field, Message string }
 		_ = json.Unmarshal(body, &e)
 		if resp.StatusCode != http.StatusBadRequest || e.Field != tt.field {

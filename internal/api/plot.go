@@ -47,7 +47,7 @@ func handlePlot(logger *slog.Logger, compute computeFunc, inSlot slotFunc, lim e
 	return func(w http.ResponseWriter, r *http.Request) {
 		req, err := plotRequestFromQuery(r.URL.Query(), lim)
 		if err == nil && format == "gif" {
-			err = gifSize(r.URL.Query(), &req.figure)
+			err = gifSize(r.URL.Query(), &req.figure.Width, &req.figure.Height)
 		}
 		if err != nil {
 			writeError(w, logger, err)
@@ -91,18 +91,18 @@ const (
 
 // gifSize gives an animation the GIF's default size, a slide's picture,
 // where the query leaves it out, and refuses one over full HD.
-func gifSize(q url.Values, fig *render.Figure) error {
+func gifSize(q url.Values, width, height *int) error {
 	if !q.Has("w") {
-		fig.Width = render.GIFWidth
+		*width = render.GIFWidth
 	}
 	if !q.Has("h") {
-		fig.Height = render.GIFHeight
+		*height = render.GIFHeight
 	}
-	if fig.Width > maxGIFWidth {
-		return fieldErrorf("w", "w must be a whole number of pixels %d..%d for a GIF, got %d", render.MinWidth, maxGIFWidth, fig.Width)
+	if *width > maxGIFWidth {
+		return fieldErrorf("w", "w must be a whole number of pixels %d..%d for a GIF, got %d", render.MinWidth, maxGIFWidth, *width)
 	}
-	if fig.Height > maxGIFHeight {
-		return fieldErrorf("h", "h must be a whole number of pixels %d..%d for a GIF, got %d", render.MinHeight, maxGIFHeight, fig.Height)
+	if *height > maxGIFHeight {
+		return fieldErrorf("h", "h must be a whole number of pixels %d..%d for a GIF, got %d", render.MinHeight, maxGIFHeight, *height)
 	}
 	return nil
 }
@@ -174,9 +174,9 @@ func serveDrawing(w http.ResponseWriter, ctx context.Context, logger *slog.Logge
 type slotFunc func(ctx context.Context, bytes int64, work func(context.Context) error) error
 
 // drawingBytes estimates the memory of drawing fig: an RGBA canvas, the
-// rasteriser's and the encoder's buffers for a PNG; the SVG, PDF and
-// CSV text (a PDF also holds its embedded fonts, well under text's
-// per-step allowance).
+// rasteriser's and the encoder's buffers for a PNG; for a GIF one such
+// canvas and every frame; the SVG, PDF and CSV text, and for a PDF its
+// embedded fonts (pdfFontBytes).
 func drawingBytes(fig render.Figure, format string) int64 {
 	steps := int64(0)
 	for _, run := range append([]render.Run{fig.Current}, fig.Pins...) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"net/http"
@@ -522,16 +523,27 @@ func (t *Tours) read(name string) ([]byte, error) {
 		return nil, fs.ErrNotExist
 	}
 	path := filepath.Join(t.dir, name+".json")
+	// Stat before opening: opening a named pipe waits for a writer.
 	info, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
-	if info.Size() > maxTourBytes {
-		return nil, &TourError{File: name + ".json", Message: fmt.Sprintf("the file is larger than %d bytes", maxTourBytes)}
+	if !info.Mode().IsRegular() {
+		return nil, &TourError{File: name + ".json", Message: "is not a regular file"}
 	}
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
+	}
+	defer f.Close()
+	// Read at most one byte over the bound, so a file that grew since
+	// the Stat is refused too rather than read whole.
+	data, err := io.ReadAll(io.LimitReader(f, maxTourBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxTourBytes {
+		return nil, &TourError{File: name + ".json", Message: fmt.Sprintf("the file is larger than %d bytes", maxTourBytes)}
 	}
 	if err := ValidateTour(data, tourLimits(t.lim), t.train); err != nil {
 		var te *TourError
@@ -557,6 +569,11 @@ func (s *Server) handleTour() http.HandlerFunc {
 			writeErrorBody(w, http.StatusInternalServerError, codeInternal, te.Field, err.Error())
 			return
 		case err != nil:
+			if !errors.Is(err, fs.ErrNotExist) {
+				// Unreadable (permissions, an I/O error): still a 404 to
+				// the page, but the operator is told why.
+				s.logger.Warn("tour unreadable", "tour", name, "err", err)
+			}
 			writeErrorBody(w, http.StatusNotFound, codeNotFound, "", "no such tour")
 			return
 		}

@@ -119,6 +119,19 @@ func TestViewExportsBadRequests(t *testing.T) {
 		{"/api/map.png?lang=fr", "lang"},
 		{"/api/bidir.svg?w=10", "w"},
 		{"/api/spectrum.png?wat=1", "wat"},
+		{"/api/bidir.png?outputStep=NaN", "outputStep"},
+		{"/api/bidir.png?outputStep=-1", "outputStep"},
+		{"/api/bidir.png?outputStep=99999999999999999999", "outputStep"},
+		{"/api/map.csv?rows=Inf", "rows"},
+		{"/api/map.csv?rows=1e3", "rows"},
+		{"/api/map.csv?rows=1&rows=2", "rows"},
+		{"/api/map.png?w=NaN", "w"},
+		{"/api/map.png?h=-Inf", "h"},
+		{"/api/map.png?h=1e9", "h"},
+		{"/api/spectrum.svg?gain=NaN", "gain"},
+		{"/api/spectrum.svg?gain=Inf", "gain"},
+		{"/api/bidir.csv?T=-5", "T"},
+		{"/api/bidir.csv?T=1e9", "T"},
 	}
 	for _, tt := range tests {
 		resp, body := getExport(t, ts.URL, tt.path)

@@ -180,7 +180,7 @@ func labPhrasesFor(lang Lang) labPhrases {
 			baseline: "referencia sin memoria", chance: "azar",
 			task: "Tarea", optimizer: "Optimizador", lr: "Tasa de aprendizaje", batch: "Lote", iterations: "Iteraciones",
 			end: map[string]string{
-				"diverged": "divergió en la iteración %d", "limit": "parado por el límite de CPU del servidor en la iteración %d",
+				"diverged": "divergió en la iteración %d", "limit": "detenido por el límite de CPU del servidor en la iteración %d",
 			},
 			final:     "%s termina con una exactitud del %s %%",
 			finalLoss: "%s termina con una pérdida de %s",
@@ -210,22 +210,8 @@ func labPhrasesFor(lang Lang) labPhrases {
 
 // labLine is one run's curve of a lab chart.
 func labLine(st style, c color.NRGBA, pts []point, logY bool) *curve {
-	cv := &curve{style: draw.LineStyle{Color: c, Width: st.px(2.2)}}
-	var seg []point
-	for _, p := range pts {
-		if !math.IsNaN(p.y) && !math.IsInf(p.y, 0) && (!logY || p.y > 0) {
-			seg = append(seg, p)
-			continue
-		}
-		if len(seg) > 0 {
-			cv.segments = append(cv.segments, seg)
-			seg = nil
-		}
-	}
-	if len(seg) > 0 {
-		cv.segments = append(cv.segments, seg)
-	}
-	return cv
+	keep := func(y float64) bool { return !math.IsNaN(y) && !math.IsInf(y, 0) && (!logY || y > 0) }
+	return &curve{style: draw.LineStyle{Color: c, Width: st.px(2.2)}, segments: segments(pts, keep)}
 }
 
 // labPlot builds the figure; frame ≥ 0 draws checkpoint frame of the

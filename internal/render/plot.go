@@ -177,22 +177,36 @@ func (b *builder) step(x float64, T int) int {
 // series turns values (index k−1 for step k) into a curve cut at every
 // value that a log axis cannot show.
 func (b *builder) series(values []float64, T int, sty draw.LineStyle) *curve {
-	cv := &curve{style: sty}
-	var seg []point
+	pts := make([]point, len(values))
 	for i, v := range values {
-		if v > 0 && !math.IsInf(v, 1) {
-			seg = append(seg, point{b.x(i+1, T), v})
+		pts[i] = point{b.x(i+1, T), v}
+	}
+	return &curve{style: sty, segments: segments(pts, onLogAxis)}
+}
+
+// onLogAxis reports whether a log axis can show v: positive and finite
+// (NaN fails v > 0).
+func onLogAxis(v float64) bool { return v > 0 && !math.IsInf(v, 1) }
+
+// segments cuts pts into the runs of consecutive points whose y keep
+// takes, dropping the others, so a curve has a gap where they were.
+func segments(pts []point, keep func(y float64) bool) [][]point {
+	var out [][]point
+	var seg []point
+	for _, p := range pts {
+		if keep(p.y) {
+			seg = append(seg, p)
 			continue
 		}
 		if len(seg) > 0 {
-			cv.segments = append(cv.segments, seg)
+			out = append(out, seg)
 			seg = nil
 		}
 	}
 	if len(seg) > 0 {
-		cv.segments = append(cv.segments, seg)
+		out = append(out, seg)
 	}
-	return cv
+	return out
 }
 
 // addCurve adds a curve and its legend entry, name and suffix; a curve

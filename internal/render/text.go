@@ -55,7 +55,7 @@ func phrasesFor(lang Lang) phrases {
 			stateOverflow:  "‖s_t‖ desborda (%s) en el paso %d",
 			deltaOverflow:  "‖δ_k‖ desborda (%s) en el paso %d",
 			rawOverflow:    "‖δ_k‖ sin recorte desborda (%s) en el paso %d",
-			underflow:      "‖δ_k‖ subdesborda a 0 (bajo 4.9e−324) en el paso %d",
+			underflow:      "‖δ_k‖ queda en 0 por subdesbordamiento (por debajo de 4,9e−324) en el paso %d",
 			exactZero:      "‖δ_k‖ = 0 en el paso %d",
 			regime: map[engine.Regime]string{
 				engine.RegimeVanishing:  "< 1: el gradiente se desvanece",
@@ -67,7 +67,7 @@ func phrasesFor(lang Lang) phrases {
 			reachesMore: "El primer paso recibe %s veces la señal del último: el gradiente explota.",
 			reachesSame: "El primer paso recibe %s de la señal del último: el gradiente conserva su tamaño.",
 			reachesZero: "La señal del último paso no llega al primero: ‖∂E/∂s_1‖ es 0.",
-			reachesNone: "La señal no es finita: el gradiente desbordó, no hay nada que comparar.",
+			reachesNone: "La señal no es finita: el gradiente se desbordó y no hay nada que comparar.",
 			link:        "Esta vista: ",
 		}
 	}

@@ -127,17 +127,17 @@ func viewPhrasesFor(lang Lang) viewPhrases {
 			heading: map[View]string{
 				ViewBidir:    "Sensibilidad de la salida en t a cada entrada, ‖∂E_t/∂x_k‖: unidireccional y bidireccional",
 				ViewMap:      "Mapa del gradiente ‖∂E_t/∂s_k‖: cuánto llega del error en t a cada estado k",
-				ViewSpectrum: "Autovalores de Wh en el plano complejo",
+				ViewSpectrum: "Valores propios de Wh en el plano complejo",
 			},
 			xStep: "paso k", yBidir: "‖∂E_t/∂x_k‖ (escala logarítmica)",
 			uni: "un sentido", bi: "bidireccional", tLine: "paso de salida t = %d",
 			mapX: "estado k", mapY: "paso de salida t", mapScale: "log10 ‖∂E_t/∂s_k‖",
 			zero: "0 (subdesbordamiento)", nonFin: "Inf/NaN (desbordamiento)", blank: "k > t: sin camino",
 			re: "parte real", im: "parte imaginaria",
-			eig: "autovalor", eigOut: "autovalor fuera del círculo unidad",
-			unit: "círculo unidad |λ| = 1", invGamma: "círculo |λ| = 1/γ = %s",
+			eig: "valor propio", eigOut: "valor propio fuera de la circunferencia unidad",
+			unit: "circunferencia unidad |λ| = 1", invGamma: "circunferencia |λ| = 1/γ = %s",
 			future:  "La salida en t = %d del modelo unidireccional no depende de ninguna de las %d entradas posteriores; el bidireccional recibe de ellas el %s %% de su sensibilidad.",
-			outside: "Radio espectral ρ(Wh) = %s: %d de %d autovalores están fuera del círculo unidad.",
+			outside: "Radio espectral ρ(Wh) = %s: %d de %d valores propios están fuera de la circunferencia unidad.",
 		}
 	}
 	return viewPhrases{
@@ -221,22 +221,11 @@ func bidirPlot(p *plot.Plot, fig ViewFigure, st style, tr viewPhrases) (vg.Lengt
 	T, t := fig.Settings.T, fig.OutputStep
 	uniC, biC := bidirColors()
 	line := func(values []float64, c color.NRGBA, width float64) *curve {
-		cv := &curve{style: draw.LineStyle{Color: c, Width: st.px(width)}}
-		var seg []point
+		pts := make([]point, len(values))
 		for i, v := range values {
-			if v > 0 && !math.IsInf(v, 1) {
-				seg = append(seg, point{float64(i + 1), v})
-				continue
-			}
-			if len(seg) > 0 {
-				cv.segments = append(cv.segments, seg)
-				seg = nil
-			}
+			pts[i] = point{float64(i + 1), v}
 		}
-		if len(seg) > 0 {
-			cv.segments = append(cv.segments, seg)
-		}
-		return cv
+		return &curve{style: draw.LineStyle{Color: c, Width: st.px(width)}, segments: segments(pts, onLogAxis)}
 	}
 	bi, uni := line(fig.Bi, biC, 2), line(fig.Uni, uniC, 2.5)
 	p.X.Min, p.X.Max = 1, float64(max(T, 2))

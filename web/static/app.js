@@ -14,7 +14,7 @@ import { Tabs, tabButton } from './tabs.js';
 import { Router } from './router.js';
 import { VIEWS } from './views.js';
 import {
-  tourSteps, goToStep, setApplier, noStep, setTour, stepIndex, say, checkTour, tourErrorText,
+  tourSteps, goToStep, setApplier, noStep, setTour, stepIndex, say, checkTour, tourErrorText, MAX_TOUR_BYTES,
 } from './tour.js';
 import { showBptt } from './tourpanel.js';
 import { Predict } from './predict.js';
@@ -433,6 +433,10 @@ async function loadServedTour(name) {
 // openTourFile reads a tour file the user chose, checked here as the
 // server checks its own.
 async function openTourFile(file) {
+  if (file.size > MAX_TOUR_BYTES) {
+    showTourMessage(t('tour.bad', { msg: t('tour.tooBig') }), true);
+    return;
+  }
   let parsed;
   try {
     parsed = JSON.parse(await file.text());

@@ -84,7 +84,7 @@ addStrings({
     'sum.profile.vanishes': '{model}, T={T}: ‖∂E/∂s_k‖ cae de {a} en el paso {T} a {b} en el paso 1 (se desvanece, {n} órdenes de magnitud).',
     'sum.profile.explodes': '{model}, T={T}: ‖∂E/∂s_k‖ sube de {a} en el paso {T} a {b} en el paso 1 (explota, {n} órdenes de magnitud).',
     'sum.profile.keeps': '{model}, T={T}: ‖∂E/∂s_k‖ va de {a} en el paso {T} a {b} en el paso 1 (conserva su tamaño).',
-    'sum.profile.overflow': '{model}, T={T}: ‖∂E/∂s_k‖ vale {a} en el paso {T} y desborda a {b} antes del paso 1 (explota).',
+    'sum.profile.overflow': '{model}, T={T}: ‖∂E/∂s_k‖ vale {a} en el paso {T} y se desborda hasta {b} antes del paso 1 (explota).',
     'sum.profile.none': '{model}, T={T}: no hay ningún ‖∂E/∂s_k‖ finito que mostrar.',
     'sum.pins': 'Con {n} ejecuciones fijadas.',
     'sum.keys': 'Las flechas izquierda y derecha mueven un cursor por los pasos; Inicio y Fin van a los extremos.',

@@ -28,13 +28,13 @@ addStrings({
   },
   es: {
     'present': 'Presentar',
-    'present.title': 'Mostrar el gráfico y el recorrido guiado a pantalla completa, para una clase: → o AvPág paso siguiente, ← o RePág anterior, Esc para salir',
-    'present.aria': 'Recorrido guiado',
+    'present.title': 'Mostrar el gráfico y la visita guiada a pantalla completa, para una clase: → o AvPág paso siguiente, ← o RePág anterior, Esc para salir',
+    'present.aria': 'Visita guiada',
     'present.prev': 'Paso anterior',
     'present.next': 'Paso siguiente',
     'present.exit': 'Salir del modo presentación (Esc)',
     'present.count': 'Paso {i} de {n}',
-    'present.more': 'Sigue el texto: → lo muestra',
+    'present.more': 'El texto continúa: → lo muestra',
   },
 });
 

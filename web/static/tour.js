@@ -75,6 +75,10 @@ const VIEW_ENUMS = {
   phaseX: ['T', 'gain', 'H', 'forgetBias'], phaseY: ['T', 'gain', 'H', 'forgetBias'],
 };
 const MAX_TEXT = 4000;
+// MAX_TOUR_BYTES is the largest tour file, as the server's bound
+// (maxTourBytes in internal/api/tours.go): a bigger one is refused
+// before it is read, so a wrong file cannot freeze the page.
+export const MAX_TOUR_BYTES = 1 << 20;
 
 class TourError extends Error {
   constructor(field, key, vars = {}) {
@@ -262,6 +266,7 @@ addStrings({
     'tour.open.title': 'Load a guided tour from a JSON file on this computer (see docs/tour.md)',
     'tour.opened': 'Tour “{title}”: {n} steps.',
     'tour.bad': 'This tour file cannot be used: {msg}',
+    'tour.tooBig': 'it is larger than 1 MB',
     'tour.badJSON': 'This file is not JSON: {msg}',
     'tour.loadFailed': 'The tour “{name}” could not be loaded: {msg}',
     'tour.badName': 'a tour’s name is 1 to 64 of a-z, 0-9 and -',
@@ -298,6 +303,7 @@ addStrings({
     'tour.open.title': 'Cargar una visita guiada desde un archivo JSON de este ordenador (véase docs/tour.md)',
     'tour.opened': 'Visita «{title}»: {n} pasos.',
     'tour.bad': 'Este archivo de visita no se puede usar: {msg}',
+    'tour.tooBig': 'ocupa más de 1 MB',
     'tour.badJSON': 'Este archivo no es JSON: {msg}',
     'tour.loadFailed': 'No se pudo cargar la visita «{name}»: {msg}',
     'tour.badName': 'el nombre de una visita tiene de 1 a 64 caracteres entre a-z, 0-9 y -',
@@ -323,7 +329,7 @@ addStrings({
     'tour.err.steps': 'debe tener de 1 a 100 pasos, pero tiene {n}',
     'tour.err.pins': 'admite como mucho 7 curvas fijadas, pero hay {n}',
     'tour.err.sequence': 'debe tener de 1 a 8 entradas, pero tiene {n}',
-    'tour.err.seqTrain': 'es una cadena de entrenamientos: pon train a true',
+    'tour.err.seqTrain': 'es una cadena de entrenamientos: pon train en true',
     'tour.err.cells': 'debe nombrar de 1 a {n} modelos',
     'tour.err.twice': 'nombra {value} dos veces',
     'tour.err.dup': 'este id es también el del paso {other}',
