@@ -24,15 +24,6 @@ const en = {
   'act.note': 'LSTM and GRU have their own gates (σ and tanh): Activation applies to the plain RNN and to self-attention only.',
   'threshold.off': 'Choose a clipping mode to set a threshold.',
 
-  'opt.cell.rnn': 'RNN', 'opt.cell.lstm': 'LSTM', 'opt.cell.gru': 'GRU', 'opt.cell.attn': 'Self-attention',
-  'opt.act.sigmoid': 'sigmoid', 'opt.act.tanh': 'tanh', 'opt.act.relu': 'ReLU', 'opt.act.linear': 'linear',
-  'opt.init.gaussian': 'Gaussian', 'opt.init.uniform': 'uniform', 'opt.init.orthogonal': 'orthogonal',
-  'opt.init.identity': 'identity', 'opt.init.xavier': 'Xavier', 'opt.init.he': 'He',
-  'opt.clip.none': 'none', 'opt.clip.global-norm': 'global norm', 'opt.clip.step-norm': 'step norm',
-  'opt.clip.step-value': 'step value',
-  'opt.loss.last': 'last step', 'opt.loss.sum': 'sum over steps',
-  'opt.bidir.true': 'bidirectional', 'opt.bidir.false': 'one direction',
-
   'plot.title': 'How the error signal ‖∂E/∂s_k‖ travels back in time',
   'plot.aria': 'Log-scale plot of the gradient norm ‖∂E/∂s_k‖ at each step k',
   'jac.aria': 'Log-scale plot of the per-step factor ‖J_k‖',
@@ -321,14 +312,6 @@ const es = {
   'act.note': 'LSTM y GRU tienen sus propias puertas (σ y tanh): la activación solo se aplica a la RNN simple y a la autoatención.',
   'threshold.off': 'Elige un modo de recorte para fijar el umbral.',
 
-  'opt.cell.rnn': 'RNN', 'opt.cell.lstm': 'LSTM', 'opt.cell.gru': 'GRU', 'opt.cell.attn': 'Autoatención',
-  'opt.act.sigmoid': 'sigmoide', 'opt.act.tanh': 'tanh', 'opt.act.relu': 'ReLU', 'opt.act.linear': 'lineal',
-  'opt.init.gaussian': 'gaussiana', 'opt.init.uniform': 'uniforme', 'opt.init.orthogonal': 'ortogonal',
-  'opt.init.identity': 'identidad', 'opt.init.xavier': 'Xavier', 'opt.init.he': 'He',
-  'opt.clip.none': 'ninguno', 'opt.clip.global-norm': 'norma global', 'opt.clip.step-norm': 'norma por paso',
-  'opt.clip.step-value': 'valor por paso',
-  'opt.loss.last': 'último paso', 'opt.loss.sum': 'suma de los pasos',
-  'opt.bidir.true': 'bidireccional', 'opt.bidir.false': 'un sentido',
 
   'plot.title': 'Cómo viaja hacia atrás en el tiempo la señal de error ‖∂E/∂s_k‖',
   'plot.aria': 'Gráfico en escala logarítmica de la norma del gradiente ‖∂E/∂s_k‖ en cada paso k',
@@ -599,13 +582,15 @@ export const languages = { en, es };
 
 // mergeSchema adds each setting's texts from the settings schema to every
 // dictionary: its label under its name ('T'), its help under
-// '<name>.title' and its short name, for pin labels, under 'short.<name>'.
+// '<name>.title', its short name, for pin labels, under 'short.<name>'
+// and the label of each of its values under 'opt.<name>.<value>'.
 function mergeSchema() {
   for (const spec of SCHEMA) {
     for (const [code, dict] of Object.entries(languages)) {
       dict[spec.name] = spec.label[code];
       dict[`${spec.name}.title`] = spec.help[code];
       dict[`short.${spec.name}`] = spec.short[code];
+      for (const [value, label] of Object.entries(spec.optionLabels || {})) dict[`opt.${spec.name}.${value}`] = label[code];
     }
   }
 }
