@@ -236,6 +236,7 @@ var schema = []settingDef{
 		name: "clip", kind: KindEnum, options: names(&ClipModes),
 		field: func(s *Settings) any { return (*string)(&s.Clip) },
 		label: Text{"Clipping", "Recorte del gradiente"},
+		short: Text{"clipping", "recorte"},
 		help: Text{
 			"Cap the gradient: the whole update (global norm) or δ_k at every step (step norm, step value)",
 			"Limitar el gradiente: la actualización completa (norma global) o δ_k en cada paso (norma por paso, valor por paso)",
@@ -259,6 +260,7 @@ var schema = []settingDef{
 		name: "loss", kind: KindEnum, options: names(&LossModes),
 		field: func(s *Settings) any { return (*string)(&s.Loss) },
 		label: Text{"Loss", "Pérdida"},
+		short: Text{"loss", "pérdida"},
 		help:  Text{"Score only the last step, or every step", "Calcular la pérdida solo en el último paso o en todos"},
 		optionLabels: map[string]Text{
 			"last": {"last step", "último paso"},
