@@ -184,7 +184,8 @@ func schemaNames() []string {
 // TestScriptsKeepNoSettingsList: the page's scripts take the settings
 // from the schema (web/static/schema.js); none spells out a table of
 // their kinds, a list of their names, or their labels and help in a
-// dictionary, nor the labels of their values.
+// dictionary, nor the labels of their values or of the lab's tasks and
+// optimizers.
 func TestScriptsKeepNoSettingsList(t *testing.T) {
 	names := schemaNames()
 	alt := strings.Join(names, "|")
@@ -213,7 +214,15 @@ func TestScriptsKeepNoSettingsList(t *testing.T) {
 
 	// The labels of the settings' values come from the schema too: a
 	// key 'opt.<setting>.' in a script is its own table of them.
-	optKey := regexp.MustCompile(`['"` + "`" + `]opt\.(?:` + alt + `)\.[\w-]+['"` + "`" + `]\s*:`)
+	// So do those of the lab's tasks and optimizers ('lab.task.recall').
+	var labValues []string
+	for _, k := range engine.Tasks {
+		labValues = append(labValues, `lab\.task\.`+string(k))
+	}
+	for _, k := range engine.Optimizers {
+		labValues = append(labValues, `lab\.opt\.`+string(k))
+	}
+	optKey := regexp.MustCompile(`['"` + "`" + `](?:opt\.(?:` + alt + `)\.[\w-]+|` + strings.Join(labValues, "|") + `)['"` + "`" + `]\s*:`)
 	for _, name := range files {
 		b, err := fs.ReadFile(web.Static(), name)
 		if err != nil {

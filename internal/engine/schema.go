@@ -430,6 +430,20 @@ func (sp SettingSpec) OptionLabel(s Settings) (Text, bool) {
 	return l, ok
 }
 
+// LabOptionLabels returns the labels of the training lab's own choices,
+// by choice ("task", "optimizer") and protocol name, for the page's
+// bootstrap: TaskLabels and OptimizerLabels.
+func LabOptionLabels() map[string]map[string]Text {
+	out := map[string]map[string]Text{"task": {}, "optimizer": {}}
+	for k, l := range TaskLabels {
+		out["task"][string(k)] = l
+	}
+	for k, l := range OptimizerLabels {
+		out["optimizer"][string(k)] = l
+	}
+	return out
+}
+
 // Applies reports whether the setting affects a run of cell.
 func (sp SettingSpec) Applies(cell Cell) bool {
 	return sp.def.applies == nil || sp.def.applies(cell.Info())

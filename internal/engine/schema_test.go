@@ -347,6 +347,27 @@ func TestSchemaOptionLabels(t *testing.T) {
 	}
 }
 
+// TestLabOptionLabels: every task and optimizer has a label in each
+// language.
+func TestLabOptionLabels(t *testing.T) {
+	labels := LabOptionLabels()
+	check := func(choice, v string) {
+		l, ok := labels[choice][v]
+		if !ok || strings.TrimSpace(l.En) == "" || strings.TrimSpace(l.Es) == "" {
+			t.Errorf("%s %q has the labels %+v", choice, v, l)
+		}
+	}
+	for _, k := range Tasks {
+		check("task", string(k))
+	}
+	for _, k := range Optimizers {
+		check("optimizer", string(k))
+	}
+	if len(labels["task"]) != len(Tasks) || len(labels["optimizer"]) != len(Optimizers) {
+		t.Errorf("labels for %d tasks and %d optimizers", len(labels["task"]), len(labels["optimizer"]))
+	}
+}
+
 func lookupSpec(t *testing.T, name string) SettingSpec {
 	t.Helper()
 	sp, ok := Setting(name, DefaultLimits())

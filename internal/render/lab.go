@@ -358,7 +358,7 @@ func labPlot(fig LabFigure, frame int) *plot.Plot {
 		capt.lines = append(capt.lines, captionLine{text: line, style: st.heading})
 	}
 	items := []string{
-		tr.task + ": " + string(fig.Task), tr.optimizer + ": " + string(fig.Optimizer),
+		tr.task + ": " + in(engine.TaskLabels[fig.Task], fig.Lang), tr.optimizer + ": " + in(engine.OptimizerLabels[fig.Optimizer], fig.Lang),
 		tr.iterations + ": " + strconv.Itoa(fig.Iterations),
 	}
 	items = append(items, readableCaption(fig.Model, fig.Lang, ptr, "cell", "D", "loss")...)
