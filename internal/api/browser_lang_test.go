@@ -409,6 +409,16 @@ func (s *browserSuite) testSpanishWording(t *testing.T) {
 	if got := eval[string](tb, `document.querySelector('#task option[value="recall"]').textContent`); got != "recuerdo de la clave" {
 		t.Errorf("the recall task reads %q, want «recuerdo de la clave»", got)
 	}
+	// Option labels come from the schema's bootstrap, not the dictionary.
+	for sel, want := range map[string]string{
+		`#optimizer option[value="sgd"]`:                      "SGD con momento",
+		`select[data-field="init"] option[value="gaussian"]`:  "gaussiana",
+		`select[data-field="clip"] option[value="step-norm"]`: "norma por paso",
+	} {
+		if got := eval[string](tb, `(document.querySelector('`+sel+`') || {}).textContent || ''`); got != want {
+			t.Errorf("%s reads %q, want «%s»", sel, got, want)
+		}
+	}
 	tb.click("Empezar")
 	deadline := 60 * time.Second
 	tb.waitForLong("the training to finish", `document.body.dataset.train === 'finished'`, deadline)

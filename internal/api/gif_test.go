@@ -16,8 +16,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -163,7 +165,7 @@ func TestPlotCaptionInLanguage(t *testing.T) {
 	}
 	es := get("T=60&gain=0.5&clip=step-norm&threshold=0.25&lang=es&x=back")
 	for _, want := range []string{
-		"Celda: rnn", "Longitud de la secuencia: 60", "Ganancia: 0,5", "Recorte del gradiente: step-norm (umbral 0,25)", "Bidireccional: no",
+		"Celda: RNN", "Longitud de la secuencia: 60", "Ganancia: 0,5", "Recorte del gradiente: norma por paso, umbral 0,25", "Bidireccional: no",
 		"El primer paso recibe", "de la señal del último: el gradiente se desvanece.",
 		"Esta vista: http://aula.example:8080/?T=60&gain=0.5&clip=step-norm&threshold=0.25&lang=es&x=back",
 	} {
@@ -177,9 +179,106 @@ func TestPlotCaptionInLanguage(t *testing.T) {
 		}
 	}
 	en := get("T=20&gain=1.5&act=linear")
-	for _, want := range []string{"Cell: rnn", "Gain: 1.5", "times the last step's signal: the gradient explodes.", "This view: http://aula.example:8080/?act=linear&T=20&gain=1.5"} {
+	for _, want := range []string{"Cell: RNN", "Activation: linear", "Gain: 1.5", "times the last step's signal: the gradient explodes.", "This view: http://aula.example:8080/?act=linear&T=20&gain=1.5"} {
 		if !strings.Contains(en, want) {
 			t.Errorf("English caption lacks %q", want)
+		}
+	}
+}
+
+// TestSpanishExportNamesNoProtocol: a Spanish figure with pins names
+// every option and pin by the schema's Spanish labels and writes every
+// number with a decimal comma; only the link that reproduces the view
+// keeps the URL's names. The PNG of the same request is saved for a look.
+func TestSpanishExportNamesNoProtocol(t *testing.T) {
+	query := "cell=lstm&init=orthogonal&clip=step-norm&threshold=0.25&loss=sum&T=40&gain=1.5&lang=es" +
+		"&pin=" + url.QueryEscape("cell=rnn&act=sigmoid&init=orthogonal&clip=step-norm&threshold=0.25&loss=sum&T=40&gain=1.5") +
+		"&pin=" + url.QueryEscape("cell=lstm&init=orthogonal&clip=global-norm&threshold=0.25&loss=sum&T=40&gain=1.5")
+	get := func(format string) []byte {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		plotHandlers()[format](rec, httptest.NewRequest(http.MethodGet, "/api/plot."+format+"?"+query, nil))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("%s: status %d: %s", format, rec.Code, rec.Body)
+		}
+		return rec.Body.Bytes()
+	}
+	saveArtifact(t, "png", get("png"))
+	all := figureText(t, get("svg"))
+	for _, want := range []string{"Celda: LSTM", "Inicialización: ortogonal", "Recorte del gradiente: norma por paso, umbral 0,25", "Pérdida: suma de los pasos",
+		"LSTM · recorte: norma por paso", "RNN · sigmoide", "recorte: norma global"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the Spanish figure lacks %q:\n%s", want, all)
+		}
+	}
+	checkSpanishFigure(t, "profile", all)
+}
+
+// TestSpanishViewExports: every other view's Spanish figure, the lab's
+// too, names no option by its protocol name and writes no decimal point.
+func TestSpanishViewExports(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.HTTPRequestsPerSecond = 0
+	ts, _ := newTestServer(t, cfg)
+	for _, path := range []string{
+		"/api/bidir.svg?T=20&H=8&gain=0.75&init=uniform&lang=es",
+		"/api/map.svg?T=20&H=8&loss=sum&gain=0.75&clip=step-value&threshold=0.5&lang=es",
+		"/api/spectrum.svg?T=20&H=8&gain=0.75&init=orthogonal&act=sigmoid&lang=es",
+		"/api/phase.svg?H=8&nx=5&ny=4&xmin=0.5&xmax=2.5&ymin=10&ymax=40&act=linear&lang=es",
+		"/api/lab.svg?task=adding&T=8&H=8&batch=8&iterations=20&every=5&cells=rnn,attn&optimizer=sgd&lr=0.05&lang=es&chart=loss",
+		"/api/lab.svg?task=copy&T=8&H=8&batch=8&iterations=20&every=5&cells=gru,lstm&lang=es&chart=profile",
+	} {
+		resp, body := getExport(t, ts.URL, path)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d: %s", path, resp.StatusCode, body)
+		}
+		checkSpanishFigure(t, path, figureText(t, body))
+	}
+}
+
+// figureText returns the text of an SVG figure, one line per text
+// element, without the link that reproduces the view.
+func figureText(t *testing.T, svg []byte) string {
+	t.Helper()
+	var text []string
+	for _, m := range regexp.MustCompile(`<text[^>]*>([^<]*)</text>`).FindAllStringSubmatch(string(svg), -1) {
+		line := strings.ReplaceAll(html.UnescapeString(m[1]), "\u00a0", " ")
+		// The link, "Esta vista: http://…", wraps onto lines of its own.
+		if !strings.HasPrefix(line, "Esta vista: ") && !strings.HasPrefix(line, "&") {
+			text = append(text, line)
+		}
+	}
+	if len(text) == 0 {
+		t.Fatal("the SVG has no text")
+	}
+	return strings.Join(text, "\n")
+}
+
+// checkSpanishFigure fails when a Spanish figure's text has a decimal
+// point between digits or an option's protocol name that differs from
+// its Spanish label.
+func checkSpanishFigure(t *testing.T, name, all string) {
+	t.Helper()
+	if m := regexp.MustCompile(`[0-9]\.[0-9]`).FindString(all); m != "" {
+		t.Errorf("%s: the Spanish figure writes a decimal point, %q:\n%s", name, m, all)
+	}
+	check := func(setting, o string, l engine.Text) {
+		if l.Es == o {
+			return
+		}
+		word := regexp.MustCompile(`(^|[^\pL-])` + regexp.QuoteMeta(o) + `($|[^\pL-])`)
+		if word.MatchString(all) {
+			t.Errorf("%s: the Spanish figure names %s=%s by its protocol name:\n%s", name, setting, o, all)
+		}
+	}
+	for _, sp := range engine.SettingsSchema(engine.DefaultLimits()) {
+		for _, o := range sp.Options {
+			check(sp.Name, o, sp.OptionLabels[o])
+		}
+	}
+	for choice, labels := range engine.LabOptionLabels() {
+		for o, l := range labels {
+			check(choice, o, l)
 		}
 	}
 }

@@ -53,7 +53,7 @@ func TestLabExports(t *testing.T) {
 			}
 		case "svg":
 			text := strings.ReplaceAll(html.UnescapeString(string(body)), "\u00a0", " ")
-			for _, want := range []string{"Tarea: recall", "Unidades ocultas: 8", "Esta vista: http://", "tab=lab", "termina con una exactitud del"} {
+			for _, want := range []string{"Tarea: recuerdo de la clave", "Optimizador: Adam", "Unidades ocultas: 8", "Esta vista: http://", "tab=lab", "termina con una exactitud del"} {
 				if !strings.Contains(text, want) {
 					t.Errorf("Spanish lab svg lacks %q", want)
 				}

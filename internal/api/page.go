@@ -21,7 +21,8 @@ type pageData struct {
 	Version string
 	// Bootstrap is JSON for a <script type="application/json"> block: the
 	// settings schema (engine.SettingsSchema under the server's limits,
-	// which web/static/schema.js reads), the defaults and limits the
+	// which web/static/schema.js reads, with the labels of the settings'
+	// values and of the lab's task and optimizer), the defaults and limits the
 	// controls start from, before the websocket says hello, and the series
 	// table (render.Table) the plot draws with, the one the exported PNG
 	// is drawn with. A data block is not executed, so the page keeps a
@@ -39,9 +40,12 @@ func handlePage(logger *slog.Logger, cfg Config) http.HandlerFunc {
 		"defaults": engine.Defaults(),
 		"limits":   newPageLimits(cfg),
 		"options":  enumOptions(schema),
-		"series":   render.Table(),
-		"models":   modelsJSON(),
-		"tour":     json.RawMessage(web.BuiltinTour()),
+		// The labels of the lab's task and optimizer, as the schema's
+		// optionLabels are those of the settings' values.
+		"labOptions": engine.LabOptionLabels(),
+		"series":     render.Table(),
+		"models":     modelsJSON(),
+		"tour":       json.RawMessage(web.BuiltinTour()),
 	})
 	if err != nil {
 		panic(err) // fixed types above

@@ -14,6 +14,13 @@ const (
 // Optimizers lists every OptimizerKind.
 var Optimizers = []OptimizerKind{OptSGD, OptAdam}
 
+// OptimizerLabels names every OptimizerKind in each language of the page
+// and the figures.
+var OptimizerLabels = map[OptimizerKind]Text{
+	OptAdam: {"Adam", "Adam"},
+	OptSGD:  {"SGD with momentum", "SGD con momento"},
+}
+
 // Optimizer updates parameters from gradients. Its state is sized for one
 // parameter vector.
 type Optimizer struct {

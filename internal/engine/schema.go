@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 )
@@ -75,6 +76,11 @@ type SettingSpec struct {
 	// Label names the setting's control, Short names it in a pin's label
 	// (empty: the protocol name) and Help is its one-line explanation.
 	Label, Short, Help Text
+	// OptionLabels names each value of an enumeration, and "true" and
+	// "false" of a boolean, in every language: what the page's controls,
+	// its pin labels and the figures' captions and legends show. The
+	// protocol names (Options) stay the names of URLs, messages and CSV.
+	OptionLabels map[string]Text
 
 	def *settingDef
 }
@@ -97,6 +103,9 @@ type settingDef struct {
 	// *bool.
 	field              func(s *Settings) any
 	label, short, help Text
+	// optionLabels names the values: every option of the registry (a
+	// test checks that none is missing), true and false of a boolean.
+	optionLabels map[string]Text
 }
 
 // registry reads one of the registries of names (Cells, Activations …)
@@ -133,6 +142,12 @@ var schema = []settingDef{
 			"The model: a plain RNN, an LSTM (input, forget and output gates), a GRU or self-attention",
 			"El modelo: una RNN simple, una LSTM (puertas de entrada, olvido y salida), una GRU o una red de autoatención",
 		},
+		optionLabels: map[string]Text{
+			"rnn":  {"RNN", "RNN"},
+			"lstm": {"LSTM", "LSTM"},
+			"gru":  {"GRU", "GRU"},
+			"attn": {"Self-attention", "Autoatención"},
+		},
 	},
 	{
 		name: "act", kind: KindEnum, options: names(&Activations), applies: hasActivation,
@@ -141,6 +156,12 @@ var schema = []settingDef{
 		help: Text{
 			"The nonlinearity f of the plain RNN, s_t = f(Wx·x_t + Wh·s_{t−1} + b), and of self-attention's states",
 			"La función no lineal f de la RNN simple, s_t = f(Wx·x_t + Wh·s_{t−1} + b), y de los estados de la autoatención",
+		},
+		optionLabels: map[string]Text{
+			"sigmoid": {"sigmoid", "sigmoide"},
+			"tanh":    {"tanh", "tanh"},
+			"relu":    {"ReLU", "ReLU"},
+			"linear":  {"linear", "lineal"},
 		},
 	},
 	{
@@ -182,6 +203,14 @@ var schema = []settingDef{
 			"How the weights are drawn; Gain then scales Wh (attention: Wq, Wk, Wv)",
 			"Cómo se eligen los pesos iniciales; después la ganancia escala Wh (en la atención, Wq, Wk y Wv)",
 		},
+		optionLabels: map[string]Text{
+			"gaussian":   {"Gaussian", "gaussiana"},
+			"uniform":    {"uniform", "uniforme"},
+			"orthogonal": {"orthogonal", "ortogonal"},
+			"identity":   {"identity", "identidad"},
+			"xavier":     {"Xavier", "Xavier"},
+			"he":         {"He", "He"},
+		},
 	},
 	{
 		name: "gain", kind: KindFloat, min: 0, max: MaxGain, step: 0.01,
@@ -207,9 +236,16 @@ var schema = []settingDef{
 		name: "clip", kind: KindEnum, options: names(&ClipModes),
 		field: func(s *Settings) any { return (*string)(&s.Clip) },
 		label: Text{"Clipping", "Recorte del gradiente"},
+		short: Text{"clipping", "recorte"},
 		help: Text{
 			"Cap the gradient: the whole update (global norm) or δ_k at every step (step norm, step value)",
 			"Limitar el gradiente: la actualización completa (norma global) o δ_k en cada paso (norma por paso, valor por paso)",
+		},
+		optionLabels: map[string]Text{
+			"none":        {"none", "ninguno"},
+			"global-norm": {"global norm", "norma global"},
+			"step-norm":   {"step norm", "norma por paso"},
+			"step-value":  {"step value", "valor por paso"},
 		},
 	},
 	{
@@ -224,7 +260,12 @@ var schema = []settingDef{
 		name: "loss", kind: KindEnum, options: names(&LossModes),
 		field: func(s *Settings) any { return (*string)(&s.Loss) },
 		label: Text{"Loss", "Pérdida"},
+		short: Text{"loss", "pérdida"},
 		help:  Text{"Score only the last step, or every step", "Calcular la pérdida solo en el último paso o en todos"},
+		optionLabels: map[string]Text{
+			"last": {"last step", "último paso"},
+			"sum":  {"sum over steps", "suma de los pasos"},
+		},
 	},
 	{
 		name: "seed", kind: KindUint, min: 0, max: MaxSeed, step: 1,
@@ -243,6 +284,10 @@ var schema = []settingDef{
 		help: Text{
 			"Add a second chain that reads the sequence backwards (attention: every position also sees the later ones)",
 			"Añadir una segunda cadena que lee la secuencia al revés (atención: cada posición ve también las posteriores)",
+		},
+		optionLabels: map[string]Text{
+			"true":  {"bidirectional", "bidireccional"},
+			"false": {"one direction", "un sentido"},
 		},
 	},
 }
@@ -271,7 +316,7 @@ func (d *settingDef) resolve(lim Limits) SettingSpec {
 	sp := SettingSpec{
 		Name: d.name, Kind: d.kind, Min: d.min, Max: d.max, MinExclusive: d.minExclusive,
 		Limit: d.limit, Step: d.step, IdleWhen: d.idleWhen,
-		Label: d.label, Short: d.short, Help: d.help, def: d,
+		Label: d.label, Short: d.short, Help: d.help, OptionLabels: maps.Clone(d.optionLabels), def: d,
 	}
 	if d.options != nil {
 		sp.Options = d.options.list()
@@ -374,6 +419,31 @@ func (sp SettingSpec) Set(s *Settings, v any) {
 	}
 }
 
+// OptionLabel returns the label of the setting's value in s, an
+// enumeration's option or a boolean's "true" or "false", and false when
+// the schema has none.
+func (sp SettingSpec) OptionLabel(s Settings) (Text, bool) {
+	if sp.Kind != KindEnum && sp.Kind != KindBool {
+		return Text{}, false
+	}
+	l, ok := sp.OptionLabels[sp.Format(s)]
+	return l, ok
+}
+
+// LabOptionLabels returns the labels of the training lab's own choices,
+// by choice ("task", "optimizer") and protocol name, for the page's
+// bootstrap: TaskLabels and OptimizerLabels.
+func LabOptionLabels() map[string]map[string]Text {
+	out := map[string]map[string]Text{"task": {}, "optimizer": {}}
+	for k, l := range TaskLabels {
+		out["task"][string(k)] = l
+	}
+	for k, l := range OptimizerLabels {
+		out["optimizer"][string(k)] = l
+	}
+	return out
+}
+
 // Applies reports whether the setting affects a run of cell.
 func (sp SettingSpec) Applies(cell Cell) bool {
 	return sp.def.applies == nil || sp.def.applies(cell.Info())
@@ -426,9 +496,12 @@ func (sp SettingSpec) MarshalJSON() ([]byte, error) {
 		Label     Text      `json:"label"`
 		Short     Text      `json:"short"`
 		Help      Text      `json:"help"`
+		// OptionLabels: the label of each value, by its protocol name.
+		OptionLabels map[string]Text `json:"optionLabels,omitempty"`
 	}{
 		Name: sp.Name, Kind: sp.Kind, Options: sp.Options, Limit: sp.Limit, Default: sp.Default,
 		AppliesTo: sp.AppliesTo, IdleWhen: sp.IdleWhen, Label: sp.Label, Short: sp.Short, Help: sp.Help,
+		OptionLabels: sp.OptionLabels,
 	}
 	switch sp.Kind {
 	case KindInt, KindUint, KindFloat:

@@ -314,3 +314,65 @@ func TestSchemaJSON(t *testing.T) {
 		t.Errorf("T is %v", got[2])
 	}
 }
+
+// TestSchemaOptionLabels: every value of an enumeration, as its registry
+// lists it, and true and false of a boolean, have a label in each
+// language, and the schema labels nothing else.
+func TestSchemaOptionLabels(t *testing.T) {
+	for _, sp := range SettingsSchema(DefaultLimits()) {
+		var want []string
+		switch sp.Kind {
+		case KindEnum:
+			want = sp.Options
+		case KindBool:
+			want = []string{"true", "false"}
+		}
+		for _, v := range want {
+			l, ok := sp.OptionLabels[v]
+			if !ok || strings.TrimSpace(l.En) == "" || strings.TrimSpace(l.Es) == "" {
+				t.Errorf("%s: option %q has the labels %+v", sp.Name, v, l)
+			}
+		}
+		if len(sp.OptionLabels) != len(want) {
+			t.Errorf("%s: %d option labels for the values %q", sp.Name, len(sp.OptionLabels), want)
+		}
+	}
+	s := Defaults()
+	s.Clip = ClipStepNorm
+	if l, ok := lookupSpec(t, "clip").OptionLabel(s); !ok || l.Es != "norma por paso" {
+		t.Errorf("clip=step-norm is labelled %+v, %v", l, ok)
+	}
+	if _, ok := lookupSpec(t, "T").OptionLabel(s); ok {
+		t.Error("a number has an option label")
+	}
+}
+
+// TestLabOptionLabels: every task and optimizer has a label in each
+// language.
+func TestLabOptionLabels(t *testing.T) {
+	labels := LabOptionLabels()
+	check := func(choice, v string) {
+		l, ok := labels[choice][v]
+		if !ok || strings.TrimSpace(l.En) == "" || strings.TrimSpace(l.Es) == "" {
+			t.Errorf("%s %q has the labels %+v", choice, v, l)
+		}
+	}
+	for _, k := range Tasks {
+		check("task", string(k))
+	}
+	for _, k := range Optimizers {
+		check("optimizer", string(k))
+	}
+	if len(labels["task"]) != len(Tasks) || len(labels["optimizer"]) != len(Optimizers) {
+		t.Errorf("labels for %d tasks and %d optimizers", len(labels["task"]), len(labels["optimizer"]))
+	}
+}
+
+func lookupSpec(t *testing.T, name string) SettingSpec {
+	t.Helper()
+	sp, ok := Setting(name, DefaultLimits())
+	if !ok {
+		t.Fatalf("no setting %s", name)
+	}
+	return sp
+}

@@ -25,6 +25,14 @@ const (
 // Tasks lists every Task.
 var Tasks = []Task{TaskRecall, TaskAdding, TaskCopy}
 
+// TaskLabels names every Task in each language of the page and the
+// figures, as the settings schema names the settings' options.
+var TaskLabels = map[Task]Text{
+	TaskRecall: {"recall", "recuerdo de la clave"},
+	TaskAdding: {"adding problem", "problema de la suma"},
+	TaskCopy:   {"copy memory", "memoria de copia"},
+}
+
 // recallNoise is the number of distractor symbols in the recall task.
 const recallNoise = 4
 

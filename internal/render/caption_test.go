@@ -7,14 +7,15 @@ import (
 	"gradviz/internal/engine"
 )
 
-// TestReadableCaption: the caption names the active settings by the
-// schema's labels in the figure's language, with no key=value pairs.
+// TestReadableCaption: the caption names the active settings and their
+// values by the schema's labels in the figure's language, with no
+// key=value pairs and no protocol names of options.
 func TestReadableCaption(t *testing.T) {
 	s := engine.Defaults()
 	s.Cell, s.ForgetBias, s.Clip, s.Threshold, s.Gain, s.Bidir = engine.CellLSTM, 1, engine.ClipStepNorm, 0.25, 1.5, true
 	want := map[Lang]string{
-		English: "Cell: lstm|Sequence length: 100|Hidden units: 32|Input features: 4|Classes: 4|Initialization: gaussian|Gain: 1.5|Forget bias: 1|Clipping: step-norm (threshold 0.25)|Loss: last|Seed: 1|Bidirectional: yes",
-		Spanish: "Celda: lstm|Longitud de la secuencia: 100|Unidades ocultas: 32|Dimensión de la entrada: 4|Clases: 4|Inicialización: gaussian|Ganancia: 1,5|Sesgo de olvido: 1|Recorte del gradiente: step-norm (umbral 0,25)|Pérdida: last|Semilla: 1|Bidireccional: sí",
+		English: "Cell: LSTM|Sequence length: 100|Hidden units: 32|Input features: 4|Classes: 4|Initialization: Gaussian|Gain: 1.5|Forget bias: 1|Clipping: step norm, threshold 0.25|Loss: last step|Seed: 1|Bidirectional: yes",
+		Spanish: "Celda: LSTM|Longitud de la secuencia: 100|Unidades ocultas: 32|Dimensión de la entrada: 4|Clases: 4|Inicialización: gaussiana|Ganancia: 1,5|Sesgo de olvido: 1|Recorte del gradiente: norma por paso, umbral 0,25|Pérdida: último paso|Semilla: 1|Bidireccional: sí",
 	}
 	for lang, w := range want {
 		if got := strings.Join(readableCaption(s, lang, phrasesFor(lang)), "|"); got != w {
@@ -48,5 +49,34 @@ func TestTakeaway(t *testing.T) {
 func TestPDFText(t *testing.T) {
 	if got, want := pdfText("‖∂E/∂s_k‖ señal — γ·σ_max ≥ 1"), "||dE/ds_k|| se\xf1al \x97 gamma\xb7sigma_max >= 1"; got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestLegendLabels: the legend names pins in the figure's language by the
+// schema's labels, numbers with the language's decimal mark, while the
+// CSV's names (runLabels) stay the protocol's.
+func TestLegendLabels(t *testing.T) {
+	cur := engine.Defaults()
+	cur.Act, cur.Gain = engine.ActTanh, 1
+	gain := cur
+	gain.Act, gain.Gain = engine.ActSigmoid, 1.5
+	clip := cur
+	clip.Clip, clip.Threshold = engine.ClipStepNorm, 0.25
+	run := func(s engine.Settings) Run { return Run{Result: &engine.Result{Settings: s}} }
+	fig := Figure{Current: run(cur), Pins: []Run{run(gain), run(clip), run(cur)}}
+	want := map[Lang][]string{
+		English: {"tanh · gain 1 · clipping: none", "sigmoid · gain 1.5", "clipping: step norm · θ = 0.25", "pin 3"},
+		Spanish: {"tanh · ganancia 1 · recorte: ninguno", "sigmoide · ganancia 1,5", "recorte: norma por paso · θ = 0,25", "curva fijada 3"},
+		"":      {"tanh, gain=1, clip=none", "sigmoid, gain=1.5", "clip=step-norm, θ=0.25", "pin 3"},
+	}
+	for lang, w := range want {
+		fig.Lang = lang
+		got := fig.legendLabels()
+		if lang == "" {
+			got = fig.runLabels()
+		}
+		if strings.Join(got, "|") != strings.Join(w, "|") {
+			t.Errorf("%q labels %q, want %q", lang, got, w)
+		}
 	}
 }

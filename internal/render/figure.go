@@ -186,28 +186,41 @@ func (f Figure) FileName(ext string) string {
 	return name + "." + ext
 }
 
-// runLabels returns the legend name of every run, current first. A run
-// without a Label is named by the settings in which the runs differ, so
-// a sigmoid pin next to a tanh run reads "sigmoid" and the current run
-// "tanh". With no pins and no Label the current run needs no name and
-// gets "".
-func (f Figure) runLabels() []string {
+// runLabels returns the name of every run in the CSV's header, current
+// first, in the protocol's names: a run without a Label is named by the
+// settings in which the runs differ, so a sigmoid pin next to a tanh run
+// reads "sigmoid" and the current run "tanh". With no pins and no Label
+// the current run needs no name and gets "".
+func (f Figure) runLabels() []string { return f.labelsIn("") }
+
+// legendLabels returns the legend name of every run, as runLabels does,
+// but in the figure's language by the schema's labels: "tanh · gain 1",
+// "Clipping: step norm".
+func (f Figure) legendLabels() []string { return f.labelsIn(f.Lang) }
+
+// labelsIn names the runs in lang, or by the protocol's names when lang
+// is "".
+func (f Figure) labelsIn(lang Lang) []string {
 	runs := f.runs()
 	labels := make([]string, len(runs))
 	cur := runs[0].Result.Settings
+	pin, current := "pin %d", "current"
+	if lang == Spanish {
+		pin, current = "curva fijada %d", "curva actual"
+	}
 	var union []settingField
 	for i, run := range runs[1:] {
 		diff := differences(cur, run.Result.Settings)
 		union = mergeFields(union, diff)
-		labels[i+1] = describe(run.Result.Settings, diff)
+		labels[i+1] = describe(run.Result.Settings, diff, lang)
 		if labels[i+1] == "" {
-			labels[i+1] = fmt.Sprintf("pin %d", i+1)
+			labels[i+1] = fmt.Sprintf(pin, i+1)
 		}
 	}
 	if len(runs) > 1 {
-		labels[0] = describe(cur, union)
+		labels[0] = describe(cur, union, lang)
 		if labels[0] == "" {
-			labels[0] = "current"
+			labels[0] = current
 		}
 	}
 	for i, run := range runs {
@@ -257,14 +270,21 @@ func mergeFields(a, b []settingField) []settingField {
 	return out
 }
 
-// describe names s by the given fields that matter to it. Values that
-// name themselves (lstm, sigmoid, orthogonal) appear bare, the threshold
-// as θ and the direction as a word; the others carry their setting's name.
-func describe(s engine.Settings, fields []settingField) string {
+// describe names s by the given fields that matter to it. In the
+// protocol's names (lang ""), values that name themselves (lstm, sigmoid,
+// orthogonal) appear bare, the threshold as θ and the direction as a
+// word; the others carry their setting's name: "tanh, gain=1". In a
+// language, every name is the schema's label and numbers are written as
+// the language writes them: "tanh · ganancia 1", "T = 500".
+func describe(s engine.Settings, fields []settingField, lang Lang) string {
 	parts := make([]string, 0, len(fields))
 	for _, f := range fields {
 		sp := schema[f]
 		if !sp.Active(s) {
+			continue
+		}
+		if lang != "" {
+			parts = append(parts, describeIn(sp, s, lang))
 			continue
 		}
 		p := sp.Name + "=" + sp.Format(s)
@@ -281,7 +301,37 @@ func describe(s engine.Settings, fields []settingField) string {
 		}
 		parts = append(parts, p)
 	}
+	if lang != "" {
+		return strings.Join(parts, " · ")
+	}
 	return strings.Join(parts, ", ")
+}
+
+// describeIn names one setting of s in lang for a legend: the model,
+// activation, initialization and direction by their values' labels, the
+// clipping and the loss by their short name and their value's label,
+// "clipping: step norm", numbers
+// by their short name, "gain 2", or their symbol, "θ = 0,25".
+func describeIn(sp engine.SettingSpec, s engine.Settings, lang Lang) string {
+	switch sp.Name {
+	case "cell", "act", "init", "bidir":
+		return optionText(sp, s, lang)
+	}
+	short := in(sp.Short, lang)
+	if short == "" {
+		short = sp.Name
+	}
+	if _, ok := sp.OptionLabel(s); ok {
+		return short + ": " + optionText(sp, s, lang)
+	}
+	v := sp.Format(s)
+	if sp.Kind == engine.KindFloat {
+		v = decimal(v, lang)
+	}
+	if utf8.RuneCountInString(short) == 1 {
+		return short + " = " + v
+	}
+	return short + " " + v
 }
 
 // CheckLabel says what is wrong with a run label from a client, or nil:

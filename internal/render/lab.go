@@ -224,9 +224,9 @@ func labPlot(fig LabFigure, frame int) *plot.Plot {
 	var entries []legendEntry
 	name := func(r LabRun) string {
 		if e, ok := tr.end[r.End]; ok {
-			return string(r.Cell) + " (" + fmt.Sprintf(e, r.EndIteration) + ")"
+			return cellName(r.Cell, fig.Lang) + " (" + fmt.Sprintf(e, r.EndIteration) + ")"
 		}
-		return string(r.Cell)
+		return cellName(r.Cell, fig.Lang)
 	}
 	chart := fig.Chart
 	if frame >= 0 {
@@ -344,7 +344,7 @@ func labPlot(fig LabFigure, frame int) *plot.Plot {
 		capt.lines = append(capt.lines, captionLine{text: line, style: st.heading})
 	}
 	items := []string{
-		tr.task + ": " + string(fig.Task), tr.optimizer + ": " + string(fig.Optimizer),
+		tr.task + ": " + in(engine.TaskLabels[fig.Task], fig.Lang), tr.optimizer + ": " + in(engine.OptimizerLabels[fig.Optimizer], fig.Lang),
 		tr.iterations + ": " + strconv.Itoa(fig.Iterations),
 	}
 	items = append(items, readableCaption(fig.Model, fig.Lang, ptr, "cell", "D", "loss")...)
@@ -358,9 +358,9 @@ func labPlot(fig LabFigure, frame int) *plot.Plot {
 		}
 		last := r.Windows[len(r.Windows)-1]
 		if fig.Task == engine.TaskAdding {
-			finals = append(finals, fmt.Sprintf(tr.finalLoss, r.Cell, decimal(formatValue(last.Loss), fig.Lang)))
+			finals = append(finals, fmt.Sprintf(tr.finalLoss, cellName(r.Cell, fig.Lang), decimal(formatValue(last.Loss), fig.Lang)))
 		} else {
-			finals = append(finals, fmt.Sprintf(tr.final, r.Cell, decimal(strconv.FormatFloat(100*last.Accuracy, 'f', 0, 64), fig.Lang)))
+			finals = append(finals, fmt.Sprintf(tr.final, cellName(r.Cell, fig.Lang), decimal(strconv.FormatFloat(100*last.Accuracy, 'f', 0, 64), fig.Lang)))
 		}
 	}
 	if len(finals) > 0 {
@@ -380,6 +380,7 @@ func labPlot(fig LabFigure, frame int) *plot.Plot {
 		capt.lines = append(capt.lines, captionLine{text: tr.yProfile, style: st.axis, space: st.pt(6)})
 	}
 	p.Add(capt)
+	localizeTicks(p, fig.Lang)
 	return p
 }
 
@@ -461,7 +462,7 @@ func (h *labHeat) Plot(c draw.Canvas, _ *plot.Plot) {
 		c.StrokeLines(frame, []vg.Point{{X: x0, Y: bottom}, {X: x0 + pw, Y: bottom}, {X: x0 + pw, Y: top}, {X: x0, Y: top}, {X: x0, Y: bottom}})
 		name := st.axis
 		name.XAlign, name.YAlign = draw.XLeft, draw.YBottom
-		c.FillText(name, vg.Point{X: x0, Y: top + st.pt(3)}, string(r.Cell))
+		c.FillText(name, vg.Point{X: x0, Y: top + st.pt(3)}, cellName(r.Cell, h.fig.Lang))
 		tick.XAlign, tick.YAlign = draw.XRight, draw.YCenter
 		c.FillText(tick, vg.Point{X: x0 - st.pt(3), Y: bottom + rh/2}, "0")
 		c.FillText(tick, vg.Point{X: x0 - st.pt(3), Y: top - rh/2}, strconv.Itoa(T-1))

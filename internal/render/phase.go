@@ -262,7 +262,7 @@ func PhasePlot(fig PhaseFigure) (*plot.Plot, error) {
 	}
 	items := phaseCaption(fig)
 	if g := fig.Base.Act.Gamma(); fig.Base.Cell.Info().Spectrum && fig.EdgeGains != nil {
-		items = append(items, fmt.Sprintf(tr.gamma, formatValue(g)))
+		items = append(items, fmt.Sprintf(tr.gamma, decimal(formatValue(g), fig.Lang)))
 	}
 	for _, line := range wrap(st.caption, items, w) {
 		capt.lines = append(capt.lines, captionLine{text: line, style: st.caption})
@@ -274,6 +274,7 @@ func PhasePlot(fig PhaseFigure) (*plot.Plot, error) {
 		}
 	}
 	p.Add(capt)
+	localizeTicks(p, fig.Lang)
 	return p, nil
 }
 

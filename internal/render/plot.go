@@ -27,8 +27,10 @@ func ProfilePlot(fig Figure) (*plot.Plot, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &builder{fig: fig, st: newStyle(fig), tr: phrasesFor(fig.Lang), labels: fig.runLabels()}
-	return b.build(), nil
+	b := &builder{fig: fig, st: newStyle(fig), tr: phrasesFor(fig.Lang), labels: fig.legendLabels()}
+	p := b.build()
+	localizeTicks(p, fig.Lang)
+	return p, nil
 }
 
 // Size returns the figure's width and height on a vg canvas: one pixel

@@ -244,7 +244,7 @@ func TestWriteImageSVG(t *testing.T) {
 			fig: Figure{Current: Run{Result: tanh}, Pins: []Run{
 				{Result: profile(t, sigmoid)}, {Result: profile(t, lstm)}, {Result: tanh, Label: "Jane & Kerala"},
 			}},
-			want: []string{">sigmoid<", ">lstm<", ">rnn, tanh<", "Jane &amp; Kerala", "Cell: rnn", "σ_max(Wh) = "},
+			want: []string{">sigmoid<", ">LSTM<", ">RNN · tanh<", "Jane &amp; Kerala", "Cell: RNN", "σ_max(Wh) = "},
 		},
 		{
 			name: "overflow marked at its steps",
@@ -266,7 +266,7 @@ func TestWriteImageSVG(t *testing.T) {
 			fig: Figure{Current: Run{Result: profile(t, func(s *engine.Settings) {
 				s.Gain, s.Clip, s.Threshold = 3, engine.ClipStepNorm, 0.5
 			})}},
-			want: []string{"‖∂E/∂s_k‖ clipped", "‖∂E/∂s_k‖ without clipping", "threshold θ = 0.5 on ‖δ_k‖", "Clipping: step-norm (threshold 0.5)"},
+			want: []string{"‖∂E/∂s_k‖ clipped", "‖∂E/∂s_k‖ without clipping", "threshold θ = 0.5 on ‖δ_k‖", "Clipping: step norm, threshold 0.5"},
 		},
 		{
 			name: "lstm cell state and Spanish text",

@@ -190,7 +190,7 @@ func (s *Series) Text(set engine.Settings, lang Lang) (label, of string) {
 			break
 		}
 	}
-	fill := strings.NewReplacer("{threshold}", formatSetting(set.Threshold))
+	fill := strings.NewReplacer("{threshold}", decimal(formatSetting(set.Threshold), lang))
 	return fill.Replace(l.In(lang)), fill.Replace(o.In(lang))
 }
 

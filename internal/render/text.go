@@ -6,13 +6,15 @@ import (
 	"strconv"
 	"strings"
 
+	"gonum.org/v1/plot"
+
 	"gradviz/internal/engine"
 )
 
 // phrases is every piece of figure text that depends on the language,
 // but the series' legend names, which are in the series table.
-// Setting names and values (cell=rnn, clip=step-norm) stay as they are:
-// they are the names of the page's URL and the export in both languages.
+// Settings and their values are named by the schema's labels in the
+// figure's language; only the CSV keeps their protocol names.
 type phrases struct {
 	heading        string
 	revealed       string // an animation's heading: format: per cent of the steps
@@ -142,10 +144,12 @@ func settingsCaption(s engine.Settings) []string {
 }
 
 // readableCaption lists every setting of s that affects the run, as
-// settingsCaption does, but by the schema's labels in lang, "Cell: lstm",
-// with numbers in the language's decimal mark and booleans as words.
-// The values are the settings' own, as the page's URL writes them.
-// Settings named in skip are left out.
+// settingsCaption does, but in lang: by the schema's labels of the
+// settings and of their values, "Cell: LSTM", "Initialization: Gaussian",
+// with numbers in the language's decimal mark and booleans as words. A
+// setting that another one can make idle follows it after a comma:
+// "Clipping: step norm, threshold 0.25". Settings named in skip are left
+// out.
 func readableCaption(s engine.Settings, lang Lang, tr phrases, skip ...string) []string {
 	value := func(sp engine.SettingSpec) string {
 		switch v := sp.Value(s).(type) {
@@ -157,28 +161,67 @@ func readableCaption(s engine.Settings, lang Lang, tr phrases, skip ...string) [
 		case float64:
 			return decimal(formatSetting(v), lang)
 		}
-		return sp.Format(s)
-	}
-	label := func(sp engine.SettingSpec) string {
-		if lang == Spanish {
-			return sp.Label.Es
-		}
-		return sp.Label.En
+		return optionText(sp, s, lang)
 	}
 	var items []string
 	for _, sp := range schema {
 		if sp.IdleWhen != nil || !sp.Active(s) || isOneOf(sp.Name, skip) {
 			continue
 		}
-		item := label(sp) + ": " + value(sp)
+		item := in(sp.Label, lang) + ": " + value(sp)
 		for _, dep := range schema {
 			if dep.IdleWhen != nil && dep.IdleWhen.Setting == sp.Name && dep.Active(s) {
-				item += " (" + strings.ToLower(label(dep)) + " " + value(dep) + ")"
+				item += ", " + strings.ToLower(in(dep.Label, lang)) + " " + value(dep)
 			}
 		}
 		items = append(items, item)
 	}
 	return items
+}
+
+// in returns a text of the schema in lang.
+func in(t engine.Text, lang Lang) string { return Text{En: t.En, Es: t.Es}.In(lang) }
+
+// optionText writes the setting's value in s as the figure's text names
+// it: an option by the schema's label in lang, anything else as the
+// query string writes it.
+func optionText(sp engine.SettingSpec, s engine.Settings, lang Lang) string {
+	if l, ok := sp.OptionLabel(s); ok {
+		return in(l, lang)
+	}
+	return sp.Format(s)
+}
+
+// cellName is a model's name in lang, as the schema labels it.
+func cellName(c engine.Cell, lang Lang) string {
+	s := engine.Defaults()
+	s.Cell = c
+	return optionText(settingSpec("cell"), s, lang)
+}
+
+// localTicks writes an axis' tick labels in the language's decimal mark.
+type localTicks struct {
+	plot.Ticker
+	lang Lang
+}
+
+// Ticks implements plot.Ticker.
+func (t localTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := t.Ticker.Ticks(lo, hi)
+	for i := range ticks {
+		ticks[i].Label = decimal(ticks[i].Label, t.lang)
+	}
+	return ticks
+}
+
+// localizeTicks makes both axes of p label their ticks as lang writes
+// numbers.
+func localizeTicks(p *plot.Plot, lang Lang) {
+	if lang != Spanish {
+		return
+	}
+	p.X.Tick.Marker = localTicks{p.X.Tick.Marker, lang}
+	p.Y.Tick.Marker = localTicks{p.Y.Tick.Marker, lang}
 }
 
 // decimal writes a number's decimal point as lang does in prose.

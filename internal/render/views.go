@@ -212,6 +212,7 @@ func ViewPlot(fig ViewFigure) (*plot.Plot, error) {
 		capt.lines = append(capt.lines, captionLine{text: tr.yBidir, style: st.axis, space: st.pt(6)})
 	}
 	p.Add(capt)
+	localizeTicks(p, fig.Lang)
 	return p, nil
 }
 

@@ -2,7 +2,7 @@
 // errors are shown by their code (error.code.*), so every language says
 // them in its own words; the server's own text is English.
 
-import { SCHEMA } from './schema.js';
+import { SCHEMA, LAB_OPTION_LABELS } from './schema.js';
 
 const en = {
   'doc.title': 'gradviz — vanishing and exploding gradients',
@@ -23,15 +23,6 @@ const en = {
 
   'act.note': 'LSTM and GRU have their own gates (σ and tanh): Activation applies to the plain RNN and to self-attention only.',
   'threshold.off': 'Choose a clipping mode to set a threshold.',
-
-  'opt.cell.rnn': 'RNN', 'opt.cell.lstm': 'LSTM', 'opt.cell.gru': 'GRU', 'opt.cell.attn': 'Self-attention',
-  'opt.act.sigmoid': 'sigmoid', 'opt.act.tanh': 'tanh', 'opt.act.relu': 'ReLU', 'opt.act.linear': 'linear',
-  'opt.init.gaussian': 'Gaussian', 'opt.init.uniform': 'uniform', 'opt.init.orthogonal': 'orthogonal',
-  'opt.init.identity': 'identity', 'opt.init.xavier': 'Xavier', 'opt.init.he': 'He',
-  'opt.clip.none': 'none', 'opt.clip.global-norm': 'global norm', 'opt.clip.step-norm': 'step norm',
-  'opt.clip.step-value': 'step value',
-  'opt.loss.last': 'last step', 'opt.loss.sum': 'sum over steps',
-  'opt.bidir.true': 'bidirectional', 'opt.bidir.false': 'one direction',
 
   'plot.title': 'How the error signal ‖∂E/∂s_k‖ travels back in time',
   'plot.aria': 'Log-scale plot of the gradient norm ‖∂E/∂s_k‖ at each step k',
@@ -203,11 +194,6 @@ const en = {
   'lab.chart.grad': 'Gradient norm ‖∂E/∂θ‖ before/after clipping',
   'lab.chart.horizon': 'Memory horizon',
   'lab.chart.profile': 'Current profile ‖∂E/∂s_k‖',
-  'lab.opt.adam': 'Adam',
-  'lab.opt.sgd': 'SGD with momentum',
-  'lab.task.recall': 'recall',
-  'lab.task.adding': 'adding problem',
-  'lab.task.copy': 'copy memory',
   'lab.tasknote.recall': 'Recall: the first of T tokens is one of K keys, then come T−1 distractors; the label at the end is the first key — “Jane was born in Kerala … Jane speaks ____”. Chance: loss ln K, accuracy 1/K.',
   'lab.tasknote.adding': 'Adding problem: T numbers, two of them marked; predict their sum (mean squared error). Always answering 1 scores 1/6 ≈ 0.167: the baseline.',
   'lab.tasknote.copy': 'Copy memory: 10 symbols, a gap of T blanks, then reproduce the 10. Blanks and then guessing score 10·ln 8/(T+20): the baseline.',
@@ -321,14 +307,6 @@ const es = {
   'act.note': 'LSTM y GRU tienen sus propias puertas (σ y tanh): la activación solo se aplica a la RNN simple y a la autoatención.',
   'threshold.off': 'Elige un modo de recorte para fijar el umbral.',
 
-  'opt.cell.rnn': 'RNN', 'opt.cell.lstm': 'LSTM', 'opt.cell.gru': 'GRU', 'opt.cell.attn': 'Autoatención',
-  'opt.act.sigmoid': 'sigmoide', 'opt.act.tanh': 'tanh', 'opt.act.relu': 'ReLU', 'opt.act.linear': 'lineal',
-  'opt.init.gaussian': 'gaussiana', 'opt.init.uniform': 'uniforme', 'opt.init.orthogonal': 'ortogonal',
-  'opt.init.identity': 'identidad', 'opt.init.xavier': 'Xavier', 'opt.init.he': 'He',
-  'opt.clip.none': 'ninguno', 'opt.clip.global-norm': 'norma global', 'opt.clip.step-norm': 'norma por paso',
-  'opt.clip.step-value': 'valor por paso',
-  'opt.loss.last': 'último paso', 'opt.loss.sum': 'suma de los pasos',
-  'opt.bidir.true': 'bidireccional', 'opt.bidir.false': 'un sentido',
 
   'plot.title': 'Cómo viaja hacia atrás en el tiempo la señal de error ‖∂E/∂s_k‖',
   'plot.aria': 'Gráfico en escala logarítmica de la norma del gradiente ‖∂E/∂s_k‖ en cada paso k',
@@ -495,11 +473,6 @@ const es = {
   'lab.chart.grad': 'Norma del gradiente ‖∂E/∂θ‖ antes/después del recorte',
   'lab.chart.horizon': 'Horizonte de memoria',
   'lab.chart.profile': 'Perfil actual ‖∂E/∂s_k‖',
-  'lab.opt.adam': 'Adam',
-  'lab.opt.sgd': 'SGD con momento',
-  'lab.task.recall': 'recuerdo de la clave',
-  'lab.task.adding': 'problema de la suma',
-  'lab.task.copy': 'memoria de copia',
   'lab.tasknote.recall': 'Recuerdo de la clave: el primero de T símbolos es una de K claves y le siguen T−1 distractores; la etiqueta del final es esa primera clave: «Jane nació en Kerala … Jane habla ____». Nivel de azar: pérdida ln K, exactitud 1/K.',
   'lab.tasknote.adding': 'Problema de la suma: T números, dos de ellos marcados; hay que predecir su suma (error cuadrático medio). Responder siempre 1 da un error de 1/6 ≈ 0,167: el nivel de azar.',
   'lab.tasknote.copy': 'Memoria de copia: 10 símbolos, un hueco de T blancos y después hay que reproducir los 10. Responder blancos y luego adivinar da una pérdida de 10·ln 8/(T+20): el nivel de azar.',
@@ -599,13 +572,22 @@ export const languages = { en, es };
 
 // mergeSchema adds each setting's texts from the settings schema to every
 // dictionary: its label under its name ('T'), its help under
-// '<name>.title' and its short name, for pin labels, under 'short.<name>'.
+// '<name>.title', its short name, for pin labels, under 'short.<name>'
+// and the label of each of its values under 'opt.<name>.<value>'; the
+// labels of the lab's tasks and optimizers come from the bootstrap too.
 function mergeSchema() {
   for (const spec of SCHEMA) {
     for (const [code, dict] of Object.entries(languages)) {
       dict[spec.name] = spec.label[code];
       dict[`${spec.name}.title`] = spec.help[code];
       dict[`short.${spec.name}`] = spec.short[code];
+      for (const [value, label] of Object.entries(spec.optionLabels || {})) dict[`opt.${spec.name}.${value}`] = label[code];
+    }
+  }
+  // The lab's own choices: 'lab.task.<task>' and 'lab.opt.<optimizer>'.
+  for (const [choice, prefix] of [['task', 'lab.task.'], ['optimizer', 'lab.opt.']]) {
+    for (const [value, label] of Object.entries(LAB_OPTION_LABELS[choice])) {
+      for (const [code, dict] of Object.entries(languages)) dict[prefix + value] = label[code];
     }
   }
 }

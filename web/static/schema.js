@@ -10,6 +10,10 @@ const boot = JSON.parse(document.getElementById('bootstrap').textContent);
 // SCHEMA is every setting in the protocol's order.
 export const SCHEMA = boot.schema;
 
+// LAB_OPTION_LABELS names the training lab's tasks and optimizers in each
+// language: { task: { recall: { en, es } … }, optimizer: { … } }.
+export const LAB_OPTION_LABELS = boot.labOptions;
+
 // SPEC finds a setting's entry by its name.
 export const SPEC = Object.fromEntries(SCHEMA.map((spec) => [spec.name, spec]));
 
