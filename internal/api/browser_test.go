@@ -176,8 +176,14 @@ type tab struct {
 // test ends, any console error, exception or policy violation fails it.
 func (s *browserSuite) newTab(t testing.TB) *tab {
 	t.Helper()
+	return s.newTabFor(t, 45*time.Second)
+}
+
+// newTabFor is newTab for a test that needs the tab for longer.
+func (s *browserSuite) newTabFor(t testing.TB, limit time.Duration) *tab {
+	t.Helper()
 	tabCtx, cancel := chromedp.NewContext(s.ctx)
-	ctx, cancelTimeout := context.WithTimeout(tabCtx, 45*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(tabCtx, limit)
 	tb := &tab{t: t, suite: s, ctx: ctx}
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(laptopWidth, laptopHeight)); err != nil {
 		t.Fatal(err)
