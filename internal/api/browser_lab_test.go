@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/chromedp/chromedp"
 	"testing"
@@ -47,6 +48,19 @@ func (s *browserSuite) testLabState(t *testing.T) {
 	tb.waitURL("cells", "rnn,lstm,gru,attn")
 	if hidden() {
 		t.Errorf("the forget bias is hidden during Compare")
+	}
+	// Every model the lab can train is drawn in a colour of its own.
+	colours := eval[[]string](tb, `import('/static/lab.js').then((m) => [...document.querySelectorAll('input[id^="cell-"][type=checkbox]')].map((e) => e.value + ' ' + (m.CELL_COLORS[e.value] || 'none')))`)
+	if len(colours) != 4 {
+		t.Errorf("the lab offers %d cells (%v), want 4", len(colours), colours)
+	}
+	seen := map[string]bool{}
+	for _, c := range colours {
+		cell, colour, _ := strings.Cut(c, " ")
+		if colour == "none" || seen[colour] {
+			t.Errorf("the lab draws %s in %s: every cell needs a colour of its own (%v)", cell, colour, colours)
+		}
+		seen[colour] = true
 	}
 	tb.stopTraining()
 
