@@ -98,10 +98,11 @@ func TestReadmeImages(t *testing.T) {
 	})
 }
 
-// The tour's step in present.png, and its place in the tour.
+// The tour's step in present.png, and its place in the tour: step-norm
+// clipping, whose raw and clipped curves show most at a glance.
 const (
-	readmePresentStep  = "bptt"
-	readmePresentIndex = 1
+	readmePresentStep  = "clip-profile"
+	readmePresentIndex = 5
 )
 
 type readmeImages struct {
