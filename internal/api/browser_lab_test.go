@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/chromedp/chromedp"
 	"testing"
@@ -23,7 +24,7 @@ func TestBrowserLab(t *testing.T) {
 // TestDefaultsTeach shows are enough on this seed, so it is not slow
 // under -race.
 func (s *browserSuite) testCompareTeaches(t *testing.T) {
-	tb := s.newTabWithin(t, 600*time.Second)
+	tb := s.newTabFor(t, 600*time.Second)
 	tb.do(chromedp.EmulateViewport(1280, 800))
 	tb.open("iterations=300")
 	tb.click("Training lab")
@@ -80,6 +81,19 @@ func (s *browserSuite) testLabState(t *testing.T) {
 	tb.waitURL("cells", "rnn,lstm,gru,attn")
 	if hidden() {
 		t.Errorf("the forget bias is hidden during Compare")
+	}
+	// Every model the lab can train is drawn in a colour of its own.
+	colours := eval[[]string](tb, `import('/static/lab.js').then((m) => [...document.querySelectorAll('input[id^="cell-"][type=checkbox]')].map((e) => e.value + ' ' + (m.CELL_COLORS[e.value] || 'none')))`)
+	if len(colours) != 4 {
+		t.Errorf("the lab offers %d cells (%v), want 4", len(colours), colours)
+	}
+	seen := map[string]bool{}
+	for _, c := range colours {
+		cell, colour, _ := strings.Cut(c, " ")
+		if colour == "none" || seen[colour] {
+			t.Errorf("the lab draws %s in %s: every cell needs a colour of its own (%v)", cell, colour, colours)
+		}
+		seen[colour] = true
 	}
 	tb.stopTraining()
 

@@ -176,12 +176,11 @@ type tab struct {
 // test ends, any console error, exception or policy violation fails it.
 func (s *browserSuite) newTab(t testing.TB) *tab {
 	t.Helper()
-	return s.newTabWithin(t, 45*time.Second)
+	return s.newTabFor(t, 45*time.Second)
 }
 
-// newTabWithin is newTab for a test that needs the tab longer, such as a
-// whole training.
-func (s *browserSuite) newTabWithin(t testing.TB, limit time.Duration) *tab {
+// newTabFor is newTab for a test that needs the tab for longer.
+func (s *browserSuite) newTabFor(t testing.TB, limit time.Duration) *tab {
 	t.Helper()
 	tabCtx, cancel := chromedp.NewContext(s.ctx)
 	ctx, cancelTimeout := context.WithTimeout(tabCtx, limit)

@@ -11,8 +11,10 @@ import { colorOf, fitCanvas, drawLegend, SPECIAL } from './heatmap.js';
 import { appliesTo } from './schema.js';
 import { LAB } from './url.js';
 
-export const CELL_COLORS = { rnn: '#0072B2', lstm: '#009E73', gru: '#B07800' };
-const FADED = { rnn: 'rgba(0,114,178,0.45)', lstm: 'rgba(0,158,115,0.45)', gru: 'rgba(230,159,0,0.5)' };
+// Each cell's colour, the same as in the server's lab figures
+// (internal/render/lab.go): the current run's blue, then pin colours.
+export const CELL_COLORS = { rnn: '#0072B2', lstm: '#008A66', gru: '#B07800', attn: '#B8558F' };
+const FADED = { rnn: 'rgba(0,114,178,0.45)', lstm: 'rgba(0,138,102,0.45)', gru: 'rgba(176,120,0,0.5)', attn: 'rgba(184,85,143,0.45)' };
 const NAN_COLOR = '#C00000';
 
 // The heatmap shows ‖∂E/∂s_k‖/‖∂E/∂s_T‖ from 10^HEAT_LO to 10^HEAT_HI,
