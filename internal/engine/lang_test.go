@@ -310,3 +310,16 @@ func TestLangTrainingClaims(t *testing.T) {
 		t.Errorf("one-directional LSTM on mouse: %.3f", acc)
 	}
 }
+
+func TestLangExample(t *testing.T) {
+	s := NewLangGenerator(LangKerala, LangES, 12).Example()
+	got := strings.Join(s.Words, " ")
+	want := "jane nació en kerala jane solía jugar para el equipo de fútbol femenino ha sido la jane habla ____ con fluidez"
+	if got != want || s.Words[s.Clue] != "kerala" || s.Answer != "malayalam" || s.Blank-s.Clue != 15 {
+		t.Errorf("got %q (clue %d, blank %d), want %q", got, s.Clue, s.Blank, want)
+	}
+	m := NewLangGenerator(LangMouse, LangEN, 0).Example()
+	if strings.Join(m.Words, " ") != "the mouse is really good the mouse is used to ____ to make computers easier to use" || m.Words[m.Clue] != "computers" || m.Answer != "scroll" {
+		t.Errorf("mouse: %q", m.Words)
+	}
+}

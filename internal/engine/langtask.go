@@ -271,3 +271,52 @@ func (g *LangGenerator) Sample(rng *rand.Rand) LangSentence {
 	}
 	return s
 }
+
+// Example returns the article's sentence of the task at the generator's
+// distance: Jane and Kerala, the mouse and computers, the clouds, with
+// the fillers taken in order from the first ("Jane used to play for the
+// women's football team").
+func (g *LangGenerator) Example() LangSentence {
+	w := g.w
+	name := strings.ToLower(w.Names[0])
+	var fill []string
+	for i := 0; len(fill) < g.Distance; i++ {
+		for _, word := range g.fillers[i%len(g.fillers)] {
+			if len(fill) == g.Distance {
+				break
+			}
+			if word == "qqname" {
+				word = name
+			}
+			fill = append(fill, word)
+		}
+	}
+	var s LangSentence
+	switch g.Task {
+	case LangClouds:
+		it := w.Items[0]
+		s.Words = append(fill, Tokenize(it.Prefix)...)
+		s.Clue, s.Blank = len(s.Words)-1, len(s.Words)
+		s.Words = append(s.Words, WordBlank)
+		s.Answer = strings.ToLower(it.Answer)
+	case LangKerala:
+		p := w.Places[0]
+		s.Words = Tokenize(strings.NewReplacer("{name}", name, "{place}", p.Place).Replace(w.BornIn))
+		s.Clue = len(s.Words) - 1
+		s.Words = append(s.Words, fill...)
+		q := Tokenize(strings.ReplaceAll(w.Speaks, "{name}", name))
+		s.Blank = len(s.Words) + slices.Index(q, WordBlank)
+		s.Words = append(s.Words, q...)
+		s.Answer = strings.ToLower(p.Language)
+	case LangMouse:
+		o := w.Objects[0]
+		s.Words = Tokenize(strings.ReplaceAll(w.IsGood, "{object}", o.Object))
+		s.Words = append(s.Words, fill...)
+		s.Words = append(s.Words, Tokenize(strings.ReplaceAll(w.UsedTo, "{object}", o.Object))...)
+		s.Blank = len(s.Words) - 1
+		s.Words = append(s.Words, Tokenize(o.Senses[0].Tail)...)
+		s.Clue = s.Blank + 1 + slices.Index(Tokenize(o.Senses[0].Tail), o.Senses[0].Key)
+		s.Answer = strings.ToLower(o.Senses[0].Answer)
+	}
+	return s
+}
