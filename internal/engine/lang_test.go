@@ -323,3 +323,18 @@ func TestLangExample(t *testing.T) {
 		t.Errorf("mouse: %q", m.Words)
 	}
 }
+
+func TestLangMaxWords(t *testing.T) {
+	for _, lang := range Langs {
+		for _, task := range LangTasks {
+			g := NewLangGenerator(task, lang, 17)
+			most, rng := 0, stream(1, "mw")
+			for range 500 {
+				most = max(most, len(g.Sample(rng).Words))
+			}
+			if most != g.MaxWords() {
+				t.Errorf("%s/%s: longest sentence %d words, MaxWords %d", task, lang, most, g.MaxWords())
+			}
+		}
+	}
+}

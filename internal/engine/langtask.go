@@ -320,3 +320,34 @@ func (g *LangGenerator) Example() LangSentence {
 	}
 	return s
 }
+
+// MaxWords returns the most words a sentence of the generator can have.
+func (g *LangGenerator) MaxWords() int {
+	w := g.w
+	longest := func(texts []string) int {
+		n := 0
+		for _, t := range texts {
+			n = max(n, len(Tokenize(t)))
+		}
+		return n
+	}
+	switch g.Task {
+	case LangClouds:
+		var ps []string
+		for _, it := range w.Items {
+			ps = append(ps, it.Prefix)
+		}
+		return g.Distance + longest(ps) + 1
+	case LangKerala:
+		var ps []string
+		for _, p := range w.Places {
+			ps = append(ps, p.Place)
+		}
+		return g.Distance + len(Tokenize(w.BornIn)) - 1 + longest(ps) + len(Tokenize(w.Speaks))
+	}
+	var tails []string
+	for _, o := range w.Objects {
+		tails = append(tails, o.Senses[0].Tail, o.Senses[1].Tail)
+	}
+	return g.Distance + len(Tokenize(w.IsGood)) + len(Tokenize(w.UsedTo)) + longest(tails)
+}

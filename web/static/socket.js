@@ -49,6 +49,7 @@ export function errorText(err, limits = {}) {
   const key = `error.code.${err.code}`;
   if (!err.code || !has(key)) return err.message || '';
   const train = limits.train || {};
+  const lang = limits.lang || {};
   // A range the server's message gives ("T must be 1..2000, got 0"), for
   // the languages that word the error themselves.
   const range = /must be (-?[\d.e+]+)\.\.(-?[\d.e+]+)/.exec(err.message || '');
@@ -56,6 +57,7 @@ export function errorText(err, limits = {}) {
     field: fieldLabel(err.field), message: err.message || '', work: limits.work ?? '',
     range: range ? t('error.range', { lo: range[1], hi: range[2] }) : '',
     trainT: train.T ?? '', trainH: train.H ?? '', batch: train.batch ?? '', iterations: train.iterations ?? '',
+    langDistance: lang.distance ?? '', langH: lang.H ?? '', langEmbed: lang.embed ?? '', langBatch: lang.batch ?? '', langIterations: lang.iterations ?? '',
   });
 }
 
