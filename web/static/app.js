@@ -313,6 +313,8 @@ function applyPreset(id) {
     page.sequence = p.sequence ? { preset: p.id, step: 0 } : null;
     byName.get('lab').train(view.lab.cells, { fresh: true });
   }
+  // A language-lab step sets the lab's sentence and models and trains.
+  if (p.langlab) byName.get('lang').preset(p.langlab);
 }
 
 // trainingEnded goes on with a preset's chain of trainings once a step

@@ -76,6 +76,25 @@ export const PRESETS = [
     train: true,
   },
   {
+    // The article's three sentences, trained in the language lab.
+    id: 'lang-clouds',
+    tab: 'lang',
+    view: { langTask: 'clouds' },
+    langlab: { task: 'clouds', distance: 10, iterations: 300, models: ['rnn', 'lstm'] },
+  },
+  {
+    id: 'lang-kerala',
+    tab: 'lang',
+    view: { langTask: 'kerala' },
+    langlab: { task: 'kerala', distance: 30, iterations: 800, models: ['rnn', 'lstm'] },
+  },
+  {
+    id: 'lang-mouse',
+    tab: 'lang',
+    view: { langTask: 'mouse' },
+    langlab: { task: 'mouse', distance: 5, iterations: 400, models: ['lstm', 'bi-lstm'] },
+  },
+  {
     // The article's last word: self-attention (BERT) reaches every word
     // in one step.
     id: 'attention',
