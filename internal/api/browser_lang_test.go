@@ -2,9 +2,12 @@ package api_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -14,6 +17,24 @@ func (tb *tab) waitLong(what, cond string) {
 	tb.t.Helper()
 	if _, err := chromedp.Run(tb.ctx, chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(4*time.Minute))); err != nil {
 		tb.t.Fatalf("waiting for %s (%s): %v", what, cond, err)
+	}
+}
+
+// elementShot saves a screenshot of the element sel as name.png, at
+// twice the page's scale.
+func (tb *tab) elementShot(name, sel string) {
+	tb.t.Helper()
+	r := eval[[]float64](tb, fmt.Sprintf(`(() => { const e = document.querySelector(%q); e.scrollIntoView(); const r = e.getBoundingClientRect();
+		return [r.left + scrollX, r.top + scrollY, r.width, r.height]; })()`, sel))
+	yes := true
+	res, err := chromedp.Call(tb.ctx, page.CaptureScreenshot, page.CaptureScreenshotParams{
+		Clip: &page.Viewport{X: r[0], Y: r[1], Width: r[2], Height: r[3], Scale: 2}, CaptureBeyondViewport: &yes,
+	})
+	if err != nil {
+		tb.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tb.suite.artifacts, name+".png"), res.Data, 0o644); err != nil {
+		tb.t.Fatal(err)
 	}
 }
 
@@ -68,6 +89,8 @@ func (s *browserSuite) testLangLab(t *testing.T) {
 		t.Errorf("the LSTM's best guess %q, want malayalam", top)
 	}
 	tb.screenshot("lang-kerala")
+	tb.elementShot("lang-strip-kerala", "#lang-strip")
+	tb.elementShot("lang-horizon-kerala", "#lang-horizon-chart")
 
 	// Your own sentence: Bavaria, with a word outside the vocabulary.
 	tb.set("Type a sentence with one blank (____); the trained models guess it as you type", "Omar was born in Bavaria. Zorblat! Omar speaks ____ fluently.")
@@ -99,6 +122,7 @@ func (s *browserSuite) testLangLab(t *testing.T) {
 		t.Errorf("strip at computers: bidirectional %.3g (want ≥ 0.1), one-directional %.3g (want 0)", cb, cu)
 	}
 	tb.screenshot("lang-mouse")
+	tb.elementShot("lang-strip-mouse", "#lang-strip")
 
 	// In Spanish: the tab, and the sentences follow the page.
 	tb.set("Language", "es")

@@ -75,7 +75,7 @@ function textWidth(s) {
 export function stripSVG(rows, { title = '' } = {}) {
   const pad = 6;
   const lineH = 24;
-  const labelW = 86;
+  const labelW = 150;
   const parts = [];
   let y = title ? 22 : 4;
   if (title) parts.push(svg('text', { x: 4, y: 16, 'font-weight': 600, 'font-size': 14 }, [title]));
