@@ -294,6 +294,13 @@ func TestLangTrainingClaims(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("%s %s bidir=%v distance %d, %d iterations: accuracy %.3f", task, cell, bidir, distance, iters, acc)
+		for _, d := range []int{0, 45, 100} {
+			h, err := tr.Evaluate(ctx, d, 200)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("  at distance %d: %.3f", d, h)
+		}
 		return acc
 	}
 	chance := NewLangGenerator(LangKerala, LangEN, 30).Chance()
