@@ -206,10 +206,11 @@ func checkLangCost(req langRequest, maxWork, budget int64) error {
 }
 
 // langModel is one model of the session's language lab, trained or in
-// training; mu guards the trainer between its iterations and the
-// readings of the user's sentence.
+// training; mu guards the trainer: an iteration holds it to write, the
+// readings, the held-out tests and the export hold it to read, so an
+// export waits for one iteration at most.
 type langModel struct {
-	mu   sync.Mutex
+	mu   sync.RWMutex
 	name string
 	tr   *engine.LangTrainer
 }
@@ -238,8 +239,8 @@ func (sess *session) langRead(ctx context.Context, m *langModel, words []string)
 	model := m.tr.Model()
 	model.T = max(len(words), 1)
 	err := sess.srv.withSlot(ctx, model.WorkingBytes(1), func(ctx context.Context) (err error) {
-		m.mu.Lock()
-		defer m.mu.Unlock()
+		m.mu.RLock()
+		defer m.mu.RUnlock()
 		rd, err = m.tr.Read(ctx, words)
 		return err
 	})
@@ -462,8 +463,8 @@ func (sess *session) langRuns(ctx context.Context, id int64, req langRequest) {
 		}
 		msg := langDoneMessage{Type: "langDone", ID: id, Run: i, Reason: "finished", Iteration: req.base.Iterations}
 		err := sess.srv.withSlot(ctx, langShape(lm.tr.Settings()).WorkingBytes(50), func(ctx context.Context) error {
-			lm.mu.Lock()
-			defer lm.mu.Unlock()
+			lm.mu.RLock()
+			defer lm.mu.RUnlock()
 			acc, err := lm.tr.Evaluate(ctx, req.base.Distance, langEvalSentences)
 			if err != nil {
 				return err
@@ -624,9 +625,9 @@ func (sess *session) runLangExport(_ context.Context, id int64, req langExportRe
 		return
 	}
 	m := models[req.run]
-	m.mu.Lock()
+	m.mu.RLock()
 	exp := langExportOf(m)
-	m.mu.Unlock()
+	m.mu.RUnlock()
 	if !allFiniteExport(exp) {
 		sess.sendErr(id, codedf(codeNoModel, "run", "model %d has weights that are not finite: it diverged and cannot be exported", req.run))
 		return

@@ -151,3 +151,36 @@ func TestLangCostBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The user's sentence is read, and a model exported, while the models
+// are still training; a stop then ends the training as for train.
+func TestWebsocketLangReadWhileTraining(t *testing.T) {
+	ts, _ := newTestServer(t, DefaultConfig())
+	conn := dial(t, ts, nil)
+	send(t, conn, `{"type":"langTrain","id":1,"task":"mouse","distance":2,"H":4,"embed":3,"iterations":5000,"every":5,"models":["gru","bi-gru"]}`)
+	readUntil(t, conn, "langProgress")
+	send(t, conn, `{"type":"langRead","id":2,"sentence":"The bat is used to ____ the ball during the game"}`)
+	m := readUntil(t, conn, "langReading")
+	if m["id"].(float64) != 2 || len(m["readings"].([]any)) != 2 {
+		t.Fatalf("got %v", m)
+	}
+	send(t, conn, `{"type":"langExport","id":3,"run":1}`)
+	m = readUntil(t, conn, "langModel")
+	if m["id"].(float64) != 3 || m["model"].(map[string]any)["model"].(map[string]any)["bidir"] != true {
+		t.Fatalf("got %v", m)
+	}
+	send(t, conn, `{"type":"stop","id":4,"what":"training"}`)
+	stopped := 0
+	for {
+		m := readMsg(t, conn)
+		if m["type"] == "langDone" && m["reason"] == "stopped" {
+			stopped++
+		}
+		if m["type"] == "done" && m["id"].(float64) == 1 {
+			break
+		}
+	}
+	if stopped != 2 {
+		t.Errorf("%d runs ended stopped, want 2", stopped)
+	}
+}
