@@ -434,7 +434,14 @@ func (sess *session) langRuns(ctx context.Context, id int64, req langRequest) {
 			if st.NonFinite {
 				w.nonFinite++
 			}
-			if iter%req.every == 0 || iter == req.base.Iterations || st.NonFinite {
+			due := iter%req.every == 0 || iter == req.base.Iterations || st.NonFinite
+			// A client half a queue behind gets its next progress later,
+			// with the means over more iterations: a queue full of
+			// progress would leave no room for langDone.
+			if due && iter != req.base.Iterations && !st.NonFinite && len(sess.send) > cap(sess.send)/2 {
+				due = false
+			}
+			if due {
 				rd, err := sess.langRead(ctx, lm, words)
 				if err != nil {
 					stopped(err)
