@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"gradviz/internal/api"
+	"gradviz/internal/engine"
 )
 
 // Timeouts and sizes of the HTTP server. Websocket sessions set their own
@@ -86,6 +87,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.IntVar(&tl.MaxH, "max-train-H", env.int("MAX_TRAIN_H", tl.MaxH), "most hidden units a training run may use (env MAX_TRAIN_H)")
 	fs.IntVar(&tl.MaxBatch, "max-train-batch", env.int("MAX_TRAIN_BATCH", tl.MaxBatch), "largest batch of a training run (env MAX_TRAIN_BATCH)")
 	fs.IntVar(&tl.MaxIterations, "max-train-iterations", env.int("MAX_TRAIN_ITERATIONS", tl.MaxIterations), "most iterations of a training run (env MAX_TRAIN_ITERATIONS)")
+
+	ll := &cfg.Lang
+	fs.IntVar(&ll.MaxDistance, "max-lang-distance", env.int("MAX_LANG_DISTANCE", ll.MaxDistance), "most words of filler between clue and blank in the language lab, at most 200 (env MAX_LANG_DISTANCE)")
+	fs.IntVar(&ll.MaxH, "max-lang-H", env.int("MAX_LANG_H", ll.MaxH), "most hidden units of a language-lab model (env MAX_LANG_H)")
+	fs.IntVar(&ll.MaxEmbed, "max-lang-embed", env.int("MAX_LANG_EMBED", ll.MaxEmbed), "widest word embedding of a language-lab model (env MAX_LANG_EMBED)")
+	fs.IntVar(&ll.MaxBatch, "max-lang-batch", env.int("MAX_LANG_BATCH", ll.MaxBatch), "largest batch of a language-lab run (env MAX_LANG_BATCH)")
+	fs.IntVar(&ll.MaxIterations, "max-lang-iterations", env.int("MAX_LANG_ITERATIONS", ll.MaxIterations), "most iterations of a language-lab run (env MAX_LANG_ITERATIONS)")
+	fs.IntVar(&ll.MaxVocab, "max-lang-vocab", env.int("MAX_LANG_VOCAB", ll.MaxVocab), "largest vocabulary of a language-lab task, special words included (env MAX_LANG_VOCAB)")
 
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -212,10 +221,19 @@ func validateConfig(cfg api.Config) error {
 		{"-max-train-H", int64(cfg.Train.MaxH), 1},
 		{"-max-train-batch", int64(cfg.Train.MaxBatch), 1},
 		{"-max-train-iterations", int64(cfg.Train.MaxIterations), 1},
+		{"-max-lang-distance", int64(cfg.Lang.MaxDistance), 0},
+		{"-max-lang-H", int64(cfg.Lang.MaxH), 1},
+		{"-max-lang-embed", int64(cfg.Lang.MaxEmbed), 1},
+		{"-max-lang-batch", int64(cfg.Lang.MaxBatch), 1},
+		{"-max-lang-iterations", int64(cfg.Lang.MaxIterations), 1},
+		{"-max-lang-vocab", int64(cfg.Lang.MaxVocab), 3},
 	} {
 		if f.got < f.min {
 			return fmt.Errorf("%s must be at least %d, got %d", f.flag, f.min, f.got)
 		}
+	}
+	if cfg.Lang.MaxDistance > engine.MaxLangDistance {
+		return fmt.Errorf("-max-lang-distance must be at most %d, got %d", engine.MaxLangDistance, cfg.Lang.MaxDistance)
 	}
 	if r := cfg.MessagesPerSecond; !(r > 0) || r > 1e6 {
 		return fmt.Errorf("-messages-per-second must be greater than 0 and at most 1e6, got %g", r)

@@ -86,6 +86,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("spectrum and LSTM paths", b.testSpectrum)
 	t.Run("palette", b.testPalette)
 	t.Run("attention", b.testAttention)
+	t.Run("language lab", b.testLangLab)
 }
 
 // browserSuite is the server and the browser shared by the subtests.

@@ -23,6 +23,8 @@ const (
 	codeBadField      errorCode = "bad-field"      // a value the field does not take
 	codeWorkLimit     errorCode = "work-limit"     // the model (or a training iteration) is over -max-work
 	codeTrainingLimit errorCode = "training-limit" // over a training bound (-max-train-T, -H, -batch, -iterations)
+	codeLangLimit     errorCode = "lang-limit"     // over a language-lab bound (-max-lang-*)
+	codeNoModel       errorCode = "no-model"       // langRead or langExport before a langTrain made the model
 	codeBadQuery      errorCode = "bad-query"      // a query string that does not parse
 	codeNotWebsocket  errorCode = "not-websocket"  // a request to /ws that is not a websocket handshake (400)
 
@@ -44,7 +46,7 @@ const (
 // errorCodes is every code the server sends, in the order docs/protocol.md
 // lists them.
 var errorCodes = []errorCode{
-	codeBadMessage, codeUnknownType, codeUnknownField, codeBadField, codeWorkLimit, codeTrainingLimit, codeBadQuery, codeNotWebsocket,
+	codeBadMessage, codeUnknownType, codeUnknownField, codeBadField, codeWorkLimit, codeTrainingLimit, codeLangLimit, codeNoModel, codeBadQuery, codeNotWebsocket,
 	codeTooManyMessages, codeTooManyRequests, codeTooManyConnections, codeShuttingDown, codeTimeout,
 	codeHostRefused, codeOriginRefused, codeBodyRefused, codeNotFound, codeMethodNotAllowed,
 	codeInternal,

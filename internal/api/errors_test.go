@@ -114,6 +114,8 @@ func TestErrorCodes(t *testing.T) {
 		{`{"type":"train","H":1,"batch":200}`, codeTrainingLimit, "batch"},
 		{`{"type":"train","H":1,"iterations":1e9}`, codeTrainingLimit, "iterations"},
 		{`{"type":"train","H":1,"K":20}`, codeTrainingLimit, "K"},
+		{`{"type":"langTrain","distance":500}`, codeLangLimit, "distance"},
+		{`{"type":"langRead","sentence":"The clouds are in the ____"}`, codeNoModel, "sentence"},
 	} {
 		seen.check(t, tc.msg, wsErr(t, conn, tc.msg), tc.code, tc.field)
 	}

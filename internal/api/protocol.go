@@ -48,6 +48,9 @@ var messageTable = []messageType{
 	{name: "map", fields: []string{"rows"}, settings: modelSettings, worker: analysisWorker, kind: kindMap, start: route(parseMap, (*session).runMap)},
 	{name: "phase", fields: phaseParams, settings: modelSettings, worker: analysisWorker, kind: kindPhase, start: route(parsePhase, (*session).runPhase)},
 	{name: "train", fields: trainFields, settings: trainingSettings, worker: trainWorker, kind: kindTrain, start: route(parseTrainRequest, (*session).runTraining), dropped: (*session).sendDone},
+	{name: "langTrain", fields: langFields, settings: langSettingsReader, worker: trainWorker, kind: kindTrain, start: route(parseLangRequest, (*session).runLang), dropped: (*session).sendDone},
+	{name: "langRead", fields: []string{"sentence"}, worker: analysisWorker, kind: kindLang, start: route(parseLangRead, (*session).runLangRead)},
+	{name: "langExport", fields: []string{"run"}, worker: inline, start: route(parseLangExport, (*session).runLangExport)},
 	{name: "stop", fields: []string{"what"}, worker: inline, start: route(parseStop, (*session).runStop)},
 }
 
@@ -342,6 +345,17 @@ type pageLimits struct {
 	K     int         `json:"K"`
 	Work  int64       `json:"work"`
 	Train trainLimits `json:"train"`
+	Lang  langLimits  `json:"lang"`
+}
+
+// langLimits are the bounds of a language-lab run (-max-lang-*).
+type langLimits struct {
+	Distance   int `json:"distance"`
+	H          int `json:"H"`
+	Embed      int `json:"embed"`
+	Batch      int `json:"batch"`
+	Iterations int `json:"iterations"`
+	Vocab      int `json:"vocab"`
 }
 
 // trainLimits are the bounds of a training run (-max-train-*).
@@ -356,6 +370,8 @@ func newPageLimits(cfg Config) pageLimits {
 	return pageLimits{
 		T: cfg.Limits.MaxT, H: cfg.Limits.MaxH, D: cfg.Limits.MaxD, K: cfg.Limits.MaxK, Work: cfg.Limits.MaxWork,
 		Train: trainLimits{T: cfg.Train.MaxT, H: cfg.Train.MaxH, Batch: cfg.Train.MaxBatch, Iterations: cfg.Train.MaxIterations},
+		Lang: langLimits{Distance: cfg.Lang.MaxDistance, H: cfg.Lang.MaxH, Embed: cfg.Lang.MaxEmbed, Batch: cfg.Lang.MaxBatch,
+			Iterations: cfg.Lang.MaxIterations, Vocab: cfg.Lang.MaxVocab},
 	}
 }
 

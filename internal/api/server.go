@@ -58,6 +58,8 @@ type Config struct {
 	MemoryBudget int64
 	// Train bounds training runs.
 	Train engine.TrainLimits
+	// Lang bounds language-lab runs (-max-lang-*).
+	Lang engine.LangLimits
 	// TrainCPU bounds the CPU time of one training run, all its models
 	// together; past it the run ends with trainDone "limit".
 	TrainCPU time.Duration
@@ -91,6 +93,7 @@ func DefaultConfig() Config {
 		TrainCPU:              5 * time.Minute,
 		TrainUnread:           30 * time.Second,
 		Train:                 engine.DefaultTrainLimits(),
+		Lang:                  engine.DefaultLangLimits(),
 		RunTimeout:            20 * time.Second,
 	}
 }

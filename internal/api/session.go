@@ -61,7 +61,10 @@ type session struct {
 
 	profile  latest // config and animate requests: the newest wins
 	analysis latest // sensitivity, map and phase requests: one tab shows at a time
-	train    latest // train requests: one at a time, replaced by a newer one
+	train    latest // train and langTrain requests: one at a time, replaced by a newer one
+	// lang holds the models of the latest langTrain, for langRead and
+	// langExport.
+	lang langLab
 	// lane lets one of the session's runs hold a worker slot at a time.
 	lane chan struct{}
 	// client names the session to the scheduler, which charges it the

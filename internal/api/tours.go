@@ -40,7 +40,7 @@ const (
 var tourName = regexp.MustCompile(`^[a-z0-9-]{1,64}$`)
 
 // tourTabs are the page's tabs (web/static/views.js) a step may show.
-var tourTabs = []string{"profile", "lab", "bidir", "map", "phase"}
+var tourTabs = []string{"profile", "lab", "bidir", "map", "phase", "lang"}
 
 // TourError names what is wrong with a tour file: the step (1-based, 0
 // for the file itself), its id when it has one, and the field.
@@ -131,7 +131,7 @@ func ValidateTour(data []byte, lim engine.Limits, train engine.TrainLimits) erro
 }
 
 func (c *tourChecker) checkStep(raw json.RawMessage) error {
-	st, err := c.object("", raw, "id", "title", "text", "settings", "tab", "pins", "view", "lab", "train", "sequence", "predict", "panel")
+	st, err := c.object("", raw, "id", "title", "text", "settings", "tab", "pins", "view", "lab", "langlab", "train", "sequence", "predict", "panel")
 	if err != nil {
 		return err
 	}
@@ -199,6 +199,11 @@ func (c *tourChecker) checkStep(raw json.RawMessage) error {
 	}
 	if raw, ok := st["lab"]; ok {
 		if err := c.lab(raw); err != nil {
+			return err
+		}
+	}
+	if raw, ok := st["langlab"]; ok {
+		if err := c.langlab(raw); err != nil {
 			return err
 		}
 	}
@@ -363,7 +368,7 @@ func settingList() []string {
 
 // view checks the page's own state a step sets (web/static/url.js).
 func (c *tourChecker) view(raw json.RawMessage) error {
-	m, err := c.object("view", raw, "x", "states", "jac", "spectrum", "chart", "outputStep", "phaseX", "phaseY")
+	m, err := c.object("view", raw, "x", "states", "jac", "spectrum", "chart", "outputStep", "phaseX", "phaseY", "langTask")
 	if err != nil {
 		return err
 	}
@@ -376,6 +381,8 @@ func (c *tourChecker) view(raw json.RawMessage) error {
 			err = c.enum(f, m[name], []string{"accuracy", "grad", "horizon", "profile"})
 		case "phaseX", "phaseY":
 			err = c.enum(f, m[name], []string{"T", "gain", "H", "forgetBias"})
+		case "langTask":
+			err = c.enum(f, m[name], langTaskNames())
 		case "outputStep":
 			err = c.integer(f, m[name], 0, float64(c.lim.MaxT))
 		default:
@@ -426,6 +433,62 @@ func (c *tourChecker) lab(raw json.RawMessage) error {
 				}
 				if contains(cells[:i], cell) {
 					return c.fail(fmt.Sprintf("%s[%d]", f, i), "names %s twice", cell)
+				}
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// langTaskNames are the language lab's tasks.
+func langTaskNames() []string {
+	out := make([]string, len(engine.LangTasks))
+	for i, task := range engine.LangTasks {
+		out[i] = string(task)
+	}
+	return out
+}
+
+// langlab checks the language lab's run a step starts: its task, the
+// words between clue and blank, the iterations (under the server's
+// default bounds, which no flag lowers for a tour) and the models, each
+// a cell alone or after "bi-".
+func (c *tourChecker) langlab(raw json.RawMessage) error {
+	m, err := c.object("langlab", raw, "task", "distance", "iterations", "models")
+	if err != nil {
+		return err
+	}
+	lim := engine.DefaultLangLimits()
+	for _, name := range sortedKeys(m) {
+		f := "langlab." + name
+		switch name {
+		case "task":
+			err = c.enum(f, m[name], langTaskNames())
+		case "distance":
+			err = c.integer(f, m[name], 0, float64(lim.MaxDistance))
+		case "iterations":
+			err = c.integer(f, m[name], 1, float64(lim.MaxIterations))
+		case "models":
+			var models []string
+			if err = c.decode(f, m[name], &models, "an array of model names"); err != nil {
+				return err
+			}
+			var options []string
+			for _, cell := range engine.Cells {
+				options = append(options, string(cell), "bi-"+string(cell))
+			}
+			if len(models) == 0 || len(models) > maxCompared {
+				return c.fail(f, "must name 1..%d models", maxCompared)
+			}
+			for i, name := range models {
+				if !contains(options, name) {
+					return c.fail(fmt.Sprintf("%s[%d]", f, i), "must be one of %s, got %q", strings.Join(options, ", "), shorten(name))
+				}
+				if contains(models[:i], name) {
+					return c.fail(fmt.Sprintf("%s[%d]", f, i), "names %s twice", name)
 				}
 			}
 		}

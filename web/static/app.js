@@ -363,6 +363,8 @@ function applyStep(p) {
     page.sequence = p.sequence ? { preset: p.id, step: 0 } : null;
     byName.get('lab').train(view.lab.cells, { fresh: true });
   }
+  // A language-lab step sets the lab's sentence and models and trains.
+  if (p.langlab) byName.get('lang').preset(p.langlab);
 }
 
 // trainingEnded goes on with a step's chain of trainings once a training

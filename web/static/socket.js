@@ -59,9 +59,11 @@ export function errorText(err, limits = {}) {
     if (text) return text;
   }
   const train = limits.train || {};
+  const lang = limits.lang || {};
   return t(key, {
     field: fieldLabel(err.field), message: err.message || '', work: limits.work ?? '',
     trainT: train.T ?? '', trainH: train.H ?? '', batch: train.batch ?? '', iterations: train.iterations ?? '',
+    langDistance: lang.distance ?? '', langH: lang.H ?? '', langEmbed: lang.embed ?? '', langBatch: lang.batch ?? '', langIterations: lang.iterations ?? '',
   });
 }
 

@@ -68,11 +68,13 @@ export function say(text) { return text?.[lang()] ?? text?.en ?? ''; }
 // ---- checking a tour file ----
 
 const NAME = /^[a-z0-9-]{1,64}$/;
-const TABS = ['profile', 'lab', 'bidir', 'map', 'phase'];
-const STEP_FIELDS = ['id', 'title', 'text', 'settings', 'tab', 'pins', 'view', 'lab', 'train', 'sequence', 'predict', 'panel'];
+const TABS = ['profile', 'lab', 'bidir', 'map', 'phase', 'lang'];
+const STEP_FIELDS = ['id', 'title', 'text', 'settings', 'tab', 'pins', 'view', 'lab', 'langlab', 'train', 'sequence', 'predict', 'panel'];
+const LANG_TASKS = ['clouds', 'kerala', 'mouse'];
 const VIEW_ENUMS = {
   x: ['step', 'back'], chart: ['accuracy', 'grad', 'horizon', 'profile'],
   phaseX: ['T', 'gain', 'H', 'forgetBias'], phaseY: ['T', 'gain', 'H', 'forgetBias'],
+  langTask: LANG_TASKS,
 };
 const MAX_TEXT = 4000;
 // MAX_TOUR_BYTES is the largest tour file, as the server's bound
@@ -142,7 +144,7 @@ function checkStep(step, limits) {
     step.sequence.forEach((s, i) => settings(s, `sequence[${i}]`, base));
   }
   if (step.view !== undefined) {
-    object(step.view, 'view', ['x', 'states', 'jac', 'spectrum', 'chart', 'outputStep', 'phaseX', 'phaseY']);
+    object(step.view, 'view', ['x', 'states', 'jac', 'spectrum', 'chart', 'outputStep', 'phaseX', 'phaseY', 'langTask']);
     for (const [k, v] of Object.entries(step.view)) {
       const f = `view.${k}`;
       if (VIEW_ENUMS[k]) oneOf(v, f, VIEW_ENUMS[k]);
@@ -167,6 +169,25 @@ function checkStep(step, limits) {
         v.forEach((c, i) => {
           oneOf(c, `${f}[${i}]`, cells);
           if (v.indexOf(c) !== i) throw new TourError(`${f}[${i}]`, 'twice', { value: c });
+        });
+      }
+    }
+  }
+  if (step.langlab !== undefined) {
+    object(step.langlab, 'langlab', ['task', 'distance', 'iterations', 'models']);
+    const lab = limits?.lang || {};
+    for (const [k, v] of Object.entries(step.langlab)) {
+      const f = `langlab.${k}`;
+      if (k === 'task') oneOf(v, f, LANG_TASKS);
+      else if (k === 'distance') number(v, f, 0, lab.distance ?? 200, true);
+      else if (k === 'iterations') number(v, f, 1, lab.iterations ?? 5000, true);
+      else if (k === 'models') {
+        const models = SPEC.cell.options.flatMap((c) => [c, `bi-${c}`]);
+        if (!Array.isArray(v)) throw new TourError(f, 'array');
+        if (v.length < 1 || v.length > 4) throw new TourError(f, 'cells', { n: 4 });
+        v.forEach((m, i) => {
+          oneOf(m, `${f}[${i}]`, models);
+          if (v.indexOf(m) !== i) throw new TourError(`${f}[${i}]`, 'twice', { value: m });
         });
       }
     }

@@ -40,5 +40,6 @@ import { lab } from './labview.js';
 import { bidir } from './bidir.js';
 import { map } from './gmap.js';
 import { phase } from './phase.js';
+import { lang } from './langlab.js';
 
-export const VIEWS = [profile, lab, bidir, map, phase];
+export const VIEWS = [profile, lab, bidir, map, phase, lang];
