@@ -5,6 +5,7 @@ package api_test
 // and the step select under the keyboard.
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"gradviz/web"
 )
 
 // openTourFile hands the page's file input a file holding text, as
@@ -147,6 +150,13 @@ func (s *browserSuite) testTour(t *testing.T) {
 		tb.waitRendered("clip", "step-norm")
 		tb.screenshot("tour-clip-profile-en")
 	})
+	var builtin struct {
+		Steps []struct{ ID string } `json:"steps"`
+	}
+	if err := json.Unmarshal(web.BuiltinTour(), &builtin); err != nil {
+		t.Fatal(err)
+	}
+	steps := len(builtin.Steps)
 	t.Run("module API", func(t *testing.T) {
 		tb := s.newTab(t)
 		tb.open("")
@@ -158,15 +168,15 @@ func (s *browserSuite) testTour(t *testing.T) {
 			document.addEventListener('tour-step', (e) => done({ Index: e.detail.index, Count: e.detail.count, ID: e.detail.step?.id ?? '', Current: m.currentStep() }), { once: true });
 			m.goToStep(2);
 		}))`)
-		if want := (event{Index: 2, Count: 13, Current: 2, ID: "tanh-small"}); got != want {
+		if want := (event{Index: 2, Count: steps, Current: 2, ID: "tanh-small"}); got != want {
 			t.Errorf("tour-step %+v, want %+v", got, want)
 		}
 		tb.waitURL("preset", "tanh-small")
 		tb.waitRendered("gain", 0.5)
-		if n := eval[int](tb, `import('/static/tour.js').then((m) => m.tourSteps().length)`); n != 13 {
+		if n := eval[int](tb, `import('/static/tour.js').then((m) => m.tourSteps().length)`); n != steps {
 			t.Errorf("tourSteps: %d steps", n)
 		}
-		if eval[bool](tb, `import('/static/tour.js').then((m) => m.goToStep(13))`) {
+		if eval[bool](tb, fmt.Sprintf(`import('/static/tour.js').then((m) => m.goToStep(%d))`, steps)) {
 			t.Errorf("goToStep past the last step applied something")
 		}
 		// Leaving the tour: index -1.
@@ -176,7 +186,7 @@ func (s *browserSuite) testTour(t *testing.T) {
 			sel.value = '';
 			sel.dispatchEvent(new Event('change'));
 		}))`)
-		if want := (event{Index: -1, Count: 13, Current: -1}); got != want {
+		if want := (event{Index: -1, Count: steps, Current: -1}); got != want {
 			t.Errorf("leaving the tour: %+v, want %+v", got, want)
 		}
 	})
@@ -190,8 +200,8 @@ func (s *browserSuite) testTour(t *testing.T) {
 		tb.openTourFile(badTourFile)
 		want = "Paso 2 (clip-train), campo settings.gain: debe estar entre 0 y 100, pero vale -1"
 		tb.waitFor("the error in Spanish", fmt.Sprintf(`document.getElementById('tour-msg').textContent.includes(%q)`, want))
-		if n := eval[int](tb, `document.getElementById('preset').options.length`); n != 14 {
-			t.Errorf("after a bad file: %d options, want the built-in tour's 13 and none", n)
+		if n := eval[int](tb, `document.getElementById('preset').options.length`); n != steps+1 {
+			t.Errorf("after a bad file: %d options, want the built-in tour's %d and none", n, steps)
 		}
 		tb.screenshot("tour-bad-file-es")
 		// A file over the server's bound for a tour is refused before it

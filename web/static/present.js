@@ -55,11 +55,13 @@ export function initPresent(page) {
     side.count.textContent = step ? `${i + 1} / ${steps.length}` : `– / ${steps.length}`;
     side.count.setAttribute('aria-label', step ? t('present.count', { i: i + 1, n: steps.length }) : '');
     side.name.textContent = step ? say(step.title) : '';
-    side.text.replaceChildren(...(step ? say(step.text).split('\n') : []).map((line) => {
+    // A prediction is asked first, before the text that explains it.
+    const [predict, panel] = extras();
+    side.text.replaceChildren(...(predict ? [predict] : []), ...(step ? say(step.text).split('\n') : []).map((line) => {
       const p = document.createElement('p');
       p.textContent = line;
       return p;
-    }), ...extras());
+    }), ...(panel ? [panel] : []));
     side.text.scrollTop = 0;
     fit();
     root.dataset.presentStep = String(i);
@@ -121,14 +123,11 @@ export function initPresent(page) {
   // to its text: while presenting they are read, and used, in the side.
   const home = new Map();
   function extras() {
-    const out = [];
-    for (const id of ['tour-predict', 'tour-panel']) {
+    return ['tour-predict', 'tour-panel'].map((id) => {
       const el = document.getElementById(id);
-      if (!el) continue;
-      if (!home.has(id)) home.set(id, { parent: el.parentNode, next: el.nextSibling });
-      out.push(el);
-    }
-    return out;
+      if (el && !home.has(id)) home.set(id, { parent: el.parentNode, next: el.nextSibling });
+      return el;
+    });
   }
   function restore() {
     for (const [id, { parent, next }] of home) {
