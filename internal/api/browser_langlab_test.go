@@ -63,7 +63,8 @@ func stripShare(tb *tab, box, model, word string) float64 {
 // strip lights up "computers". Then the user's own sentence, an export,
 // and the tab in Spanish.
 func (s *browserSuite) testLangLab(t *testing.T) {
-	tb := s.newTab(t)
+	// Two trainings: longer than newTab's 45 s under -race on a busy machine.
+	tb := s.newTabFor(t, 10*time.Minute)
 	tb.open("")
 	tb.click("Language lab")
 	tb.waitFor("the language lab shown", `!document.getElementById('panel-lang').hidden`)
