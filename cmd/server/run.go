@@ -81,6 +81,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	fs.StringVar(&cfg.ToursDir, "tours", env.str("TOURS_DIR", ""), "a directory of guided tours, NAME.json each, opened by the page as ?tour=NAME; every file is checked at start (env TOURS_DIR)")
 
+	cl := &cfg.Class
+	fs.IntVar(&cl.MaxRooms, "class-max-rooms", env.int("CLASS_MAX_ROOMS", cl.MaxRooms), "most classes this process holds at once (env CLASS_MAX_ROOMS)")
+	fs.IntVar(&cl.MaxMembers, "class-max-members", env.int("CLASS_MAX_MEMBERS", cl.MaxMembers), "most students in one class, and so answers to one question (env CLASS_MAX_MEMBERS)")
+	fs.DurationVar(&cl.Idle, "class-idle", env.duration("CLASS_IDLE", cl.Idle), "a class nobody has used for this long ends (env CLASS_IDLE)")
+	fs.Float64Var(&cfg.ClassJoinsPerMinute, "class-joins-per-minute", env.float("CLASS_JOINS_PER_MINUTE", cfg.ClassJoinsPerMinute), "class joins one client address may make a minute, on average; 0 means no limit (env CLASS_JOINS_PER_MINUTE)")
+	fs.IntVar(&cfg.ClassJoinBurst, "class-join-burst", env.int("CLASS_JOIN_BURST", cfg.ClassJoinBurst), "class joins one client address may make at once (env CLASS_JOIN_BURST)")
+
 	tl := &cfg.Train
 	fs.IntVar(&tl.MaxT, "max-train-T", env.int("MAX_TRAIN_T", tl.MaxT), "longest sequence a training run may use (env MAX_TRAIN_T)")
 	fs.IntVar(&tl.MaxH, "max-train-H", env.int("MAX_TRAIN_H", tl.MaxH), "most hidden units a training run may use (env MAX_TRAIN_H)")

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -190,6 +191,22 @@ func TestErrorCodes(t *testing.T) {
 	conn = dial(t, ts, nil)
 	seen.check(t, "a websocket request that panics", wsErr(t, conn, `{"type":"config","id":1,"T":5}`), codeInternal, "")
 	seen.check(t, "an HTTP request that panics", httpErr(t, newGet(t, ts.URL+"/api/profile?T=5"), 500), codeInternal, "")
+
+	// Class mode.
+	cfg = DefaultConfig()
+	cfg.Class.MaxRooms = 1
+	cfg.ClassJoinsPerMinute, cfg.ClassJoinBurst = 1, 1
+	ts, _ = newTestServer(t, cfg)
+	teacher, code, _ := startClass(t, ts)
+	student := dial(t, ts, nil)
+	seen.check(t, "a teacher's message before any class", wsErr(t, student, `{"type":"classReveal"}`), codeClassNotFound, "code")
+	send(t, student, fmt.Sprintf(`{"type":"classJoin","code":%q}`, code))
+	readClass(t, student, "classJoined")
+	seen.check(t, "a second join past the rate", wsErr(t, student, fmt.Sprintf(`{"type":"classJoin","code":%q}`, code)), codeTooManyJoins, "code")
+	seen.check(t, "a second class past -class-max-rooms", wsErr(t, dial(t, ts, nil), `{"type":"classStart"}`), codeClassFull, "")
+	seen.check(t, "a join with a wrong secret", wsErr(t, dial(t, ts, nil), fmt.Sprintf(`{"type":"classJoin","code":%q,"secret":"x"}`, code)), codeClassNotTeacher, "secret")
+	send(t, teacher, `{"type":"classReveal"}`)
+	seen.check(t, "a reveal before a question", readClass(t, teacher, "error"), codeClassNoQuestion, "question")
 
 	for _, c := range errorCodes {
 		if !seen[c] {
