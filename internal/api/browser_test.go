@@ -167,6 +167,8 @@ type tab struct {
 	t     testing.TB
 	suite *browserSuite
 	ctx   context.Context
+	// base is the server the tab opens, when not the suite's.
+	base string
 
 	mu      sync.Mutex
 	console []chromedp.ConsoleMessage
@@ -174,9 +176,9 @@ type tab struct {
 
 // newTab opens a tab at the laptop size that records its console. When the
 // test ends, any console error, exception or policy violation fails it.
-func (s *browserSuite) newTab(t testing.TB) *tab {
+func (s *browserSuite) newTab(t testing.TB, opts ...chromedp.ContextOption) *tab {
 	t.Helper()
-	tabCtx, cancel := chromedp.NewContext(s.ctx)
+	tabCtx, cancel := chromedp.NewContext(s.ctx, opts...)
 	ctx, cancelTimeout := context.WithTimeout(tabCtx, 45*time.Second)
 	tb := &tab{t: t, suite: s, ctx: ctx}
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(laptopWidth, laptopHeight)); err != nil {
@@ -243,6 +245,9 @@ func eval[T any](tb *tab, js string) T {
 func (tb *tab) open(query string) time.Duration {
 	tb.t.Helper()
 	u := tb.suite.srv.URL + "/"
+	if tb.base != "" {
+		u = tb.base + "/"
+	}
 	if query != "" {
 		u += "?" + query
 	}
