@@ -1,11 +1,21 @@
 package api_test
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"gradviz/internal/api"
+	"gradviz/internal/class"
+	"gradviz/internal/class/natstest"
 )
 
 // TestBrowserClassMode runs a class in two browser contexts, a teacher's
@@ -13,6 +23,10 @@ import (
 func TestBrowserClassMode(t *testing.T) {
 	b := startBrowser(t)
 	t.Run("follow, detach, ask", func(t *testing.T) { b.testClassMode(t, b.srv.URL, b.srv.URL) })
+	t.Run("two instances over NATS", func(t *testing.T) {
+		teacherURL, studentURL := twoInstances(t)
+		b.testClassMode(t, teacherURL, studentURL)
+	})
 	t.Run("no such class, in Spanish", func(t *testing.T) {
 		tb := b.newTab(t)
 		tb.open("class=ZZZZZZ&lang=es")
@@ -97,6 +111,35 @@ func (s *browserSuite) testClassMode(t *testing.T, teacherURL, studentURL string
 
 	teacher.click("End class")
 	student.waitFor("the end", `document.body.dataset.classRole === '' && !!document.getElementById('class-ended')`)
+}
+
+// twoInstances starts two gradviz servers that share an in-process NATS
+// server, under the page's policy, and returns their addresses.
+func twoInstances(t *testing.T) (string, string) {
+	addr := natstest.Start(t)
+	var urls [2]string
+	for i := range urls {
+		broker, err := class.DialNATS(addr, fmt.Sprintf("replica %d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(broker.Close)
+		cfg := api.DefaultConfig()
+		cfg.ClassBroker = broker
+		server := api.NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), cfg)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Security-Policy", pageCSP)
+			server.ServeHTTP(w, r)
+		}))
+		t.Cleanup(srv.Close)
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			server.Close(ctx)
+		})
+		urls[i] = srv.URL
+	}
+	return urls[0], urls[1]
 }
 
 // contains32hex reports whether s holds 32 hex digits in a row: a class

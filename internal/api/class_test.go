@@ -10,6 +10,9 @@ import (
 	"testing"
 
 	"github.com/gorilla/websocket"
+
+	"gradviz/internal/class"
+	"gradviz/internal/class/natstest"
 )
 
 // readClass reads messages until one of type kind (and, when given, id)
@@ -203,4 +206,23 @@ func TestClassQR(t *testing.T) {
 	if got := httpErr(t, newGet(t, ts.URL+"/api/class/ABC/qr.png"), 400); got["field"] != "code" {
 		t.Fatalf("bad code %v", got)
 	}
+}
+
+// TestClassOverNATS: a teacher on one gradviz instance and students on
+// another, sharing an in-process NATS server, are in one class.
+func TestClassOverNATS(t *testing.T) {
+	addr := natstest.Start(t)
+	var servers [2]*httptest.Server
+	for i := range servers {
+		b, err := class.DialNATS(addr, fmt.Sprintf("replica %d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(b.Close)
+		cfg := DefaultConfig()
+		cfg.Class.MaxMembers = 3
+		cfg.ClassBroker = b
+		servers[i], _ = newTestServer(t, cfg)
+	}
+	testClassOver(t, servers[0], servers[1])
 }
