@@ -142,6 +142,10 @@ type room struct {
 	members  map[string]bool // member id → following
 	question *question
 	nextQ    int
+	// membersAt is when the counts were last sent; membersTimer, when
+	// not nil, sends them again.
+	membersAt    time.Time
+	membersTimer *time.Timer
 }
 
 type question struct {
@@ -431,7 +435,33 @@ func (r *room) publishAnswersLocked(to, kind string) {
 	r.publishLocked(to, r.answersMsgLocked(kind))
 }
 
+// membersEvery is how often, at most, a room tells its pages how many
+// students it has: a class of 300 joining at once sends each page a few
+// counts, not 300.
+const membersEvery = 200 * time.Millisecond
+
+// publishMembersLocked sends the counts now, or once membersEvery after
+// the last time they were sent.
 func (r *room) publishMembersLocked() {
+	if r.membersTimer != nil {
+		return // the counts go out when the timer fires
+	}
+	if wait := membersEvery - r.hub.now().Sub(r.membersAt); wait > 0 {
+		r.membersTimer = time.AfterFunc(wait, func() {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.membersTimer = nil
+			if !r.closed {
+				r.sendMembersLocked()
+			}
+		})
+		return
+	}
+	r.sendMembersLocked()
+}
+
+func (r *room) sendMembersLocked() {
+	r.membersAt = r.hub.now()
 	following := 0
 	for _, f := range r.members {
 		if f {
