@@ -189,7 +189,9 @@ func runClass(ctx context.Context, teacherT, studentT *target, n int, rate float
 		}
 	}
 	slices.Sort(lat)
-	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + " ms" }
+	ms := func(d time.Duration) string {
+		return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + " ms"
+	}
 	want := updates * n
 	fmt.Fprintf(stdout, "students         %d joined of %d, ran %s\n", joinedCount.Load(), n, took.Round(time.Millisecond))
 	fmt.Fprintf(stdout, "updates          %d delivered of %d (%.2f%%)\n", delivered, want, 100*float64(delivered)/float64(max(want, 1)))
