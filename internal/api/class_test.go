@@ -5,14 +5,17 @@ import (
 	"fmt"
 	"image/png"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 
 	"github.com/gorilla/websocket"
 
 	"gradviz/internal/class"
 	"gradviz/internal/class/natstest"
+	"gradviz/internal/engine"
 )
 
 // readClass reads messages until one of type kind (and, when given, id)
@@ -225,4 +228,48 @@ func TestClassOverNATS(t *testing.T) {
 		servers[i], _ = newTestServer(t, cfg)
 	}
 	testClassOver(t, servers[0], servers[1])
+}
+
+// TestClassSharesRuns: the pages of a class asking for the same profile
+// make one run; a page outside the class makes its own.
+func TestClassSharesRuns(t *testing.T) {
+	var mu sync.Mutex
+	runs := 0
+	ts, _ := newTestServerWith(t, DefaultConfig(), slog.New(slog.NewTextHandler(io.Discard, nil)), func(s *Server) {
+		s.hooks.beforeProfile = func(engine.Settings) {
+			mu.Lock()
+			runs++
+			mu.Unlock()
+		}
+	})
+	count := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return runs
+	}
+	teacher, code, _ := startClass(t, ts)
+	var students []*websocket.Conn
+	for range 3 {
+		s := dial(t, ts, nil)
+		send(t, s, fmt.Sprintf(`{"type":"classJoin","code":%q}`, code))
+		readClass(t, s, "classJoined")
+		students = append(students, s)
+	}
+	const config = `{"type":"config","id":9,"T":40,"H":6,"gain":1.3,"jacobians":true}`
+	for i, conn := range append(students, teacher) {
+		send(t, conn, config)
+		if p := readClass(t, conn, "profile"); p["id"] != 9.0 {
+			t.Fatalf("profile %v", p)
+		}
+		readClass(t, conn, "jacobians")
+		if n := count(); n != 1 {
+			t.Fatalf("after page %d: %d runs, want 1", i, n)
+		}
+	}
+	outside := dial(t, ts, nil)
+	send(t, outside, config)
+	readClass(t, outside, "profile")
+	if n := count(); n != 2 {
+		t.Fatalf("a page outside the class: %d runs, want 2", n)
+	}
 }

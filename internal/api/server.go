@@ -134,6 +134,8 @@ type Server struct {
 	class      *class.Hub
 	classJoins *clientLimiter
 	stopClass  context.CancelFunc
+	// classRuns are the runs the pages of a class share.
+	classRuns sharedRuns
 }
 
 // sendLimits bounds one client's outbound queue.
