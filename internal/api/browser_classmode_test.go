@@ -78,6 +78,12 @@ func (s *browserSuite) testClassMode(t *testing.T, teacherURL, studentURL string
 	student.waitRendered("gain", gain)
 	student.screenshot("class-student")
 
+	// Play and Stop.
+	teacher.click("Play")
+	student.waitFor("the animation", `document.getElementById('play').dataset.playing === 'true'`)
+	teacher.click("Stop")
+	student.waitFor("the animation stopped", `document.getElementById('play').dataset.playing === 'false'`)
+
 	// Detach: the teacher's next change reaches the page, which leaves
 	// it be; follow again: the page takes the teacher's state.
 	student.click("Explore on my own")
@@ -108,6 +114,20 @@ func (s *browserSuite) testClassMode(t *testing.T, teacherURL, studentURL string
 	teacher.click("Reveal")
 	student.waitFor("the revealed histogram", `!!document.querySelector('#class-histogram .class-bar[data-low="-4"][data-count="1"]')`)
 	student.screenshot("class-revealed")
+
+	// A tour step with a prediction asks the class by itself, its
+	// question as the prompt; the student's guess starts from its own
+	// marker.
+	teacher.set("Preset", "sigmoid")
+	teacher.waitFor("the prediction", `!!document.querySelector('.predict-question')`)
+	prompt := eval[string](teacher, `document.querySelector('.predict-question').textContent`)
+	student.waitFor("the step's question", fmt.Sprintf(`document.querySelector('#class-question .class-prompt')?.textContent === %q && !!document.getElementById('class-guess')`, prompt))
+	if h := eval[string](teacher, `document.getElementById('class-answered')?.textContent || ''`); h != "0 of 1 answered" {
+		t.Fatalf("a new question's count %q", h)
+	}
+	student.set("Your guess (power of ten)", "-12")
+	student.click("Send my answer")
+	teacher.waitFor("the step's answer", `!!document.querySelector('#class-histogram .class-bar[data-low="-12"][data-count="1"]')`)
 
 	teacher.click("End class")
 	student.waitFor("the end", `document.body.dataset.classRole === '' && !!document.getElementById('class-ended')`)

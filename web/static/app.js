@@ -492,7 +492,7 @@ function bindPresetSelect() {
 
 // applyClassState applies what the teacher's page changed: its tour
 // step first (which sets the settings it names), then the pins, the
-// settings and the tab, as if chosen here.
+// settings and the tab, as if chosen here; last Play or Stop.
 function applyClassState(s) {
   if ('step' in s && s.step !== view.preset) applyPreset(s.step || '');
   if (s.pins && JSON.stringify(s.pins) !== JSON.stringify(page.pins.map((p) => p.settings))) {
@@ -501,6 +501,10 @@ function applyClassState(s) {
   }
   if (s.settings) changeSettings({ ...s.settings });
   if (s.tab && s.tab !== view.tab && byName.has(s.tab)) selectTab(s.tab);
+  if (s.play && view.tab === 'profile') {
+    if ([...$('speed').options].some((o) => o.value === String(s.play.speed))) $('speed').value = String(s.play.speed);
+    if (s.play.on !== ($('play').dataset.playing === 'true')) $('play').click();
+  }
 }
 
 // ---- page state ----

@@ -187,6 +187,11 @@ export function initClass(page, hooks) {
     }, 50);
   }
 
+  function withoutPlay(state) {
+    const { play, ...rest } = state;
+    return rest;
+  }
+
   function applyTeacher(state) {
     body.dataset.classApplying = 'true';
     try {
@@ -222,7 +227,7 @@ export function initClass(page, hooks) {
           changed();
         } else {
           following = true;
-          applyTeacher(teacherState);
+          applyTeacher(withoutPlay(teacherState));
         }
         page.updateURL();
         render();
@@ -239,7 +244,7 @@ export function initClass(page, hooks) {
         if (following) {
           seq = msg.seq;
           teacherState = { ...msg.state };
-          applyTeacher(teacherState);
+          applyTeacher(withoutPlay(teacherState));
         }
         render();
         return true;
@@ -301,6 +306,16 @@ export function initClass(page, hooks) {
       const q = e.detail.step.predict.question;
       ask(q[lang()] ?? q.en);
     }
+  });
+
+  // Play and Stop on the teacher's page play and stop the students'
+  // animations; a page joining later is not started by an old Play.
+  $('play')?.addEventListener('click', () => {
+    if (role !== 'teacher') return;
+    setTimeout(() => {
+      const on = $('play').dataset.playing === 'true';
+      send({ type: 'classState', state: { play: { on, speed: Number($('speed').value) } } });
+    }, 0);
   });
 
   render();
