@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -67,9 +68,32 @@ func (sess *session) sendRaw(data []byte) {
 // session has left are dropped.
 func (sess *session) deliverClass(code string) func([]byte) {
 	return func(data []byte) {
-		if m := sess.class.get(); m != nil && m.Code() == code {
-			sess.sendRaw(data)
+		m := sess.class.get()
+		if m == nil || m.Code() != code {
+			return
 		}
+		sess.sendRaw(data)
+		if bytes.Contains(data, []byte(`"type":"classClosed"`)) {
+			// The room is gone: let go of its subscriptions, off the
+			// broker's goroutine that called here.
+			go sess.leaveClassIf(m)
+		}
+	}
+}
+
+// leaveClassIf takes the session out of room membership m, unless it has
+// joined another since.
+func (sess *session) leaveClassIf(m *class.Member) {
+	sess.class.mu.Lock()
+	same := sess.class.member == m
+	if same {
+		sess.class.member = nil
+	}
+	sess.class.mu.Unlock()
+	if same {
+		ctx, cancel := context.WithTimeout(context.Background(), classRequestWait)
+		defer cancel()
+		m.Leave(ctx)
 	}
 }
 
@@ -165,6 +189,12 @@ func withID(data []byte, id int64) []byte {
 }
 
 func (sess *session) runClassStart(_ context.Context, id int64, _ struct{}) {
+	// Starting counts as a join, so one address cannot fill the server
+	// with classes.
+	if err := sess.admitJoin(); err != nil {
+		sess.sendErr(id, err)
+		return
+	}
 	ctx, cancel := sess.classCtx()
 	defer cancel()
 	code, secret, err := sess.srv.class.Create(ctx)
@@ -180,11 +210,10 @@ func (sess *session) runClassStart(_ context.Context, id int64, _ struct{}) {
 }
 
 func (sess *session) runClassJoin(_ context.Context, id int64, req classJoinRequest) {
-	if req.secret == "" {
-		if err := sess.admitJoin(); err != nil {
-			sess.sendErr(id, err)
-			return
-		}
+	// With a secret too: a wrong one says the code exists.
+	if err := sess.admitJoin(); err != nil {
+		sess.sendErr(id, err)
+		return
 	}
 	if err := sess.join(id, req.code, req.secret); err != nil {
 		sess.sendErr(id, err)
@@ -306,7 +335,7 @@ func (sess *session) runClassReveal(_ context.Context, id int64, _ struct{}) {
 func (sess *session) runClassClose(_ context.Context, id int64, _ struct{}) {
 	sess.classDo(id, true, func(ctx context.Context, m *class.Member) ([]byte, error) {
 		err := m.Close(ctx)
-		sess.class.swap(nil)
+		sess.leaveClassIf(m)
 		return nil, err
 	})
 }

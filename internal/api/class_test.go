@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -173,7 +174,8 @@ func TestClassBadMessages(t *testing.T) {
 			t.Errorf("%s: %v", tc.msg, e)
 		}
 	}
-	// Three joins at once, then the rate limit; failed lookups count.
+	// Three joins at once, then the rate limit; failed lookups and
+	// starts count.
 	for i := range 4 {
 		e := wsErr(t, conn, `{"type":"classJoin","code":"ABCDEF"}`)
 		want := "class-not-found"
@@ -184,7 +186,12 @@ func TestClassBadMessages(t *testing.T) {
 			t.Fatalf("join %d: %v", i, e)
 		}
 	}
+	if e := wsErr(t, conn, `{"type":"classStart"}`); e["code"] != "too-many-joins" {
+		t.Fatalf("a start past the rate: %v", e)
+	}
 	// One room at most.
+	cfg.ClassJoinsPerMinute = 0
+	ts, _ = newTestServer(t, cfg)
 	startClass(t, ts)
 	if e := wsErr(t, dial(t, ts, nil), `{"type":"classStart"}`); e["code"] != "class-full" {
 		t.Fatalf("second room: %v", e)
@@ -271,5 +278,38 @@ func TestClassSharesRuns(t *testing.T) {
 	readClass(t, outside, "profile")
 	if n := count(); n != 2 {
 		t.Fatalf("a page outside the class: %d runs, want 2", n)
+	}
+}
+
+// TestClassLetsGo: once a class ends, neither the teacher's page nor a
+// student's holds any of its subscriptions; nor does a page that left.
+func TestClassLetsGo(t *testing.T) {
+	ts, app := newTestServer(t, DefaultConfig())
+	mem := app.class.Broker().(*class.Memory)
+	teacher, code, _ := startClass(t, ts)
+	var students []*websocket.Conn
+	for range 2 {
+		s := dial(t, ts, nil)
+		send(t, s, fmt.Sprintf(`{"type":"classJoin","code":%q}`, code))
+		readClass(t, s, "classJoined")
+		students = append(students, s)
+	}
+	// The room's handler; "all" for three pages; "teacher" for one.
+	if n := mem.Subscriptions(); n != 5 {
+		t.Fatalf("%d subscriptions in a class of two, want 5", n)
+	}
+	send(t, students[1], `{"type":"classLeave"}`)
+	readClass(t, students[1], "classLeft")
+	if n := mem.Subscriptions(); n != 4 {
+		t.Fatalf("%d subscriptions after a leave, want 4", n)
+	}
+	send(t, teacher, `{"type":"classClose"}`)
+	readClass(t, students[0], "classClosed")
+	deadline := time.Now().Add(10 * time.Second)
+	for mem.Subscriptions() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d subscriptions left after the class ended", mem.Subscriptions())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

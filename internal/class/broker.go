@@ -117,3 +117,15 @@ func (m *Memory) Request(ctx context.Context, subject string, data []byte) ([]by
 
 // Close implements Broker.
 func (m *Memory) Close() {}
+
+// Subscriptions counts the subscriptions and handlers open, for tests
+// that check pages let go of rooms.
+func (m *Memory) Subscriptions() int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	n := len(m.handlers)
+	for _, s := range m.subs {
+		n += len(s)
+	}
+	return n
+}
