@@ -111,7 +111,7 @@ func (s *browserSuite) testClassMode(t *testing.T, teacherURL, studentURL string
 		t.Fatalf("the student saw the histogram before the reveal")
 	}
 	teacher.screenshot("class-histogram")
-	teacher.click("Reveal")
+	teacher.click("Reveal the answers")
 	student.waitFor("the revealed histogram", `!!document.querySelector('#class-histogram .class-bar[data-low="-4"][data-count="1"]')`)
 	student.screenshot("class-revealed")
 
@@ -128,6 +128,12 @@ func (s *browserSuite) testClassMode(t *testing.T, teacherURL, studentURL string
 	student.set("Your guess (power of ten)", "-12")
 	student.click("Send my answer")
 	teacher.waitFor("the step's answer", `!!document.querySelector('#class-histogram .class-bar[data-low="-12"][data-count="1"]')`)
+	if p := eval[string](student, `document.body.dataset.predict || ''`); p != "hidden" {
+		t.Fatalf("the student's curve before the reveal: %q", p)
+	}
+	teacher.click("Reveal the answers")
+	student.waitFor("the curve revealed with the answers", `document.body.dataset.predict === 'revealed' && !!document.getElementById('class-histogram')`)
+	teacher.waitFor("the teacher's curve revealed", `document.body.dataset.predict === 'revealed'`)
 
 	teacher.click("End class")
 	student.waitFor("the end", `document.body.dataset.classRole === '' && !!document.getElementById('class-ended')`)

@@ -145,6 +145,7 @@ classMode = initClass(page, {
   state: () => ({ settings: { ...settings }, tab: view.tab, step: view.preset, pins: page.pins.map((p) => p.settings) }),
   apply: applyClassState,
   question: () => (predict.active() ? { prompt: predict.question[view.lang] ?? predict.question.en, guess: predict.state.guess } : null),
+  reveal: () => { if (predict.active()) predict.reveal(); },
 });
 
 // The tabs, in the registry's order; a view's own panel goes after the

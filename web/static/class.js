@@ -8,7 +8,7 @@
 // relays it ({settings, tab, step, pins}); hooks.apply(state) applies
 // such a state (or the parts of one) with the functions a user's change
 // uses; hooks.question() is the prompt and the guess of the tour step's
-// prediction, or null.
+// prediction, or null; hooks.reveal() reveals that prediction's curve.
 
 import { t, lang, addStrings } from './i18n.js';
 
@@ -266,7 +266,11 @@ export function initClass(page, hooks) {
       case 'classRevealed':
         if (question && question.question === msg.question) {
           Object.assign(question, { bins: msg.bins, answered: msg.answered, members: msg.members });
-          if (msg.type === 'classRevealed') question.revealed = true;
+          if (msg.type === 'classRevealed') {
+            question.revealed = true;
+            // The class's answers are out: so is the curve they guessed.
+            hooks.reveal();
+          }
           render();
         }
         return true;
@@ -336,7 +340,7 @@ addStrings({
     'class.qr': 'QR code of the link to class {code}',
     'class.following': '{n} of {m} students following',
     'class.ask': 'Ask the class',
-    'class.reveal': 'Reveal',
+    'class.reveal': 'Reveal the answers',
     'class.close': 'End class',
     'class.followingTeacher': 'Following the teacher',
     'class.exploring': 'Exploring on your own',
@@ -357,7 +361,7 @@ addStrings({
     'class.qr': 'Código QR del enlace a la clase {code}',
     'class.following': '{n} de {m} estudiantes siguen',
     'class.ask': 'Preguntar a la clase',
-    'class.reveal': 'Revelar',
+    'class.reveal': 'Revelar las respuestas',
     'class.close': 'Terminar la clase',
     'class.followingTeacher': 'Sigues al profesor',
     'class.exploring': 'Exploras por tu cuenta',
