@@ -216,8 +216,14 @@ export function initClass(page, hooks) {
         link = `${location.origin}/?class=${code}`;
         members = msg.members;
         followers = msg.following;
-        question = msg.question || null;
-        answered = null;
+        {
+          // A page back from a lost connection is a new member: its
+          // answer to the question still open goes again.
+          const again = answered !== null && question && msg.question?.question === question.question && !msg.question.revealed ? answered : null;
+          question = msg.question || null;
+          answered = null;
+          if (again !== null && msg.role === 'student') answer(again);
+        }
         seq = msg.seq;
         teacherState = { ...msg.state };
         if (role === 'teacher') {
