@@ -78,6 +78,13 @@ func (s *browserSuite) testClassMode(t *testing.T, teacherURL, studentURL string
 	student.waitRendered("gain", gain)
 	student.screenshot("class-student")
 
+	// A pin.
+	teacher.click("Pin")
+	student.waitFor("the teacher's pin", `new URLSearchParams(location.search).getAll('pin').length === 1`)
+	if a, b := eval[string](teacher, `new URLSearchParams(location.search).get('pin')`), eval[string](student, `new URLSearchParams(location.search).get('pin')`); a != b {
+		t.Fatalf("the student's pin %q, the teacher's %q", b, a)
+	}
+
 	// Play and Stop.
 	teacher.click("Play")
 	student.waitFor("the animation", `document.getElementById('play').dataset.playing === 'true'`)
