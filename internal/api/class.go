@@ -174,7 +174,41 @@ func (sess *session) join(id int64, code, secret string) error {
 	}
 	sess.class.swap(m)
 	sess.sendRaw(withID(snap, id))
+	// Exits when the session ends, leaves the class, or the class is
+	// found gone.
+	go sess.watchClass(m)
 	return nil
+}
+
+// classPingEvery is how often a page's server asks whether the page's
+// class still exists: the process that held it may have stopped without
+// a word (a replica gone), and the page should say so.
+var classPingEvery = 20 * time.Second
+
+// watchClass tells the page, with classClosed "gone", when its class
+// stops answering.
+func (sess *session) watchClass(m *class.Member) {
+	t := time.NewTicker(classPingEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-sess.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if sess.class.get() != m {
+			return
+		}
+		ctx, cancel := sess.classCtx()
+		err := m.Alive(ctx)
+		cancel()
+		var ce *class.Error
+		if errors.As(err, &ce) && ce.Code == class.CodeNotFound && sess.class.get() == m {
+			sess.sendJSON(map[string]any{"type": "classClosed", "code": m.Code(), "reason": "gone"}, false)
+			sess.leaveClassIf(m)
+			return
+		}
+	}
 }
 
 // withID adds "id" to an encoded message object.

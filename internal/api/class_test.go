@@ -313,3 +313,33 @@ func TestClassLetsGo(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestClassGone: when the replica holding a class stops, a student's
+// page on another replica hears classClosed "gone".
+func TestClassGone(t *testing.T) {
+	old := classPingEvery
+	classPingEvery = 50 * time.Millisecond
+	t.Cleanup(func() { classPingEvery = old })
+	addr := natstest.Start(t)
+	var servers [2]*httptest.Server
+	var brokers [2]*class.NATS
+	for i := range servers {
+		b, err := class.DialNATS(addr, fmt.Sprintf("replica %d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(b.Close)
+		cfg := DefaultConfig()
+		cfg.ClassBroker = b
+		servers[i], _ = newTestServer(t, cfg)
+		brokers[i] = b
+	}
+	_, code, _ := startClass(t, servers[0])
+	student := dial(t, servers[1], nil)
+	send(t, student, fmt.Sprintf(`{"type":"classJoin","code":%q}`, code))
+	readClass(t, student, "classJoined")
+	brokers[0].Close() // the teacher's replica drops off the bus
+	if c := readClass(t, student, "classClosed"); c["reason"] != "gone" || c["code"] != code {
+		t.Fatalf("closed %v", c)
+	}
+}

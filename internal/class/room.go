@@ -620,3 +620,10 @@ func (m *Member) Leave(ctx context.Context) {
 		m.do(ctx, rpc{Op: "leave"})
 	}
 }
+
+// Alive asks the room whether it still exists: an error with
+// CodeNotFound when its process has gone (or it ended unheard).
+func (m *Member) Alive(ctx context.Context) error {
+	_, err := m.do(ctx, rpc{Op: "ping"})
+	return err
+}

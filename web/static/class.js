@@ -287,7 +287,7 @@ export function initClass(page, hooks) {
       case 'classClosed':
         if (msg.code === code) {
           sessionStorage.removeItem(secretKey(code));
-          leave(msg.reason === 'idle' ? 'class.idle' : 'class.closed');
+          leave({ idle: 'class.idle', gone: 'class.gone' }[msg.reason] || 'class.closed');
         }
         return true;
       case 'classSent': case 'classAsked': case 'classOK': case 'classLeft':
@@ -360,6 +360,7 @@ addStrings({
     'class.answered': '{n} of {m} answered',
     'class.closed': 'The class has ended.',
     'class.idle': 'The class ended after a long time without use.',
+    'class.gone': 'The class is no longer reachable: the server that held it has stopped.',
   },
   es: {
     'class.start': 'Empezar clase',
@@ -381,5 +382,6 @@ addStrings({
     'class.answered': 'Han respondido {n} de {m}',
     'class.closed': 'La clase ha terminado.',
     'class.idle': 'La clase terminó tras mucho tiempo sin uso.',
+    'class.gone': 'La clase ya no está disponible: el servidor que la tenía se ha detenido.',
   },
 });
