@@ -56,6 +56,11 @@ func (s *browserSuite) testClassMode(t *testing.T, teacherURL, studentURL string
 		t.Fatalf("join link %q", link)
 	}
 	teacher.waitURL("class", code)
+	eval[chromedp.Void](teacher, `document.getElementById('class-qr-big').click()`)
+	teacher.waitFor("the QR code across the screen", `document.getElementById('class-qr').getBoundingClientRect().height > 400`)
+	teacher.screenshot("class-qr-big")
+	eval[chromedp.Void](teacher, `document.getElementById('class-qr-big').click()`)
+	teacher.waitFor("the QR code back", `document.getElementById('class-qr').getBoundingClientRect().height < 200`)
 
 	student.open("class=" + code)
 	student.waitFor("the student's role", `document.body.dataset.classRole === 'student'`)

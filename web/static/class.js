@@ -68,7 +68,17 @@ export function initClass(page, hooks) {
     if (role === 'teacher') {
       const a = el('a', { id: 'class-link', href: link, textContent: link });
       const qr = el('img', { id: 'class-qr', className: 'class-qr', src: `/api/class/${code}/qr.png`, alt: t('class.qr', { code }) });
-      kids.push(el('p', { className: 'class-link' }, a), qr, count,
+      // A button around the code: pressed, it fills the screen for the
+      // back of the room, with the code below it.
+      const big = el('button', { type: 'button', id: 'class-qr-big', className: 'class-qr-button', title: t('class.qrBig') }, qr,
+        el('span', { className: 'class-qr-code', textContent: code }));
+      big.setAttribute('aria-pressed', 'false');
+      big.addEventListener('click', () => {
+        const on = big.getAttribute('aria-pressed') !== 'true';
+        big.setAttribute('aria-pressed', String(on));
+        big.classList.toggle('big', on);
+      });
+      kids.push(el('p', { className: 'class-link' }, a), big, count,
         el('div', { className: 'class-actions' },
           button('class-ask', 'class.ask', () => ask()),
           button('class-reveal', 'class.reveal', reveal),
@@ -344,6 +354,7 @@ addStrings({
     'class.start': 'Start class',
     'class.code': 'Class',
     'class.qr': 'QR code of the link to class {code}',
+    'class.qrBig': 'Show the QR code across the screen (again to shrink it)',
     'class.following': '{n} of {m} students following',
     'class.ask': 'Ask the class',
     'class.reveal': 'Reveal the answers',
@@ -366,6 +377,7 @@ addStrings({
     'class.start': 'Empezar clase',
     'class.code': 'Clase',
     'class.qr': 'Código QR del enlace a la clase {code}',
+    'class.qrBig': 'Mostrar el código QR en toda la pantalla (otra vez para reducirlo)',
     'class.following': '{n} de {m} estudiantes siguen',
     'class.ask': 'Preguntar a la clase',
     'class.reveal': 'Revelar las respuestas',
