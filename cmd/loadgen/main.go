@@ -10,6 +10,11 @@
 // expensive 4K export and flooding messages; the figures are the
 // measured clients'.
 //
+// With -class N, one teacher starts a class and N students follow it
+// (on -student-url, another replica, when given); it prints how many of
+// the teacher's updates reached the students and how fast, and exits 1
+// if any did not.
+//
 // It refuses any target that is not loopback (127.0.0.0/8 or ::1), and
 // bounds its clients (2000) and its duration (10 minutes).
 //
@@ -87,6 +92,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	spawn := fs.String("spawn", "", "start this gradviz binary on 127.0.0.1 (overrides -url) and measure its memory")
 	serverArgs := fs.String("server-args", "", "more flags for the -spawn server, space-separated")
 	pid := fs.Int("pid", 0, "measure the memory of this running server process (Linux /proc)")
+	classN := fs.Int("class", 0, fmt.Sprintf("class mode: one teacher and this many students in one class, 1..%d, instead of the clients", maxClients))
+	classRate := fs.Float64("class-rate", 5, "class mode: the teacher's changes a second")
+	studentURL := fs.String("student-url", "", "class mode: the students' server, another replica sharing -pubsub with -url (default -url)")
 	heavy := fs.Int("heavy", 0, fmt.Sprintf("hostile clients beside the measured ones, 0..%d: maximal training, map drags, 4K exports and message floods, in turn", maxHeavy))
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -111,6 +119,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-timeout must be more than 0, got %s", p.timeout)
 	case *heavy < 0 || *heavy > maxHeavy:
 		return fmt.Errorf("-heavy must be 0..%d, got %d", maxHeavy, *heavy)
+	case *classN < 0 || *classN > maxClients:
+		return fmt.Errorf("-class must be 0..%d, got %d", maxClients, *classN)
+	case !(*classRate > 0 && *classRate <= 50):
+		return fmt.Errorf("-class-rate must be more than 0 and at most 50, got %g", *classRate)
 	case *spawn != "" && *pid != 0:
 		return errors.New("-spawn and -pid: give one or the other")
 	}
@@ -135,6 +147,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *pid != 0 {
 		rss = watchRSS(*pid)
 		defer rss.stop()
+	}
+	if *classN > 0 {
+		students := tgt
+		if *studentURL != "" {
+			if students, err = loopbackTarget(ctx, *studentURL, net.DefaultResolver); err != nil {
+				return err
+			}
+		}
+		err := runClass(ctx, tgt, students, *classN, *classRate, *duration, stdout)
+		if rss != nil {
+			peak, hwm := rss.stop()
+			fmt.Fprintf(stdout, "server memory    RSS peak %.1f MB sampled, VmHWM %.1f MB (pid %d)\n", float64(peak)/(1<<20), float64(hwm)/(1<<20), *pid)
+		}
+		return err
 	}
 
 	fmt.Fprintf(stdout, "gradviz load: %d clients for %s against %s (T ≤ %d, H ≤ %d; %g interactions/s per client, %.0f%% drags of %d–%d changes %s apart)\n",

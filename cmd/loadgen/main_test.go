@@ -125,6 +125,9 @@ func TestRunRefusesBadFlags(t *testing.T) {
 		{[]string{"-rate", "0"}, "-rate must be more than 0"},
 		{[]string{"-burst", "2"}, "burst-min ≤ burst"},
 		{[]string{"-spawn", "x", "-pid", "1"}, "one or the other"},
+		{[]string{"-class", "-1"}, "-class must be 0..2000"},
+		{[]string{"-class", "3", "-class-rate", "0"}, "-class-rate must be more than 0"},
+		{[]string{"-class", "3", "-url", "ws://127.0.0.1:1/ws", "-student-url", "ws://10.1.2.3:8080/ws"}, "not loopback"},
 	} {
 		err := run(context.Background(), append([]string{"loadgen"}, tc.args...), io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -10,12 +10,14 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"gradviz/internal/api"
 	"gradviz/internal/engine"
+	"gradviz/internal/class"
 )
 
 // Timeouts and sizes of the HTTP server. Websocket sessions set their own
@@ -82,6 +84,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	fs.StringVar(&cfg.ToursDir, "tours", env.str("TOURS_DIR", ""), "a directory of guided tours, NAME.json each, opened by the page as ?tour=NAME; every file is checked at start (env TOURS_DIR)")
 
+	cl := &cfg.Class
+	fs.IntVar(&cl.MaxRooms, "class-max-rooms", env.int("CLASS_MAX_ROOMS", cl.MaxRooms), "most classes this process holds at once (env CLASS_MAX_ROOMS)")
+	fs.IntVar(&cl.MaxMembers, "class-max-members", env.int("CLASS_MAX_MEMBERS", cl.MaxMembers), "most students in one class, and so answers to one question (env CLASS_MAX_MEMBERS)")
+	fs.DurationVar(&cl.Idle, "class-idle", env.duration("CLASS_IDLE", cl.Idle), "a class nobody has used for this long ends (env CLASS_IDLE)")
+	fs.Float64Var(&cfg.ClassJoinsPerMinute, "class-joins-per-minute", env.float("CLASS_JOINS_PER_MINUTE", cfg.ClassJoinsPerMinute), "class joins one client address may make a minute, on average; 0 means no limit (env CLASS_JOINS_PER_MINUTE)")
+	fs.IntVar(&cfg.ClassJoinBurst, "class-join-burst", env.int("CLASS_JOIN_BURST", cfg.ClassJoinBurst), "class joins one client address may make at once (env CLASS_JOIN_BURST)")
+
+	pubsub := fs.String("pubsub", env.str("PUBSUB", ""), "nats://HOST:PORT of a NATS server the replicas share, so a class started on one is joined on any; default none, the classes stay in this process (env PUBSUB)")
+
 	tl := &cfg.Train
 	fs.IntVar(&tl.MaxT, "max-train-T", env.int("MAX_TRAIN_T", tl.MaxT), "longest sequence a training run may use (env MAX_TRAIN_T)")
 	fs.IntVar(&tl.MaxH, "max-train-H", env.int("MAX_TRAIN_H", tl.MaxH), "most hidden units a training run may use (env MAX_TRAIN_H)")
@@ -131,6 +142,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if *pubsub != "" {
+		host, _ := os.Hostname()
+		broker, err := class.DialNATS(*pubsub, "gradviz "+host)
+		if err != nil {
+			return err
+		}
+		defer broker.Close()
+		cfg.ClassBroker = broker
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -227,6 +247,9 @@ func validateConfig(cfg api.Config) error {
 		{"-max-lang-batch", int64(cfg.Lang.MaxBatch), 1},
 		{"-max-lang-iterations", int64(cfg.Lang.MaxIterations), 1},
 		{"-max-lang-vocab", int64(cfg.Lang.MaxVocab), 3},
+		{"-class-max-rooms", int64(cfg.Class.MaxRooms), 1},
+		{"-class-max-members", int64(cfg.Class.MaxMembers), 1},
+		{"-class-join-burst", int64(cfg.ClassJoinBurst), 1},
 	} {
 		if f.got < f.min {
 			return fmt.Errorf("%s must be at least %d, got %d", f.flag, f.min, f.got)
@@ -240,6 +263,12 @@ func validateConfig(cfg api.Config) error {
 	}
 	if r := cfg.HTTPRequestsPerSecond; !(r >= 0) || r > 1e6 {
 		return fmt.Errorf("-http-requests-per-second must be 0 (no limit) to 1e6, got %g", r)
+	}
+	if r := cfg.ClassJoinsPerMinute; !(r >= 0) || r > 1e6 {
+		return fmt.Errorf("-class-joins-per-minute must be 0 (no limit) to 1e6, got %g", r)
+	}
+	if cfg.Class.Idle < time.Minute {
+		return fmt.Errorf("-class-idle must be at least 1m, got %s", cfg.Class.Idle)
 	}
 	if cfg.RunTimeout < 0 {
 		return fmt.Errorf("-run-timeout must not be negative (0 means none), got %s", cfg.RunTimeout)

@@ -116,6 +116,11 @@ func TestRunRefusesBadFlags(t *testing.T) {
 		{"env bad frame ancestor", nil, map[string]string{"FRAME_ANCESTORS": "https://a.example ftp://b.example"}, `environment FRAME_ANCESTORS: frame ancestor "ftp://b.example"`},
 		{"missing tours", []string{"-tours", "/nonexistent/tours"}, nil, "-tours: open /nonexistent/tours"},
 		{"bad tour", []string{"-tours", badTourDir()}, nil, "-tours: bad.json: step 1 (one), field settings.T: must be 1..2000, got 0"},
+		{"no class rooms", []string{"-class-max-rooms", "0"}, nil, "-class-max-rooms must be at least 1, got 0"},
+		{"short class idle", []string{"-class-idle", "5s"}, nil, "-class-idle must be at least 1m, got 5s"},
+		{"negative join rate", []string{"-class-joins-per-minute", "-1"}, nil, "-class-joins-per-minute must be 0 (no limit) to 1e6"},
+		{"pubsub without scheme", []string{"-pubsub", "localhost:4222"}, nil, `pubsub "localhost:4222": want nats://HOST:PORT`},
+		{"env pubsub unreachable", nil, map[string]string{"PUBSUB": "nats://127.0.0.1:1"}, "pubsub 127.0.0.1:1"},
 		{"env bad tour", nil, map[string]string{"TOURS_DIR": badTourDir()}, "bad.json: step 1 (one), field settings.T"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

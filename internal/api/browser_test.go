@@ -168,6 +168,8 @@ type tab struct {
 	t     testing.TB
 	suite *browserSuite
 	ctx   context.Context
+	// base is the server the tab opens, when not the suite's.
+	base string
 
 	mu      sync.Mutex
 	console []chromedp.ConsoleMessage
@@ -175,15 +177,15 @@ type tab struct {
 
 // newTab opens a tab at the laptop size that records its console. When the
 // test ends, any console error, exception or policy violation fails it.
-func (s *browserSuite) newTab(t testing.TB) *tab {
+func (s *browserSuite) newTab(t testing.TB, opts ...chromedp.ContextOption) *tab {
 	t.Helper()
-	return s.newTabFor(t, 45*time.Second)
+	return s.newTabFor(t, 45*time.Second, opts...)
 }
 
 // newTabFor is newTab for a test that needs the tab for longer.
-func (s *browserSuite) newTabFor(t testing.TB, limit time.Duration) *tab {
+func (s *browserSuite) newTabFor(t testing.TB, limit time.Duration, opts ...chromedp.ContextOption) *tab {
 	t.Helper()
-	tabCtx, cancel := chromedp.NewContext(s.ctx)
+	tabCtx, cancel := chromedp.NewContext(s.ctx, opts...)
 	ctx, cancelTimeout := context.WithTimeout(tabCtx, limit)
 	tb := &tab{t: t, suite: s, ctx: ctx}
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(laptopWidth, laptopHeight)); err != nil {
@@ -250,6 +252,9 @@ func eval[T any](tb *tab, js string) T {
 func (tb *tab) open(query string) time.Duration {
 	tb.t.Helper()
 	u := tb.suite.srv.URL + "/"
+	if tb.base != "" {
+		u = tb.base + "/"
+	}
 	if query != "" {
 		u += "?" + query
 	}

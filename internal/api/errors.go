@@ -39,6 +39,13 @@ const (
 	codeBodyRefused        errorCode = "body-refused"         // a request with a body (413)
 	codeNotFound           errorCode = "not-found"            // 404
 	codeMethodNotAllowed   errorCode = "method-not-allowed"   // 405
+	codeTooManyJoins       errorCode = "too-many-joins"       // class joins from one address past -class-joins-per-minute
+
+	// Class mode (internal/class).
+	codeClassNotFound   errorCode = "class-not-found"   // no class has the code, or it ended
+	codeClassFull       errorCode = "class-full"        // -class-max-rooms or -class-max-members reached
+	codeClassNotTeacher errorCode = "class-not-teacher" // a teacher's message from a page without the class's secret
+	codeClassNoQuestion errorCode = "class-no-question" // an answer or reveal with no open question
 
 	codeInternal errorCode = "internal" // a failure of the server's own, logged (500)
 )
@@ -48,7 +55,8 @@ const (
 var errorCodes = []errorCode{
 	codeBadMessage, codeUnknownType, codeUnknownField, codeBadField, codeWorkLimit, codeTrainingLimit, codeLangLimit, codeNoModel, codeBadQuery, codeNotWebsocket,
 	codeTooManyMessages, codeTooManyRequests, codeTooManyConnections, codeShuttingDown, codeTimeout,
-	codeHostRefused, codeOriginRefused, codeBodyRefused, codeNotFound, codeMethodNotAllowed,
+	codeHostRefused, codeOriginRefused, codeBodyRefused, codeNotFound, codeMethodNotAllowed, codeTooManyJoins,
+	codeClassNotFound, codeClassFull, codeClassNotTeacher, codeClassNoQuestion,
 	codeInternal,
 }
 

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -192,6 +193,25 @@ func TestErrorCodes(t *testing.T) {
 	conn = dial(t, ts, nil)
 	seen.check(t, "a websocket request that panics", wsErr(t, conn, `{"type":"config","id":1,"T":5}`), codeInternal, "")
 	seen.check(t, "an HTTP request that panics", httpErr(t, newGet(t, ts.URL+"/api/profile?T=5"), 500), codeInternal, "")
+
+	// Class mode. Starting and joining take from one bucket of three.
+	cfg = DefaultConfig()
+	cfg.Class.MaxRooms = 1
+	cfg.ClassJoinsPerMinute, cfg.ClassJoinBurst = 1, 3
+	ts, _ = newTestServer(t, cfg)
+	teacher, code, _ := startClass(t, ts)
+	student := dial(t, ts, nil)
+	seen.check(t, "a teacher's message before any class", wsErr(t, student, `{"type":"classReveal"}`), codeClassNotFound, "code")
+	send(t, student, fmt.Sprintf(`{"type":"classJoin","code":%q}`, code))
+	readClass(t, student, "classJoined")
+	seen.check(t, "a join with a wrong secret", wsErr(t, dial(t, ts, nil), fmt.Sprintf(`{"type":"classJoin","code":%q,"secret":"x"}`, code)), codeClassNotTeacher, "secret")
+	seen.check(t, "a join past the rate", wsErr(t, dial(t, ts, nil), fmt.Sprintf(`{"type":"classJoin","code":%q}`, code)), codeTooManyJoins, "code")
+	send(t, teacher, `{"type":"classReveal"}`)
+	seen.check(t, "a reveal before a question", readClass(t, teacher, "error"), codeClassNoQuestion, "question")
+	cfg.ClassJoinsPerMinute = 0
+	ts, _ = newTestServer(t, cfg)
+	startClass(t, ts)
+	seen.check(t, "a second class past -class-max-rooms", wsErr(t, dial(t, ts, nil), `{"type":"classStart"}`), codeClassFull, "")
 
 	for _, c := range errorCodes {
 		if !seen[c] {

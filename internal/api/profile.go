@@ -77,7 +77,8 @@ func (sess *session) runConfig(ctx context.Context, id int64, req configRequest)
 // for an RNN with jacobians set, the per-step Jacobian norms, which can
 // cost more than the passes, follow in a message of their own.
 func (sess *session) runProfile(ctx context.Context, id int64, s engine.Settings, jacobians bool) *engine.Result {
-	res, err := sess.srv.computeWith(ctx, s, engine.ProfileOptions{})
+	// The pages of a class share their runs (classruns.go).
+	res, err := sess.sharedProfile(ctx, s)
 	if ctx.Err() != nil {
 		return nil // superseded or closed: the page no longer wants it
 	}
@@ -89,11 +90,7 @@ func (sess *session) runProfile(ctx context.Context, id int64, s engine.Settings
 	if !jacobians || !s.Cell.Info().Spectrum {
 		return res
 	}
-	var jn []float64
-	err = sess.srv.withSlot(ctx, int64(8*s.H*(s.H+2)), func(ctx context.Context) (err error) {
-		jn, err = sess.srv.runner.JacobianNorms(ctx, res)
-		return err
-	})
+	jn, err := sess.sharedJacobians(ctx, s, res)
 	if ctx.Err() != nil {
 		return nil
 	}

@@ -52,6 +52,15 @@ var messageTable = []messageType{
 	{name: "langRead", fields: []string{"sentence"}, worker: analysisWorker, kind: kindLang, start: route(parseLangRead, (*session).runLangRead)},
 	{name: "langExport", fields: []string{"run"}, worker: inline, start: route(parseLangExport, (*session).runLangExport)},
 	{name: "stop", fields: []string{"what"}, worker: inline, start: route(parseStop, (*session).runStop)},
+	{name: "classStart", worker: inline, start: route(parseNothing, (*session).runClassStart)},
+	{name: "classJoin", fields: []string{"code", "secret"}, worker: inline, start: route(parseClassJoin, (*session).runClassJoin)},
+	{name: "classLeave", worker: inline, start: route(parseNothing, (*session).runClassLeave)},
+	{name: "classState", fields: []string{"state"}, worker: inline, start: route(parseClassState, (*session).runClassState)},
+	{name: "classFollow", fields: []string{"follow"}, worker: inline, start: route(parseClassFollow, (*session).runClassFollow)},
+	{name: "classAsk", fields: []string{"prompt"}, worker: inline, start: route(parseClassAsk, (*session).runClassAsk)},
+	{name: "classAnswer", fields: []string{"question", "value"}, worker: inline, start: route(parseClassAnswer, (*session).runClassAnswer)},
+	{name: "classReveal", worker: inline, start: route(parseNothing, (*session).runClassReveal)},
+	{name: "classClose", worker: inline, start: route(parseNothing, (*session).runClassClose)},
 }
 
 // messageTypes maps each type to its row.

@@ -38,6 +38,7 @@ func (s *Server) routes() http.Handler {
 		r.Get("/api/map.{format}", s.handleViewExport(render.ViewMap))
 		r.Get("/api/spectrum.{format}", s.handleViewExport(render.ViewSpectrum))
 		r.Get("/api/lab.{format}", s.handleLabExport())
+		r.Get("/api/class/{code}/qr.png", s.handleClassQR())
 	})
 	r.Group(func(r chi.Router) {
 		// A training run is bounded like the lab's: its CPU time by

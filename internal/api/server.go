@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"gradviz/internal/class"
 	"gradviz/internal/engine"
 )
 
@@ -75,6 +76,15 @@ type Config struct {
 	// /api/tours/NAME beside the built-in tour; empty for none. Check it
 	// with LoadTours before starting.
 	ToursDir string
+	// Class bounds the class rooms this process owns.
+	Class class.Limits
+	// ClassBroker carries the rooms between processes; nil keeps them in
+	// this process's memory.
+	ClassBroker class.Broker
+	// ClassJoinsPerMinute and ClassJoinBurst bound how often one client
+	// address may join a class; zero rate means no limit.
+	ClassJoinsPerMinute float64
+	ClassJoinBurst      int
 }
 
 // DefaultConfig returns the configuration the server starts with when no
@@ -95,6 +105,9 @@ func DefaultConfig() Config {
 		Train:                 engine.DefaultTrainLimits(),
 		Lang:                  engine.DefaultLangLimits(),
 		RunTimeout:            20 * time.Second,
+		Class:                 class.DefaultLimits(),
+		ClassJoinsPerMinute:   60,
+		ClassJoinBurst:        300,
 	}
 }
 
@@ -118,6 +131,14 @@ type Server struct {
 	// queue bounds what waits for one websocket client: sendQueue
 	// messages and sendQueueBytes bytes, smaller in tests that fill it.
 	queue sendLimits
+	// class is the class mode's rooms; classJoins bounds joins per
+	// client address (nil for no bound); stopClass ends the rooms' idle
+	// expiry.
+	class      *class.Hub
+	classJoins *clientLimiter
+	stopClass  context.CancelFunc
+	// classRuns are the runs the pages of a class share.
+	classRuns sharedRuns
 }
 
 // sendLimits bounds one client's outbound queue.
@@ -160,6 +181,18 @@ func NewServer(logger *slog.Logger, cfg Config) *Server {
 	if cfg.HTTPRequestsPerSecond > 0 {
 		s.httpLimit = newClientLimiter(cfg.HTTPRequestsPerSecond, max(cfg.HTTPRequestBurst, 1), maxClients, clientIdle)
 	}
+	broker := cfg.ClassBroker
+	if broker == nil {
+		broker = class.NewMemory()
+	}
+	s.class = class.NewHub(broker, cfg.Class)
+	if cfg.ClassJoinsPerMinute > 0 {
+		s.classJoins = newClientLimiter(cfg.ClassJoinsPerMinute/60, max(cfg.ClassJoinBurst, 1), maxClients, clientIdle)
+	}
+	classCtx, stop := context.WithCancel(context.Background())
+	s.stopClass = stop
+	// Ends, closing the rooms, when Close calls stopClass.
+	go s.class.Run(classCtx)
 	s.handler = s.routes()
 	return s
 }
@@ -336,6 +369,7 @@ const closeGrace = time.Second
 // closeGrace. http.Server.Shutdown does not wait for hijacked
 // connections, so the caller runs both.
 func (s *Server) Close(ctx context.Context) {
+	s.stopClass()
 	s.sessions.mu.Lock()
 	s.sessions.closed = true
 	for sess := range s.sessions.all {

@@ -81,6 +81,11 @@ type session struct {
 	opened   time.Time
 	received int // messages read; the reader's alone
 
+	// remote is the client's address, for the class join limit.
+	remote string
+	// class is the session's room, if any.
+	class classState
+
 	closeOnce sync.Once
 	// closeMsg is the close frame's payload. closeWith sets it once,
 	// before it cancels ctx, and the writer reads it after ctx is done.
@@ -239,7 +244,7 @@ func (s *Server) handleWebsocket() http.HandlerFunc {
 			log: s.logger.With("remote", r.RemoteAddr), ctx: ctx, cancel: cancel,
 			profile: newLatest(), analysis: newLatest(), train: newLatest(), lane: make(chan struct{}, 1),
 			limit:  newMessageLimiter(s.cfg.MessagesPerSecond, s.cfg.MessageBurst),
-			opened: time.Now(),
+			opened: time.Now(), remote: r.RemoteAddr,
 			client: "ws/" + strconv.FormatUint(s.sessionSeq.Add(1), 10),
 		}
 		sess.drained.Store(time.Now().UnixNano())
@@ -278,6 +283,7 @@ func (sess *session) run() {
 		code, reason := sess.readPump()
 		sess.closeWith(code, reason)
 		others.Wait()
+		sess.leaveClass()
 		sess.log.Info("websocket closed", "messages", sess.received, "duration", time.Since(sess.opened).Round(time.Millisecond))
 	}()
 	sess.log.Debug("websocket opened")

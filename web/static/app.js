@@ -20,6 +20,7 @@ import { showBptt } from './tourpanel.js';
 import { Predict } from './predict.js';
 import { initPresent } from './present.js';
 import { initEmbed } from './embed.js';
+import { initClass } from './class.js';
 
 const $ = (id) => document.getElementById(id);
 const body = document.body;
@@ -58,6 +59,7 @@ const conn = new Connection(wsURL, {
     body.dataset.connected = 'true';
     for (const v of views) if (v.connected) v.connected();
     analysis.resend();
+    classMode?.join();
   },
   onDown(seconds) {
     body.dataset.connected = 'false';
@@ -82,6 +84,7 @@ const conn = new Connection(wsURL, {
       byName.get('lab').syncControls();
       return;
     }
+    if (classMode?.onMessage(msg)) return;
     if (!msg.id && isRateLimited(msg)) {
       setTimeout(() => analysis.resend(), 1000);
     }
@@ -135,6 +138,15 @@ const views = VIEWS.map((def) => def.create(page));
 const byName = new Map(views.map((v) => [v.name, v]));
 const router = new Router(views);
 const predict = new Predict($('tour-predict'), byName.get('profile'));
+// The class: what the teacher's page relays, and how a student's page
+// applies it, with the functions a user's change goes through.
+let classMode = null;
+classMode = initClass(page, {
+  state: () => ({ settings: { ...settings }, tab: view.tab, step: view.preset, pins: page.pins.map((p) => p.settings) }),
+  apply: applyClassState,
+  question: () => (predict.active() ? { prompt: predict.question[view.lang] ?? predict.question.en, guess: predict.state.guess } : null),
+  reveal: () => { if (predict.active()) predict.reveal(); },
+});
 
 // The tabs, in the registry's order; a view's own panel goes after the
 // ones in the page.
@@ -483,6 +495,25 @@ function bindPresetSelect() {
   });
 }
 
+// ---- the class ----
+
+// applyClassState applies what the teacher's page changed: its tour
+// step first (which sets the settings it names), then the pins, the
+// settings and the tab, as if chosen here; last Play or Stop.
+function applyClassState(s) {
+  if ('step' in s && s.step !== view.preset) applyPreset(s.step || '');
+  if (s.pins && JSON.stringify(s.pins) !== JSON.stringify(page.pins.map((p) => p.settings))) {
+    byName.get('profile').setPins(s.pins.map((ps) => ({ ...defaults, ...ps })));
+    updateURL();
+  }
+  if (s.settings) changeSettings({ ...s.settings });
+  if (s.tab && s.tab !== view.tab && byName.has(s.tab)) selectTab(s.tab);
+  if (s.play && view.tab === 'profile') {
+    if ([...$('speed').options].some((o) => o.value === String(s.play.speed))) $('speed').value = String(s.play.speed);
+    if (s.play.on !== ($('play').dataset.playing === 'true')) $('play').click();
+  }
+}
+
 // ---- page state ----
 
 // updateURL keeps the address bar in step, at most ten times a second:
@@ -493,9 +524,13 @@ function updateURL() {
     urlTimer = 0;
     // The URL names the preset only while the page shows the preset's own
     // state: loading a URL with a preset applies it.
-    const q = pageQuery(settings, presetChanged ? { ...view, preset: '' } : view, page.pins, defaults, VIEWS);
+    let q = pageQuery(settings, presetChanged ? { ...view, preset: '' } : view, page.pins, defaults, VIEWS);
+    // A class's page keeps its code, so a reload joins it again.
+    const cls = classMode?.code();
+    if (cls) q = q ? `${q}&class=${cls}` : `class=${cls}`;
     history.replaceState(null, '', q ? `?${q}` : location.pathname);
     for (const v of views) if (v.urlWritten) v.urlWritten();
+    classMode?.changed();
   };
   if (urlTimer) return;
   const wait = 100 - (performance.now() - urlAt);
@@ -524,6 +559,7 @@ function relabel() {
   applyView();
   for (const v of views) v.relabel();
   present.relabel();
+  classMode.relabel();
 }
 
 function bindPageControls() {

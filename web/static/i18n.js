@@ -107,6 +107,11 @@ const en = {
   'error.code.body-refused': 'The server accepts no request bodies.',
   'error.code.not-found': 'The server has no such page.',
   'error.code.method-not-allowed': 'The server answers GET requests only.',
+  'error.code.too-many-joins': 'Too many tries to join a class from here; wait a minute.',
+  'error.code.class-not-found': 'No class has that code; it may have ended.',
+  'error.code.class-full': 'The class is full, or the server has too many classes.',
+  'error.code.class-not-teacher': 'Only the teacher’s page can do that.',
+  'error.code.class-no-question': 'There is no open question.',
   'error.code.internal': 'The server failed on this request (it is logged); try again.',
 
   'ro.sigma': 'σ_max(Wh)',
@@ -388,6 +393,11 @@ const es = {
   'error.code.body-refused': 'El servidor no acepta peticiones con cuerpo.',
   'error.code.not-found': 'El servidor no tiene esa página.',
   'error.code.method-not-allowed': 'El servidor solo responde a peticiones GET.',
+  'error.code.too-many-joins': 'Demasiados intentos de unirse a una clase desde aquí; espera un minuto.',
+  'error.code.class-not-found': 'Ninguna clase tiene ese código; puede que haya terminado.',
+  'error.code.class-full': 'La clase está llena, o el servidor tiene demasiadas clases.',
+  'error.code.class-not-teacher': 'Solo la página del profesor puede hacer eso.',
+  'error.code.class-no-question': 'No hay ninguna pregunta abierta.',
   'error.code.internal': 'El servidor falló con esta petición (el fallo queda registrado); inténtalo de nuevo.',
 
   'ro.sigma': 'σ_max(Wh)',
