@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"gradviz/internal/api"
-	"gradviz/internal/engine"
 	"gradviz/internal/class"
+	"gradviz/internal/engine"
 )
 
 // Timeouts and sizes of the HTTP server. Websocket sessions set their own
