@@ -109,12 +109,7 @@ func labColor(c engine.Cell) color.NRGBA {
 }
 
 func (f LabFigure) withDefaults() (LabFigure, error) {
-	if f.Width == 0 {
-		f.Width = DefaultWidth
-	}
-	if f.Height == 0 {
-		f.Height = DefaultHeight
-	}
+	defaultSize(&f.Width, &f.Height)
 	if f.Lang == "" {
 		f.Lang = English
 	}
@@ -126,8 +121,8 @@ func (f LabFigure) withDefaults() (LabFigure, error) {
 		return f, fmt.Errorf("render: language must be en or es, got %q", f.Lang)
 	case !isOneOf(f.Chart, LabCharts):
 		return f, fmt.Errorf("render: unknown lab chart %q", f.Chart)
-	case f.Width < MinWidth || f.Width > MaxWidth || f.Height < MinHeight || f.Height > MaxHeight:
-		return f, fmt.Errorf("render: size must be %d..%d × %d..%d pixels, got %d×%d", MinWidth, MaxWidth, MinHeight, MaxHeight, f.Width, f.Height)
+	case !sizeOK(f.Width, f.Height):
+		return f, sizeError(f.Width, f.Height)
 	case len(f.Runs) == 0:
 		return f, fmt.Errorf("render: a lab figure needs a run")
 	}
@@ -495,8 +490,7 @@ func WriteLabImage(w io.Writer, fig LabFigure, format Format) error {
 	if err != nil {
 		return err
 	}
-	m := pixels(margin * newStyle(Figure{Width: fig.Width, Height: fig.Height}).scale)
-	return writeCanvas(w, labPlot(fig, -1), pixels(float64(fig.Width)), pixels(float64(fig.Height)), m, format)
+	return writeView(w, labPlot(fig, -1), fig.Width, fig.Height, format)
 }
 
 // WriteLabGIF writes the probe profile of every run at each checkpoint
@@ -512,7 +506,7 @@ func WriteLabGIF(ctx context.Context, w io.Writer, fig LabFigure) error {
 		n = max(n, len(r.Checkpoints))
 	}
 	frames := make([]*image.Paletted, 0, n)
-	m := pixels(margin * newStyle(Figure{Width: fig.Width, Height: fig.Height}).scale)
+	m := viewMargin(fig.Width, fig.Height)
 	for i := range n {
 		if err := ctx.Err(); err != nil {
 			return err

@@ -148,20 +148,15 @@ func phasePhrasesFor(lang Lang) phasePhrases {
 }
 
 func (f PhaseFigure) withDefaults() (PhaseFigure, error) {
-	if f.Width == 0 {
-		f.Width = DefaultWidth
-	}
-	if f.Height == 0 {
-		f.Height = DefaultHeight
-	}
+	defaultSize(&f.Width, &f.Height)
 	if f.Lang == "" {
 		f.Lang = English
 	}
 	switch {
 	case !isOneOf(f.Lang, Langs):
 		return f, fmt.Errorf("render: language must be en or es, got %q", f.Lang)
-	case f.Width < MinWidth || f.Width > MaxWidth || f.Height < MinHeight || f.Height > MaxHeight:
-		return f, fmt.Errorf("render: size must be %d..%d × %d..%d pixels, got %d×%d", MinWidth, MaxWidth, MinHeight, MaxHeight, f.Width, f.Height)
+	case !sizeOK(f.Width, f.Height):
+		return f, sizeError(f.Width, f.Height)
 	case len(f.Xs) < 2 || len(f.Ys) < 2:
 		return f, fmt.Errorf("render: a phase diagram needs at least 2×2 points, got %d×%d", len(f.Xs), len(f.Ys))
 	case len(f.Values) != len(f.Ys):
@@ -582,8 +577,7 @@ func WritePhaseImage(w io.Writer, fig PhaseFigure, format Format) error {
 	if err != nil {
 		return err
 	}
-	m := pixels(margin * newStyle(Figure{Width: fig.Width, Height: fig.Height}).scale)
-	return writeCanvas(w, p, pixels(float64(fig.Width)), pixels(float64(fig.Height)), m, format)
+	return writeView(w, p, fig.Width, fig.Height, format)
 }
 
 // WritePhaseCSV writes one line per point, rows of the diagram in order:

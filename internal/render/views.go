@@ -63,12 +63,7 @@ type ViewFigure struct {
 func bidirColors() (uni, bi color.NRGBA) { return mustHex(RunColor), mustHex(PinColors[2]) }
 
 func (f ViewFigure) withDefaults() (ViewFigure, error) {
-	if f.Width == 0 {
-		f.Width = DefaultWidth
-	}
-	if f.Height == 0 {
-		f.Height = DefaultHeight
-	}
+	defaultSize(&f.Width, &f.Height)
 	if f.Lang == "" {
 		f.Lang = English
 	}
@@ -78,8 +73,8 @@ func (f ViewFigure) withDefaults() (ViewFigure, error) {
 		return f, fmt.Errorf("render: unknown view %q", f.View)
 	case !isOneOf(f.Lang, Langs):
 		return f, fmt.Errorf("render: language must be en or es, got %q", f.Lang)
-	case f.Width < MinWidth || f.Width > MaxWidth || f.Height < MinHeight || f.Height > MaxHeight:
-		return f, fmt.Errorf("render: size must be %d..%d × %d..%d pixels, got %d×%d", MinWidth, MaxWidth, MinHeight, MaxHeight, f.Width, f.Height)
+	case !sizeOK(f.Width, f.Height):
+		return f, sizeError(f.Width, f.Height)
 	case f.View == ViewBidir && (len(f.Uni) != T || len(f.Bi) != T || f.OutputStep < 1 || f.OutputStep > T):
 		return f, fmt.Errorf("render: bidirectional view needs T=%d values of each model and t in 1..T", T)
 	case f.View == ViewMap && (len(f.Map) == 0 || len(f.Map) != len(f.Steps)):
@@ -561,8 +556,7 @@ func WriteViewImage(w io.Writer, fig ViewFigure, format Format) error {
 	if err != nil {
 		return err
 	}
-	m := pixels(margin * newStyle(Figure{Width: fig.Width, Height: fig.Height}).scale)
-	return writeCanvas(w, p, pixels(float64(fig.Width)), pixels(float64(fig.Height)), m, format)
+	return writeView(w, p, fig.Width, fig.Height, format)
 }
 
 // WriteViewCSV writes the view's numbers: for the bidirectional view a

@@ -63,6 +63,37 @@ func WriteImage(w io.Writer, fig Figure, format Format) error {
 	return writeCanvas(w, p, width, height, pixels(margin*newStyle(fig).scale), format)
 }
 
+// defaultSize gives a figure of zero width or height the default one.
+func defaultSize(width, height *int) {
+	if *width == 0 {
+		*width = DefaultWidth
+	}
+	if *height == 0 {
+		*height = DefaultHeight
+	}
+}
+
+// sizeOK reports whether a figure size is within the bounds every view
+// shares; sizeError says how it is not.
+func sizeOK(width, height int) bool {
+	return width >= MinWidth && width <= MaxWidth && height >= MinHeight && height <= MaxHeight
+}
+
+func sizeError(width, height int) error {
+	return fmt.Errorf("render: size must be %d..%d × %d..%d pixels, got %d×%d", MinWidth, MaxWidth, MinHeight, MaxHeight, width, height)
+}
+
+// viewMargin is the margin of a width×height figure, as the profile's.
+func viewMargin(width, height int) vg.Length {
+	return pixels(margin * newStyle(Figure{Width: width, Height: height}).scale)
+}
+
+// writeView draws p on a width×height pixel canvas of format, inside
+// the profile's margin, and writes it to w.
+func writeView(w io.Writer, p *plot.Plot, width, height int, format Format) error {
+	return writeCanvas(w, p, pixels(float64(width)), pixels(float64(height)), viewMargin(width, height), format)
+}
+
 // writeCanvas draws p on a width×height canvas of format inside margin m
 // and writes it to w.
 func writeCanvas(w io.Writer, p *plot.Plot, width, height, m vg.Length, format Format) error {
