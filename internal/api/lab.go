@@ -270,11 +270,18 @@ type labRun struct {
 // ends, while the client is there, each run gets its trainDone and the
 // stream ends with done.
 func (sess *session) runTraining(ctx context.Context, id int64, req trainRequest) {
+	sess.trainingStream(id, func() { sess.trainRuns(ctx, id, req) })
+}
+
+// trainingStream counts a training in the metrics while runs streams it,
+// then ends the stream with done while the client is there. The training
+// lab and the language lab both stream through it.
+func (sess *session) trainingStream(id int64, runs func()) {
 	m := sess.srv.metrics
 	m.trainingStarted.Add(1)
 	m.trainingActive.Add(1)
 	defer m.trainingActive.Add(-1)
-	sess.trainRuns(ctx, id, req)
+	runs()
 	if sess.ctx.Err() == nil {
 		sess.sendDone(id)
 	}

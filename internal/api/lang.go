@@ -350,14 +350,7 @@ func (req langRequest) sentenceWords() []string {
 // time, as runTraining does, under the same fairness and limits; the
 // models stay with the session for langRead and langExport.
 func (sess *session) runLang(ctx context.Context, id int64, req langRequest) {
-	m := sess.srv.metrics
-	m.trainingStarted.Add(1)
-	m.trainingActive.Add(1)
-	defer m.trainingActive.Add(-1)
-	sess.langRuns(ctx, id, req)
-	if sess.ctx.Err() == nil {
-		sess.sendDone(id)
-	}
+	sess.trainingStream(id, func() { sess.langRuns(ctx, id, req) })
 }
 
 func (sess *session) langRuns(ctx context.Context, id int64, req langRequest) {
