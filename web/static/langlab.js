@@ -125,7 +125,7 @@ export function stripSVG(rows, { title = '' } = {}) {
 }
 
 // lineChart draws series of [x, y] points on linear axes; yMax 'auto'
-// fits the values.
+// fits the values (0..1 while there are none).
 export function lineChart(series, { title, xLabel, yLabel, xMax, yMin = 0, yMax = 1, hline, hlineLabel, width = 430, height = 250, markers = false }) {
   const L = 52;
   const R = 12;
@@ -136,7 +136,8 @@ export function lineChart(series, { title, xLabel, yLabel, xMax, yMin = 0, yMax 
   const xs = series.flatMap((s) => s.points.map((p) => p[0]));
   const xm = xMax ?? Math.max(1, ...xs);
   const ys = series.flatMap((s) => s.points.map((p) => p[1])).filter(Number.isFinite);
-  const yM = yMax === 'auto' ? Math.max(1e-9, ...ys) * 1.05 : yMax;
+  // An empty chart (before any training) keeps a readable 0..1 axis.
+  const yM = yMax !== 'auto' ? yMax : ys.length ? Math.max(1e-9, ...ys) * 1.05 : 1;
   const X = (v) => L + (v / xm) * pw;
   const Y = (v) => T + ph - ((Math.min(Math.max(v, yMin), yM) - yMin) / (yM - yMin)) * ph;
   const parts = [svg('rect', { x: 0, y: 0, width, height, fill: '#fff' })];
