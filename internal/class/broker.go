@@ -25,7 +25,8 @@ type Broker interface {
 	// the returned function is called. fn must not block.
 	Subscribe(subject string, fn func(data []byte)) (unsubscribe func(), err error)
 	// Handle answers the requests on subject with fn; one handler per
-	// subject.
+	// subject. Once unsubscribe returns, a new Request on subject gets
+	// ErrNoHandler.
 	Handle(subject string, fn func(data []byte) []byte) (unsubscribe func(), err error)
 	// Request sends data to subject's handler and returns its answer;
 	// ErrNoHandler when nobody handles the subject.

@@ -52,7 +52,13 @@ func (n *NATS) Handle(subject string, fn func([]byte) []byte) (func(), error) {
 		sub.Unsubscribe()
 		return nil, err
 	}
-	return func() { sub.Unsubscribe() }, nil
+	// The unsubscription reaches the server before this returns, so a
+	// request sent after it finds no responder instead of a handler
+	// that is gone.
+	return func() {
+		sub.Unsubscribe()
+		n.nc.FlushTimeout(2 * time.Second)
+	}, nil
 }
 
 // Request implements Broker: no responder is ErrNoHandler.

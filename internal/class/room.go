@@ -267,12 +267,16 @@ func (r *room) end(reason string) {
 		return
 	}
 	r.closed = true
-	r.publishLocked("all", map[string]any{"type": "classClosed", "code": r.code, "reason": reason})
 	r.mu.Unlock()
+	// The handler goes before the news: once a page hears classClosed,
+	// a join with the code finds no room, on any replica.
 	r.unsub()
 	r.hub.mu.Lock()
 	delete(r.hub.rooms, r.code)
 	r.hub.mu.Unlock()
+	r.mu.Lock()
+	r.publishLocked("all", map[string]any{"type": "classClosed", "code": r.code, "reason": reason})
+	r.mu.Unlock()
 }
 
 // rpc is a request to a room.
