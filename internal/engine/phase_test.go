@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sync/atomic"
+	"runtime"
+	"strings"
+	"sync"
 	"testing"
 )
 
@@ -145,18 +147,39 @@ func TestPhaseRowsInOrder(t *testing.T) {
 
 // cancellingPacer cancels its context after a number of steps, and lends
 // a core or not.
+// The count and the cancellation are one step under mu, so no other
+// goroutine takes steps between the one that cancels and the cancel.
 type cancellingPacer struct {
 	cancel context.CancelFunc
-	after  int64
-	steps  atomic.Int64
+	after  int
 	lend   bool
+
+	mu      sync.Mutex
+	steps   int
+	pausers map[string]bool // the goroutines that paused, by their stack's id
 }
 
 func (p *cancellingPacer) Pause(ctx context.Context) error {
-	if p.steps.Add(1) == p.after {
+	var buf [64]byte
+	id, _, _ := strings.Cut(strings.TrimPrefix(string(buf[:runtime.Stack(buf[:], false)]), "goroutine "), " ")
+	p.mu.Lock()
+	if p.pausers == nil {
+		p.pausers = map[string]bool{}
+	}
+	p.pausers[id] = true
+	p.steps++
+	if p.steps == p.after {
 		p.cancel()
 	}
+	p.mu.Unlock()
 	return ctx.Err()
+}
+
+// counts returns the steps taken and the goroutines that took them.
+func (p *cancellingPacer) counts() (steps, goroutines int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.steps, len(p.pausers)
 }
 
 func (p *cancellingPacer) Borrow() (func(), bool) { return func() {}, p.lend }
@@ -184,9 +207,11 @@ func TestPhaseCancel(t *testing.T) {
 		if rows != 1 {
 			t.Errorf("lend=%v: %d rows delivered, want the 1 finished before the cancellation", lend, rows)
 		}
-		// Each goroutine notices at its next step.
-		if steps := p.steps.Load(); steps > p.after+2 {
-			t.Errorf("lend=%v: %d steps, want the work to stop at step %d", lend, steps, p.after)
+		// Each goroutine notices at its next step: the one that saw the
+		// cancellation stops there, each other one takes one step more at
+		// most.
+		if steps, g := p.counts(); steps > p.after+g-1 {
+			t.Errorf("lend=%v: %d steps on %d goroutines, want the work to stop at step %d, or one step later on each other goroutine", lend, steps, g, p.after)
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
