@@ -1,10 +1,12 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -260,11 +262,20 @@ func TestTrainingCPULimit(t *testing.T) {
 func TestTrainingEndsWhenNobodyReads(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.TrainUnread = 100 * time.Millisecond
-	ts, app := newTestServerWith(t, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), func(s *Server) {
-		s.queue = sendLimits{messages: 4, bytes: 1 << 20}
+	app := NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), cfg)
+	app.queue = sendLimits{messages: 4, bytes: 1 << 20}
+	// The server's send buffer and the client's receive buffer are the
+	// kernel's least, so the socket fills after a few messages, not after
+	// the megabytes that an auto-tuned buffer holds.
+	ts := httptest.NewUnstartedServer(app)
+	ts.Listener = smallSendListener{ts.Listener}
+	ts.Start()
+	t.Cleanup(ts.Close)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		app.Close(ctx)
 	})
-	// The client's receive buffer is the kernel's least, so the socket
-	// fills after a few messages.
 	dialer := *websocket.DefaultDialer
 	dialer.NetDial = func(network, addr string) (net.Conn, error) {
 		c, err := net.Dial(network, addr)
@@ -285,6 +296,18 @@ func TestTrainingEndsWhenNobodyReads(t *testing.T) {
 	if it := app.snapshot(time.Now()).Training.Iterations; it >= 20000 {
 		t.Errorf("the training ran all %d iterations, want it ended early", it)
 	}
+}
+
+// smallSendListener gives every connection it accepts the least send
+// buffer the kernel allows.
+type smallSendListener struct{ net.Listener }
+
+func (l smallSendListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetWriteBuffer(1)
+	}
+	return c, err
 }
 
 // readUntilOneOf reads messages until one has one of the types.
