@@ -39,6 +39,7 @@ func BenchmarkBrowser(b *testing.B) {
 				b.ReportMetric(medianOf(m.Redraw), "ms/redraw")
 				b.ReportMetric(medianOf(m.Elapsed), "ms/server-run")
 				b.ReportMetric(medianOf(m.Draw), "ms/draw")
+				b.ReportMetric(medianOf(m.Send), "ms/send")
 				b.ReportMetric(0, "ns/op")
 			})
 		}

@@ -838,6 +838,7 @@ type redrawTimings struct {
 	Redraw  []float64 `json:"redraw"`  // input event → drawn plot (gv-redraw)
 	Draw    []float64 `json:"draw"`    // answer → drawn plot (gv-draw)
 	Elapsed []float64 `json:"elapsed"` // the server's run, as it reports it
+	Send    []float64 `json:"send"`    // input event → request sent (gv-send)
 }
 
 // measureRedraws sets c's control to each of its values in turn and waits
@@ -848,6 +849,7 @@ func measureRedraws(tb *tab, c redrawCase) redrawTimings {
 		const rendered = () => String(JSON.parse(document.body.dataset.rendered)[field]);
 		performance.clearMeasures('gv-redraw');
 		performance.clearMeasures('gv-draw');
+		performance.clearMeasures('gv-send');
 		const elapsed = [];
 		for (const want of values) {
 			this.value = want;
@@ -861,7 +863,7 @@ func measureRedraws(tb *tab, c redrawCase) redrawTimings {
 			elapsed.push(Number(document.body.dataset.elapsedMs));
 		}
 		const d = (name) => performance.getEntriesByName(name).map((m) => m.duration);
-		return {redraw: d('gv-redraw'), draw: d('gv-draw'), elapsed};
+		return {redraw: d('gv-redraw'), draw: d('gv-draw'), elapsed, send: d('gv-send')};
 	}`, c.field, c.values)
 }
 

@@ -1,9 +1,9 @@
 // The websocket to /ws: reconnects with backoff, and schedules requests
 // so that dragging a slider stays smooth. The server runs one request per
 // socket and cancels the older one when a newer arrives, so:
-//   - the main plot's request goes out at most once per animation frame,
-//     and only when the previous one has been answered (or is slow, then
-//     the newer one supersedes it);
+//   - the main plot's request goes out at once when none is in flight,
+//     else at most once per animation frame, and only when the previous
+//     one has been answered (or is slow, then the newer one supersedes it);
 //   - pinned runs go out one at a time while the main plot is idle, and
 //     are sent again if a main request cancelled them.
 
@@ -152,22 +152,33 @@ export class Connection {
   }
 }
 
-// Patient sends at most one request per animation frame and keeps one in
-// flight: a newer request waits for the answer to the older unless that
-// answer is slow, because the server cancels a superseded run and a
-// slider that keeps moving would then never see a plot. Subclasses set
-// waiting, sentAt and roundTrip and implement flush.
+// Patient keeps one request in flight: a newer request waits for the
+// answer to the older unless that answer is slow, because the server
+// cancels a superseded run and a slider that keeps moving would then
+// never see a plot. When nothing is in flight a request leaves at once,
+// after the changes of the same task (the next frame would add up to
+// 16 ms to every change); else at most one leaves per animation frame.
+// Subclasses set waiting, sentAt and roundTrip and implement flush.
 class Patient {
   constructor() {
     this.waiting = false; // the request in flight has no answer yet
     this.sentAt = 0;
     this.roundTrip = 0; // ms, of the last answered request
     this.frame = 0;
+    this.soon = false; // a flush is queued for the end of this task
     this.retryTimer = 0;
   }
 
   schedule() {
-    if (this.frame) return;
+    if (this.frame || this.soon) return;
+    if (!this.waiting) {
+      this.soon = true;
+      queueMicrotask(() => {
+        this.soon = false;
+        this.flush();
+      });
+      return;
+    }
     this.frame = requestAnimationFrame(() => {
       this.frame = 0;
       this.flush();
