@@ -1,12 +1,10 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -267,15 +265,7 @@ func TestTrainingEndsWhenNobodyReads(t *testing.T) {
 	// The server's send buffer and the client's receive buffer are the
 	// kernel's least, so the socket fills after a few messages, not after
 	// the megabytes that an auto-tuned buffer holds.
-	ts := httptest.NewUnstartedServer(app)
-	ts.Listener = smallSendListener{ts.Listener}
-	ts.Start()
-	t.Cleanup(ts.Close)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		app.Close(ctx)
-	})
+	ts := serveTestApp(t, app, func(l net.Listener) net.Listener { return smallSendListener{l} })
 	dialer := *websocket.DefaultDialer
 	dialer.NetDial = func(network, addr string) (net.Conn, error) {
 		c, err := net.Dial(network, addr)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -28,14 +29,25 @@ func newTestServerWith(t *testing.T, cfg Config, logger *slog.Logger, setup func
 	if setup != nil {
 		setup(app)
 	}
-	ts := httptest.NewServer(app)
+	return serveTestApp(t, app, nil), app
+}
+
+// serveTestApp serves app on a test server whose listener wrap, if not
+// nil, wraps, and closes both when the test ends, the sessions first.
+func serveTestApp(t *testing.T, app *Server, wrap func(net.Listener) net.Listener) *httptest.Server {
+	t.Helper()
+	ts := httptest.NewUnstartedServer(app)
+	if wrap != nil {
+		ts.Listener = wrap(ts.Listener)
+	}
+	ts.Start()
 	t.Cleanup(ts.Close)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		app.Close(ctx)
 	})
-	return ts, app
+	return ts
 }
 
 // dial opens a websocket to ts and reads the hello message.

@@ -146,9 +146,8 @@ func TestPhaseRowsInOrder(t *testing.T) {
 }
 
 // cancellingPacer cancels its context after a number of steps, and lends
-// a core or not.
-// The count and the cancellation are one step under mu, so no other
-// goroutine takes steps between the one that cancels and the cancel.
+// a core or not. It counts a step and cancels under one lock, so no
+// other goroutine takes a step between the count and the cancel.
 type cancellingPacer struct {
 	cancel context.CancelFunc
 	after  int
