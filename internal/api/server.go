@@ -162,6 +162,12 @@ type testHooks struct {
 // singular values and the complex eigenvalues).
 const spectrumCacheSize = 256
 
+// passCacheBytes bounds the forward records and unclipped backward
+// passes the server keeps, so that dragging Clipping or Threshold runs
+// one backward pass at most (engine.Runner.KeepPasses): an LSTM at
+// T=1000, H=128 keeps 7.8 MB.
+const passCacheBytes = 64 << 20
+
 // NewServer returns the server for cfg.
 func NewServer(logger *slog.Logger, cfg Config) *Server {
 	if cfg.Workers < 1 {
@@ -170,7 +176,7 @@ func NewServer(logger *slog.Logger, cfg Config) *Server {
 	s := &Server{
 		logger:   logger,
 		cfg:      cfg,
-		runner:   engine.NewRunner(spectrumCacheSize),
+		runner:   engine.NewRunner(spectrumCacheSize).KeepPasses(passCacheBytes),
 		sched:    newScheduler(cfg.Workers, cfg.MemoryBudget),
 		sessions: sessions{all: map[*session]struct{}{}},
 		metrics:  newMetrics(time.Now()),

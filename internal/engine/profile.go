@@ -113,6 +113,11 @@ type Runner struct {
 	// costs no Lanczos solves for the steps already known.
 	jacobians map[jacobianKey][]float64
 	jOrder    []jacobianKey
+	// passes are the latest profiles' passes, least recently used first,
+	// passTotal bytes of them and at most passBytes (see KeepPasses).
+	passes    []*passes
+	passTotal int64
+	passBytes int64
 }
 
 // jacobianKey identifies the forward states of an RNN profile up to T.
@@ -159,8 +164,10 @@ func (r *Runner) ProfileWith(ctx context.Context, s Settings, opts ProfileOption
 	if err := s.Validate(Limits{MaxT: 1 << 30, MaxH: 1 << 15, MaxD: 1 << 15, MaxK: 1 << 15}); err != nil {
 		return nil, fmt.Errorf("profile: %w", err)
 	}
-	p := InitParams(s)
-	inputs, targets := sequence(s)
+	ps := r.keptPasses(passesKeyOf(s))
+	if ps == nil {
+		ps = newPasses(s)
+	}
 	var th *theorySource
 	if s.Cell.Info().Spectrum {
 		key := jacobianKeyOf(s)
@@ -171,9 +178,13 @@ func (r *Runner) ProfileWith(ctx context.Context, s Settings, opts ProfileOption
 			keep:      func(jn []float64) { r.keepJacobians(key, jn) },
 		}
 	}
-	res, err := profileOf(ctx, s, p, inputs, targets, th)
+	fresh := ps.tp == nil
+	res, err := profileOf(ctx, s, ps, th)
 	if err != nil {
 		return nil, err
+	}
+	if fresh {
+		r.keepPasses(ps)
 	}
 	res.Elapsed = time.Since(start)
 	return res, nil
@@ -272,19 +283,21 @@ func (r *Runner) spectrum(s Settings) *Spectrum {
 	return sp
 }
 
-// profileOf does the work of a profile. th, nil for gated cells, supplies
-// the spectrum of Wh, which is computed concurrently with the passes, and
-// any Jacobian norms already known.
+// profileOf does the work of a profile. ps holds the model and the
+// sequence, and, if an earlier profile recorded them, its passes (see
+// passes); else profileOf records them into ps. th, nil for gated cells,
+// supplies the spectrum of Wh, which is computed concurrently with the
+// passes, and any Jacobian norms already known.
 //
 // The critical path is forward → backward; the spectrum needs only the
 // weights and the Jacobian norms only the forward states, so both run on
 // other goroutines, and the main goroutine joins the Jacobian work once
 // its backward passes are done. On two cores this takes the profile from
 // the sum of the parts to roughly half of it.
-func profileOf(ctx context.Context, s Settings, p *Params, inputs []float64, targets []int, th *theorySource) (*Result, error) {
+func profileOf(ctx context.Context, s Settings, ps *passes, th *theorySource) (*Result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	T := s.T
+	T, p := s.T, ps.p
 	var wg sync.WaitGroup
 	defer wg.Wait()
 
@@ -305,27 +318,30 @@ func profileOf(ctx context.Context, s Settings, p *Params, inputs []float64, tar
 		}
 	}
 
-	b := &batch{T: T, B: 1, D: s.D, X: inputs, classes: targets, mask: make([]bool, T), weight: 1}
-	if s.Loss == LossSum {
-		for i := range b.mask {
-			b.mask[i] = true
+	fresh := ps.tp == nil
+	var tp *tape
+	if fresh {
+		b := &batch{T: T, B: 1, D: s.D, X: ps.inputs, classes: ps.targets, mask: make([]bool, T), weight: 1}
+		if s.Loss == LossSum {
+			for i := range b.mask {
+				b.mask[i] = true
+			}
+		} else {
+			b.mask[T-1] = true
 		}
+		var err error
+		if tp, err = forward(ctx, p, s.Act, b, nil); err != nil {
+			return nil, err
+		}
+		ps.recordForward(tp)
 	} else {
-		b.mask[T-1] = true
+		// The kept record is shared: this profile's backward passes get
+		// scratch of their own.
+		tp = ps.tp.forBackward()
 	}
-	tp, err := forward(ctx, p, s.Act, b, nil)
-	if err != nil {
-		return nil, err
-	}
-	res := &Result{Settings: s, Params: p, Inputs: inputs, Targets: targets, Loss: tp.loss}
-	res.Profile.StateNorm = make([]float64, T)
-	for t := range T {
-		res.Profile.StateNorm[t] = norm2(tp.chain[0].s[(t+1)*p.H : (t+2)*p.H])
-	}
-	res.Overflow.Forward = tp.overflowStep
-	res.Overflow.Loss = !allFinite([]float64{tp.loss})
-	if s.Cell.Info().CellState {
-		res.Profile.CellPath, res.Profile.ForgetPrediction = cellPath(tp)
+	res := ps.result(s)
+	if !fresh {
+		ps.rawInto(res)
 	}
 
 	var job *jacobianJob
@@ -356,29 +372,33 @@ func profileOf(ctx context.Context, s Settings, p *Params, inputs []float64, tar
 		clipped = backwardOptions{clip: s.Clip, threshold: s.Threshold}
 		newSeries(&clipped, s, p.Dirs)
 		clippedGrads = NewParams(p.Cell, p.H, p.D, p.K, p.Dirs)
-		if release, ok := borrowCore(ctx); ok {
-			second := tp.forBackward()
-			clipDone = make(chan struct{})
-			wg.Add(1)
-			// Exits when its pass ends, or at the next step once ctx is done.
-			go func() {
-				defer wg.Done()
-				defer close(clipDone)
-				defer release()
-				clipErr = backward(ctx, second, clippedGrads, &clipped)
-			}()
+		// Only a fresh profile has a raw pass to run beside it.
+		if fresh {
+			if release, ok := borrowCore(ctx); ok {
+				second := tp.forBackward()
+				clipDone = make(chan struct{})
+				wg.Add(1)
+				// Exits when its pass ends, or at the next step once ctx is done.
+				go func() {
+					defer wg.Done()
+					defer close(clipDone)
+					defer release()
+					clipErr = backward(ctx, second, clippedGrads, &clipped)
+				}()
+			}
 		}
 	}
 
-	raw := backwardOptions{}
-	newSeries(&raw, s, p.Dirs)
-	rawGrads := NewParams(p.Cell, p.H, p.D, p.K, p.Dirs)
-	if err := backward(ctx, tp, rawGrads, &raw); err != nil {
-		return nil, err
+	if fresh {
+		raw := backwardOptions{}
+		newSeries(&raw, s, p.Dirs)
+		rawGrads := NewParams(p.Cell, p.H, p.D, p.K, p.Dirs)
+		if err := backward(ctx, tp, rawGrads, &raw); err != nil {
+			return nil, err
+		}
+		ps.recordRaw(norm2(rawGrads.Data), &raw)
+		ps.rawInto(res)
 	}
-	res.GradNorm = norm2(rawGrads.Data)
-	res.Profile.DEdsRaw, res.Profile.DEdcRaw, res.Profile.DEdsRevRaw = raw.dhNorm[0], raw.dcNorm[0], raw.dhNorm[1]
-	res.Overflow.Backward = raw.overflowStep
 
 	switch {
 	case s.Clip.IsStep():
@@ -394,12 +414,12 @@ func profileOf(ctx context.Context, s Settings, p *Params, inputs []float64, tar
 		res.Profile.DEds, res.Profile.DEdc, res.Profile.DEdsRev = clipped.dhNorm[0], clipped.dcNorm[0], clipped.dhNorm[1]
 		res.Overflow.Backward = clipped.overflowStep
 	default:
-		res.Profile.DEds = slices.Clone(raw.dhNorm[0])
-		res.Profile.DEdc = slices.Clone(raw.dcNorm[0])
-		res.Profile.DEdsRev = slices.Clone(raw.dhNorm[1])
+		res.Profile.DEds = slices.Clone(res.Profile.DEdsRaw)
+		res.Profile.DEdc = slices.Clone(res.Profile.DEdcRaw)
+		res.Profile.DEdsRev = slices.Clone(res.Profile.DEdsRevRaw)
 		res.GradNormClipped = res.GradNorm
-		if s.Clip == ClipGlobalNorm {
-			_, res.GradNormClipped = ClipByGlobalNorm(rawGrads.Data, s.Threshold)
+		if s.Clip == ClipGlobalNorm && clipsGlobally(res.GradNorm, s.Threshold) {
+			res.GradNormClipped = s.Threshold
 		}
 	}
 
@@ -438,6 +458,12 @@ func profileOf(ctx context.Context, s Settings, p *Params, inputs []float64, tar
 		}
 	case th != nil:
 		res.states = tp.chain[0].s[p.H : (T+1)*p.H]
+	}
+	if fresh {
+		// Kept without the backward scratch, which is as large as the
+		// record and which every later profile brings its own of.
+		ps.tp = tp.forBackward()
+		ps.bytes = ps.tp.recordBytes() + 8*int64(len(p.Data)+len(ps.inputs)+len(ps.targets))
 	}
 	return res, nil
 }

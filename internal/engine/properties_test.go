@@ -3,8 +3,10 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -79,26 +81,44 @@ func TestSameSeedSameBits(t *testing.T) {
 		go func() { done <- mustProfile(t, randomSettings(rng, 50, 16)) }()
 		b := mustProfile(t, s)
 		<-done
-		series := func(r *Result) [][]float64 {
-			p := r.Profile
-			out := [][]float64{p.DEds, p.DEdsRaw, p.DEdc, p.DEdcRaw, p.DEdsRev, p.DEdsRevRaw, p.StateNorm, p.JacobianNorm, p.Bound, p.CellPath, r.Params.Data, r.Inputs, {r.Loss, r.GradNorm, r.GradNormClipped}}
-			if r.Spectrum != nil {
-				out = append(out, r.Spectrum.SingularValues)
-			}
-			return out
+		if err := sameResult(a, b); err != nil {
+			t.Fatalf("trial %d %+v: %v", trial, s, err)
 		}
-		sa, sb := series(a), series(b)
-		for i := range sa {
-			if len(sa[i]) != len(sb[i]) {
-				t.Fatalf("trial %d %+v: series %d has %d and %d values", trial, s, i, len(sa[i]), len(sb[i]))
-			}
-			for k := range sa[i] {
-				if math.Float64bits(sa[i][k]) != math.Float64bits(sb[i][k]) {
-					t.Fatalf("trial %d %+v: series %d[%d]: %v then %v", trial, s, i, k, sa[i][k], sb[i][k])
-				}
+	}
+}
+
+// sameResult compares every number of two results bit for bit, and
+// their overflow reports.
+func sameResult(a, b *Result) error {
+	series := func(r *Result) [][]float64 {
+		p := r.Profile
+		out := [][]float64{p.DEds, p.DEdsRaw, p.DEdc, p.DEdcRaw, p.DEdsRev, p.DEdsRevRaw, p.StateNorm, p.JacobianNorm, p.Bound, p.CellPath, p.ForgetPrediction, r.Params.Data, r.Inputs, {r.Loss, r.GradNorm, r.GradNormClipped}}
+		if r.Spectrum != nil {
+			out = append(out, r.Spectrum.SingularValues)
+		}
+		return out
+	}
+	sa, sb := series(a), series(b)
+	if len(sa) != len(sb) {
+		return fmt.Errorf("one has a spectrum, the other not")
+	}
+	for i := range sa {
+		if len(sa[i]) != len(sb[i]) {
+			return fmt.Errorf("series %d has %d and %d values", i, len(sa[i]), len(sb[i]))
+		}
+		for k := range sa[i] {
+			if math.Float64bits(sa[i][k]) != math.Float64bits(sb[i][k]) {
+				return fmt.Errorf("series %d[%d]: %v and %v", i, k, sa[i][k], sb[i][k])
 			}
 		}
 	}
+	if a.Overflow != b.Overflow {
+		return fmt.Errorf("overflow %+v and %+v", a.Overflow, b.Overflow)
+	}
+	if !slices.Equal(a.Targets, b.Targets) {
+		return fmt.Errorf("targets differ")
+	}
+	return nil
 }
 
 // TestOverflowIsData runs settings whose forward pass overflows: the run
@@ -189,12 +209,10 @@ func TestCancellationStopsWithinOneStep(t *testing.T) {
 		<-release
 		return nil
 	}}
-	p := InitParams(s)
-	inputs, targets := sequence(s)
 	returned := make(chan error, 1)
 	// Exits when profileOf returns.
 	go func() {
-		_, err := profileOf(ctx, s, p, inputs, targets, th)
+		_, err := profileOf(ctx, s, newPasses(s), th)
 		returned <- err
 	}()
 	select {

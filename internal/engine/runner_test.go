@@ -3,7 +3,9 @@ package engine
 import (
 	"context"
 	"math"
+	"math/rand/v2"
 	"runtime"
+	"sync/atomic"
 	"testing"
 )
 
@@ -228,5 +230,115 @@ func TestNoLentCoreSameBits(t *testing.T) {
 	}
 	if l.borrows == 0 {
 		t.Error("nothing asked the lender for a core")
+	}
+}
+
+// stepCounter is a Pacer that counts the steps of every pass.
+type stepCounter struct{ n atomic.Int64 }
+
+func (c *stepCounter) Pause(context.Context) error {
+	c.n.Add(1)
+	return nil
+}
+
+// TestKeptPassesAgreeWithFreshRuns drags Clipping and Threshold over
+// random models on a Runner that keeps passes, as a slider does: every
+// answer is bit for bit a fresh run's, a step mode runs one backward
+// pass instead of three, and the other modes run none. The bound of
+// 1 MiB is small enough that the Runner drops passes on the way.
+func TestKeptPassesAgreeWithFreshRuns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	r := NewRunner(8).KeepPasses(1 << 20)
+	fresh := NewRunner(0)
+	ctx := context.Background()
+	profile := func(r *Runner, s Settings) (*Result, int64) {
+		t.Helper()
+		var steps stepCounter
+		res, err := r.ProfileWith(WithPacer(ctx, &steps), s, ProfileOptions{})
+		if err != nil {
+			t.Fatalf("%+v: %v", s, err)
+		}
+		return res, steps.n.Load()
+	}
+	hits := map[bool]int{}
+	// Random models, then models that overflow.
+	models := make([]Settings, 80)
+	for trial := range models {
+		models[trial] = randomSettings(rng, 120, 24)
+		models[trial].Bidir = trial%4 == 0
+	}
+	models = append(models,
+		Settings{Cell: CellRNN, Act: ActLinear, T: 1000, H: 8, D: 4, K: 4, Init: InitGaussian, Gain: 6, Threshold: 1, Loss: LossLast, Seed: 1},
+		Settings{Cell: CellRNN, Act: ActReLU, T: 1000, H: 16, D: 4, K: 4, Init: InitIdentity, Gain: 2, Threshold: 1, Loss: LossSum, Seed: 2},
+		Settings{Cell: CellRNN, Act: ActLinear, T: 1000, H: 8, D: 4, K: 4, Init: InitOrthogonal, Gain: 3, Threshold: 1, Loss: LossLast, Seed: 3, Bidir: true},
+	)
+	overflowed := 0
+	for trial, s := range models {
+		s.Clip = ClipStepNorm // the first run records both backward passes
+		_, first := profile(r, s)
+		for range 4 {
+			s.Clip = ClipModes[rng.IntN(len(ClipModes))]
+			s.Threshold = math.Exp(rng.Float64()*math.Log(1e4)) / 100
+			got, steps := profile(r, s)
+			want, _ := profile(fresh, s)
+			if err := sameResult(got, want); err != nil {
+				t.Fatalf("trial %d %+v: kept passes against a fresh run: %v", trial, s, err)
+			}
+			if got.Overflow.Backward != 0 {
+				overflowed++
+			}
+			step := s.Clip.IsStep()
+			hits[step]++
+			switch {
+			case !step && steps != 0:
+				t.Fatalf("trial %d %+v: %d steps, want none: the passes were kept", trial, s, steps)
+			case step && 2*steps > first:
+				t.Fatalf("trial %d %+v: %d steps against %d for the first run, want one backward pass of three", trial, s, steps, first)
+			}
+		}
+	}
+	if overflowed < 5 {
+		t.Errorf("%d changes overflowed on the way back, want at least 5", overflowed)
+	}
+	if hits[true] < 50 || hits[false] < 50 {
+		t.Errorf("%d changes to a step mode and %d to another, want 50 of each", hits[true], hits[false])
+	}
+	if r.passTotal > 1<<20 || len(r.passes) == 0 || len(r.passes) > maxKeptPasses {
+		t.Errorf("kept %d passes of %d bytes, want some, and at most %d of at most 1 MiB", len(r.passes), r.passTotal, maxKeptPasses)
+	}
+}
+
+// TestKeptPassesShared runs threshold changes of one model on several
+// goroutines at once: they share the kept forward record and each gets
+// a fresh run's answer (the race detector watches the sharing).
+func TestKeptPassesShared(t *testing.T) {
+	s := Defaults()
+	s.Cell, s.T, s.H, s.Clip = CellLSTM, 200, 16, ClipStepNorm
+	r := NewRunner(4).KeepPasses(64 << 20)
+	if _, err := r.Profile(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for i := range 8 {
+		// Exits after two profiles.
+		go func() {
+			s := s
+			s.Threshold = 0.05 * float64(i+1)
+			got, err := r.Profile(context.Background(), s)
+			if err != nil {
+				errs <- err
+				return
+			}
+			want, err := BackpropProfile(context.Background(), s)
+			if err == nil {
+				err = sameResult(got, want)
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
