@@ -6,11 +6,24 @@ import (
 	"testing"
 )
 
+// benchGains are the gains BenchmarkGainChange and BenchmarkPasses cycle
+// through, 0.5 to 1.5: fading, near the edge and exploding. A fading run's
+// δ_k reach the subnormal range (below 2.2e-308), where some processors
+// take a slow path for every operation, so the two benchmarks must see
+// the same models for their ratio to mean anything.
+var benchGains = func() []float64 {
+	g := make([]float64, 16)
+	for i := range g {
+		g[i] = 0.5 + float64(i)/15
+	}
+	return g
+}()
+
 // BenchmarkGainChange measures what the page waits for when Gain moves:
 // a new model (every gain is one) profiled without its per-step Jacobian
 // norms, by a Runner that knows the spectrum of the gain-1 matrix, as the
 // server's does after the first request. The gain changes every
-// iteration, so nothing else is cached.
+// iteration (through benchGains), so nothing else is cached.
 func BenchmarkGainChange(b *testing.B) {
 	for _, cell := range Cells {
 		for _, size := range []struct{ T, H int }{{100, 32}, {1000, 128}} {
@@ -25,7 +38,7 @@ func BenchmarkGainChange(b *testing.B) {
 				i := 0
 				for b.Loop() {
 					i++
-					s.Gain = 0.5 + float64(i%1000)/1000
+					s.Gain = benchGains[i%len(benchGains)]
 					if _, err := r.ProfileWith(context.Background(), s, ProfileOptions{}); err != nil {
 						b.Fatal(err)
 					}
@@ -37,21 +50,28 @@ func BenchmarkGainChange(b *testing.B) {
 
 // BenchmarkPasses measures the bare forward and backward pass through
 // time of one sequence, parameter gradients included: the floor that a
-// profile adds only norms and theory to.
+// profile adds only norms and theory to. It cycles through the models of
+// BenchmarkGainChange, made beforehand.
 func BenchmarkPasses(b *testing.B) {
 	for _, cell := range Cells {
 		for _, size := range []struct{ T, H int }{{100, 32}, {1000, 128}} {
 			b.Run(fmt.Sprintf("cell=%s/T=%d/H=%d", cell, size.T, size.H), func(b *testing.B) {
 				s := Defaults()
 				s.Cell, s.T, s.H = cell, size.T, size.H
-				p := InitParams(s)
+				models := make([]*Params, len(benchGains))
+				for i, g := range benchGains {
+					s.Gain = g
+					models[i] = InitParams(s)
+				}
 				inputs, targets := sequence(s)
 				bt := &batch{T: s.T, B: 1, D: s.D, X: inputs, classes: targets, mask: make([]bool, s.T), weight: 1}
 				bt.mask[s.T-1] = true
-				grads := NewParams(p.Cell, p.H, p.D, p.K, p.Dirs)
+				grads := NewParams(models[0].Cell, s.H, s.D, s.K, s.Directions())
 				b.ReportAllocs()
+				i := 0
 				for b.Loop() {
-					tp, err := forward(context.Background(), p, s.Act, bt, nil)
+					i++
+					tp, err := forward(context.Background(), models[i%len(models)], s.Act, bt, nil)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -86,5 +106,33 @@ func BenchmarkJacobianNorms(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkThresholdChange measures what the page waits for when
+// Threshold moves, on a Runner that keeps passes as the server's does:
+// one clipped backward pass for step-norm clipping, none for global-norm.
+// BenchmarkProfileStepClip is the same profile made from nothing.
+func BenchmarkThresholdChange(b *testing.B) {
+	for _, cell := range Cells {
+		for _, clip := range []ClipMode{ClipStepNorm, ClipGlobalNorm} {
+			b.Run(fmt.Sprintf("cell=%s/T=1000/H=128/clip=%s", cell, clip), func(b *testing.B) {
+				r := NewRunner(4).KeepPasses(64 << 20)
+				s := Defaults()
+				s.Cell, s.T, s.H, s.Clip = cell, 1000, 128, clip
+				if _, err := r.ProfileWith(context.Background(), s, ProfileOptions{}); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					i++
+					s.Threshold = 0.5 + float64(i%20)/10
+					if _, err := r.ProfileWith(context.Background(), s, ProfileOptions{}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
