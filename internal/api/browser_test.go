@@ -96,7 +96,9 @@ type browserSuite struct {
 	artifacts string
 }
 
-func startBrowser(t testing.TB) *browserSuite {
+// startBrowser starts the server with the default configuration, less
+// what configure changes, and a headless Chromium.
+func startBrowser(t testing.TB, configure ...func(*api.Config)) *browserSuite {
 	t.Helper()
 	exe := os.Getenv("CHROMIUM")
 	if exe == "" {
@@ -112,6 +114,9 @@ func startBrowser(t testing.TB) *browserSuite {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg := api.DefaultConfig()
 	cfg.ToursDir = "testdata/tours" // ?tour=class-demo
+	for _, f := range configure {
+		f(&cfg)
+	}
 	server := api.NewServer(logger, cfg)
 	// The middleware that will set the policy is not written yet; the
 	// page must already work under it.
@@ -527,6 +532,13 @@ func (s *browserSuite) testControls(t *testing.T) {
 		t.Errorf("%d legend entries for the unclipped profile, want 1 beside the clipped one", n)
 	}
 	tb.screenshot("clipping-step-norm")
+	// A new threshold is written into the legend of the plot shown.
+	legendTheta := `[...document.querySelectorAll('#legend .u-series th')].map(e => e.textContent).filter(s => s.includes('θ = ')).join('|')`
+	tb.set("Threshold", "2.5")
+	tb.waitRendered("threshold", json.Number("2.5"))
+	if got := eval[string](tb, legendTheta); !strings.Contains(got, "θ = 2.5 ") || strings.Contains(got, "θ = 1 ") {
+		t.Errorf("legend after Threshold 2.5: %q, want θ = 2.5 and not the old θ = 1", got)
+	}
 
 	tb.set("Cell", "lstm")
 	tb.waitRendered("cell", "lstm")

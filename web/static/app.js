@@ -205,8 +205,10 @@ function applyChanges(values) {
   }
   markPresetChanged();
   markStale();
-  updateURL();
+  // The request first: the URL and the export links are written while
+  // the server computes.
   showTab(false);
+  updateURL();
 }
 
 function markStale() {

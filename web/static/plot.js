@@ -298,12 +298,15 @@ export class Plot {
     }
 
     this.T = T;
-    const key = JSON.stringify([series, view.x, view.large, t('axis.y'), t('axis.x.step')]);
+    // A new label alone (a threshold's) is written into the legend; any
+    // other change of the series makes a new plot.
+    const key = JSON.stringify([series.map(({ label, ...rest }) => rest), view.x, view.large, t('axis.y'), t('axis.x.step')]);
     this.back = back;
     if (key !== this.key || !this.u) {
       this.key = key;
       this.create(series, data, view);
     } else {
+      this.relabel(series.map((s) => s.label));
       this.u.setData(data);
     }
     this.renderJac(state, x, n, back);
@@ -354,6 +357,18 @@ export class Plot {
     // plot gets what is left: measure again now that it is mounted. (A
     // ResizeObserver would not fire when the final size equals the last.)
     this.resize();
+  }
+
+  // relabel sets the labels of the plot's series (after x) in place.
+  relabel(labels) {
+    const rows = this.legend.querySelectorAll('.u-series');
+    labels.forEach((label, i) => {
+      const s = this.u.series[i + 1];
+      if (s.label === label) return;
+      s.label = label;
+      const el = rows[i + 1]?.querySelector('.u-label');
+      if (el) el.textContent = label;
+    });
   }
 
   // onKey moves the keyboard cursor: ← and → a step, Home and End to the
