@@ -179,7 +179,7 @@ func report(w io.Writer, dir string) error {
 	fmt.Fprintln(w, "|---"+strings.Repeat("|---", len(cells))+"|")
 	var controls []string
 	for name := range br {
-		if _, ctl, ok := strings.Cut(name, "/control="); ok && !slices.Contains(controls, ctl) {
+		if _, ctl, ok := strings.Cut(name, "/control="); ok && !slices.Contains(controls, ctl) && !strings.Contains(name, "/kept=no/") {
 			controls = append(controls, ctl)
 		}
 	}
@@ -196,6 +196,10 @@ func report(w io.Writer, dir string) error {
 			run, _ := br.median(name, "ms/server-run")
 			draw, _ := br.median(name, "ms/draw")
 			row += fmt.Sprintf(" | %s ms (server %s, drawing %s)", sig(redraw), sig(run), sig(draw))
+			if cold, ok := br.median("BenchmarkBrowser/kept=no/cell="+c+"/control="+ctl, "ms/redraw"); ok {
+				coldRun, _ := br.median("BenchmarkBrowser/kept=no/cell="+c+"/control="+ctl, "ms/server-run")
+				row += fmt.Sprintf("; none kept: %s ms (server %s)", sig(cold), sig(coldRun))
+			}
 		}
 		fmt.Fprintln(w, row+" |")
 	}

@@ -57,6 +57,11 @@ type Config struct {
 	// runs admitted at once (computing or paused), plots included;
 	// others wait. Zero means no bound.
 	MemoryBudget int64
+	// PassCache bounds, in bytes, the forward records and unclipped
+	// backward passes kept from recent profiles, so that a Clipping or
+	// Threshold change, or a return to a model seen before, skips them
+	// (engine.Runner.KeepPasses). Zero keeps none.
+	PassCache int64
 	// Train bounds training runs.
 	Train engine.TrainLimits
 	// Lang bounds language-lab runs (-max-lang-*).
@@ -100,6 +105,7 @@ func DefaultConfig() Config {
 		HTTPRequestBurst:      240,
 		Workers:               runtime.GOMAXPROCS(0),
 		MemoryBudget:          256 << 20,
+		PassCache:             64 << 20,
 		TrainCPU:              5 * time.Minute,
 		TrainUnread:           30 * time.Second,
 		Train:                 engine.DefaultTrainLimits(),
@@ -162,12 +168,6 @@ type testHooks struct {
 // singular values and the complex eigenvalues).
 const spectrumCacheSize = 256
 
-// passCacheBytes bounds the forward records and unclipped backward
-// passes the server keeps, so that dragging Clipping or Threshold runs
-// one backward pass at most (engine.Runner.KeepPasses): an LSTM at
-// T=1000, H=128 keeps 7.8 MB.
-const passCacheBytes = 64 << 20
-
 // NewServer returns the server for cfg.
 func NewServer(logger *slog.Logger, cfg Config) *Server {
 	if cfg.Workers < 1 {
@@ -176,7 +176,7 @@ func NewServer(logger *slog.Logger, cfg Config) *Server {
 	s := &Server{
 		logger:   logger,
 		cfg:      cfg,
-		runner:   engine.NewRunner(spectrumCacheSize).KeepPasses(passCacheBytes),
+		runner:   engine.NewRunner(spectrumCacheSize).KeepPasses(cfg.PassCache),
 		sched:    newScheduler(cfg.Workers, cfg.MemoryBudget),
 		sessions: sessions{all: map[*session]struct{}{}},
 		metrics:  newMetrics(time.Now()),
