@@ -66,7 +66,7 @@ func heavySession(ctx context.Context, kind string, t *target, counts *heavyCoun
 	dialer := websocket.Dialer{
 		HandshakeTimeout: 10 * time.Second,
 		NetDialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, t.dial)
+			return dialHostile(ctx, network, t)
 		},
 	}
 	conn, resp, err := dialer.DialContext(ctx, t.url.String(), nil)
@@ -160,7 +160,7 @@ func heavyImages(ctx context.Context, t *target, counts *heavyCounts) error {
 	u := url.URL{Scheme: "http", Host: t.url.Host, Path: "/api/plot.png", RawQuery: q.Encode()}
 	client := &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, t.dial)
+			return dialHostile(ctx, network, t)
 		},
 	}}
 	defer client.CloseIdleConnections()
@@ -185,4 +185,20 @@ func heavyImages(ctx context.Context, t *target, counts *heavyCounts) error {
 		cancel()
 	}
 	return nil
+}
+
+// hostileFrom is the address the hostile clients connect from when the
+// target is on 127.0.0.0/8: to the server's per-address limits another
+// machine of the room, so that refusing them does not refuse the
+// measured clients, who connect from 127.0.0.1.
+var hostileFrom = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}
+
+func dialHostile(ctx context.Context, network string, t *target) (net.Conn, error) {
+	d := net.Dialer{}
+	if host, _, err := net.SplitHostPort(t.dial); err == nil {
+		if ip := net.ParseIP(host); ip != nil && ip.To4() != nil {
+			d.LocalAddr = hostileFrom
+		}
+	}
+	return d.DialContext(ctx, network, t.dial)
 }
