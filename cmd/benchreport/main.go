@@ -173,6 +173,28 @@ func report(w io.Writer, dir string) error {
 			cell(torch1, name), cell(torch2, name), ratio(eng, name, torch1, name, "ns/op"))
 	}
 
+	fmt.Fprintln(w, "\n#### Clipping and the phase diagram")
+	fmt.Fprintln(w, "\n| what | "+strings.Join(cells, " | ")+" |")
+	fmt.Fprintln(w, "|---"+strings.Repeat("|---", len(cells))+"|")
+	for _, row := range []struct{ what, name string }{
+		{"step-norm profile from nothing, a second core lent", "BenchmarkProfileStepClip/cell=%s/T=1000/H=128/lent=yes"},
+		{"the same, no core lent", "BenchmarkProfileStepClip/cell=%s/T=1000/H=128/lent=no"},
+		{"Threshold change, step-norm, passes kept", "BenchmarkThresholdChange/cell=%s/T=1000/H=128/clip=step-norm/kept=yes"},
+		{"the same, none kept", "BenchmarkThresholdChange/cell=%s/T=1000/H=128/clip=step-norm/kept=no"},
+		{"Threshold change, global-norm, passes kept", "BenchmarkThresholdChange/cell=%s/T=1000/H=128/clip=global-norm/kept=yes"},
+		{"the same, none kept", "BenchmarkThresholdChange/cell=%s/T=1000/H=128/clip=global-norm/kept=no"},
+		{"phase diagram, 48×48, gain 0.1–3 × T 4–200, H=32", "BenchmarkPhaseDiagram/cell=%s"},
+	} {
+		line := "| " + row.what + " (T=1000, H=128)"
+		if strings.HasPrefix(row.what, "phase") {
+			line = "| " + row.what
+		}
+		for _, c := range cells {
+			line += " | " + cell(eng, fmt.Sprintf(row.name, c))
+		}
+		fmt.Fprintln(w, line+" |")
+	}
+
 	br := files["browser.txt"]
 	fmt.Fprintln(w, "\n#### In the browser, T=1000, H=128: input event to redrawn plot, median of 20")
 	fmt.Fprintln(w, "\n| control | "+strings.Join(cells, " | ")+" |")
@@ -223,6 +245,14 @@ func report(w io.Writer, dir string) error {
 
 	if load, err := os.ReadFile(filepath.Join(dir, "load.txt")); err == nil {
 		fmt.Fprintln(w, "\n#### A class of 200 (cmd/loadgen, 30 s)")
+		fmt.Fprintf(w, "\n```\n%s```\n", load)
+	}
+	if load, err := os.ReadFile(filepath.Join(dir, "class.txt")); err == nil {
+		fmt.Fprintln(w, "\n#### A class following its teacher (cmd/loadgen -class 300, 10 s)")
+		fmt.Fprintf(w, "\n```\n%s```\n", load)
+	}
+	if load, err := os.ReadFile(filepath.Join(dir, "class-nats.txt")); err == nil {
+		fmt.Fprintln(w, "\n#### The same class over two replicas and NATS (TestClassLoadOverNATS, 2 s)")
 		fmt.Fprintf(w, "\n```\n%s```\n", load)
 	}
 	if load, err := os.ReadFile(filepath.Join(dir, "hostile.txt")); err == nil {

@@ -110,29 +110,75 @@ func BenchmarkJacobianNorms(b *testing.B) {
 }
 
 // BenchmarkThresholdChange measures what the page waits for when
-// Threshold moves, on a Runner that keeps passes as the server's does:
-// one clipped backward pass for step-norm clipping, none for global-norm.
-// BenchmarkProfileStepClip is the same profile made from nothing.
+// Threshold moves: on a Runner that keeps passes, as the server's does
+// (kept=yes), one clipped backward pass for step-norm clipping and none
+// for global-norm; on one that keeps none (kept=no), the whole profile.
+// benchstat -col /kept compares the two.
 func BenchmarkThresholdChange(b *testing.B) {
 	for _, cell := range Cells {
 		for _, clip := range []ClipMode{ClipStepNorm, ClipGlobalNorm} {
-			b.Run(fmt.Sprintf("cell=%s/T=1000/H=128/clip=%s", cell, clip), func(b *testing.B) {
-				r := NewRunner(4).KeepPasses(64 << 20)
-				s := Defaults()
-				s.Cell, s.T, s.H, s.Clip = cell, 1000, 128, clip
+			for _, kept := range []bool{true, false} {
+				b.Run(fmt.Sprintf("cell=%s/T=1000/H=128/clip=%s/kept=%s", cell, clip, map[bool]string{true: "yes", false: "no"}[kept]), func(b *testing.B) {
+					benchmarkThresholdChange(b, cell, clip, kept)
+				})
+			}
+		}
+	}
+}
+
+func benchmarkThresholdChange(b *testing.B, cell Cell, clip ClipMode, kept bool) {
+	r := NewRunner(4)
+	if kept {
+		r.KeepPasses(64 << 20)
+	}
+	s := Defaults()
+	s.Cell, s.T, s.H, s.Clip = cell, 1000, 128, clip
+	if _, err := r.ProfileWith(context.Background(), s, ProfileOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		s.Threshold = 0.5 + float64(i%20)/10
+		if _, err := r.ProfileWith(context.Background(), s, ProfileOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFading measures profiles whose δ_k fade through the
+// subnormal range (below 2.2e-308) against one that does not, at
+// T=1000, H=128: processors that take a slow path for subnormal
+// operands make the first two slower, for the same arithmetic.
+// subnormal-steps reports how many steps of the profile are there.
+func BenchmarkFading(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		act  Activation
+		gain float64
+	}{{"tanh/gain=0.8", ActTanh, 0.8}, {"tanh/gain=0.5", ActTanh, 0.5}, {"sigmoid/gain=1", ActSigmoid, 1}} {
+		b.Run(c.name, func(b *testing.B) {
+			s := Defaults()
+			s.T, s.H, s.Act, s.Gain = 1000, 128, c.act, c.gain
+			r := NewRunner(4)
+			res, err := r.ProfileWith(context.Background(), s, ProfileOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			subnormal := 0
+			for _, v := range res.Profile.DEds {
+				if v != 0 && v < 0x1p-1022 {
+					subnormal++
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
 				if _, err := r.ProfileWith(context.Background(), s, ProfileOptions{}); err != nil {
 					b.Fatal(err)
 				}
-				b.ReportAllocs()
-				i := 0
-				for b.Loop() {
-					i++
-					s.Threshold = 0.5 + float64(i%20)/10
-					if _, err := r.ProfileWith(context.Background(), s, ProfileOptions{}); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-		}
+			}
+			b.ReportMetric(float64(subnormal), "subnormal-steps")
+		})
 	}
 }
