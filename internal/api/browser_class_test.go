@@ -102,6 +102,17 @@ func (s *browserSuite) testPhone(t *testing.T) {
 		tb.waitFor("the spectrum drawn", `document.getElementById('spec-caption').textContent !== ''`)
 		tb.checkNoOverlap("390×844 "+lang, profileBoxes)
 		tb.checkPlotFits()
+		// Nothing wider than the phone, and the name still shown.
+		wide := eval[string](tb, `[...document.querySelectorAll('body *')].filter(e => {
+			const r = e.getBoundingClientRect();
+			return r.width > 0 && r.right > document.documentElement.clientWidth + 0.5 && getComputedStyle(e).visibility !== 'hidden';
+		}).map(e => e.id || e.className || e.tagName).join(' ')`)
+		if wide != "" {
+			t.Errorf("390×844 %s: wider than the screen: %s", lang, wide)
+		}
+		if w := eval[float64](tb, `document.querySelector('.top h1').getBoundingClientRect().width`); w < 60 {
+			t.Errorf("390×844 %s: the name gradviz is %.0f px wide, want it shown", lang, w)
+		}
 		tb.fullShot("class-phone-" + lang)
 	}
 }
