@@ -114,6 +114,15 @@ func (s *browserSuite) testPhone(t *testing.T) {
 			t.Errorf("390×844 %s: the name gradviz is %.0f px wide, want it shown", lang, w)
 		}
 		tb.fullShot("class-phone-" + lang)
+		// Every other tab fits the width too (a wide table scrolls in
+		// its own box).
+		for _, tab := range []string{"lab", "bidir", "map", "phase", "lang"} {
+			eval[chromedp.Void](tb, `document.getElementById('tab-`+tab+`').click()`)
+			tb.waitFor("the "+tab+" tab shown", `!document.getElementById('panel-`+tab+`').hidden`)
+			if w := eval[float64](tb, `document.documentElement.scrollWidth`); w > 390 {
+				t.Errorf("390×844 %s, tab %s: the page is %.0f px wide", lang, tab, w)
+			}
+		}
 	}
 }
 

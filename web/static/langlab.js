@@ -297,7 +297,7 @@ function create(page) {
     el('p', { class: 'toolbar' }, [el('span', { class: 'group' }, exportButtons('strip'))]),
     guessBox,
     el('div', { class: 'lang-charts' }, [lossBox, accBox]),
-    results,
+    el('div', { class: 'table-scroll' }, [results]),
     el('h3', { 'data-i18n': 'lang.own' }),
     el('p', {}, [el('label', { for: 'lang-own', 'data-i18n': 'lang.own.label' })]),
     own,
