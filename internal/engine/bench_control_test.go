@@ -28,21 +28,9 @@ func BenchmarkGainChange(b *testing.B) {
 	for _, cell := range Cells {
 		for _, size := range []struct{ T, H int }{{100, 32}, {1000, 128}} {
 			b.Run(fmt.Sprintf("cell=%s/T=%d/H=%d", cell, size.T, size.H), func(b *testing.B) {
-				r := NewRunner(4)
 				s := Defaults()
 				s.Cell, s.T, s.H = cell, size.T, size.H
-				if _, err := r.ProfileWith(context.Background(), s, ProfileOptions{}); err != nil {
-					b.Fatal(err)
-				}
-				b.ReportAllocs()
-				i := 0
-				for b.Loop() {
-					i++
-					s.Gain = benchGains[i%len(benchGains)]
-					if _, err := r.ProfileWith(context.Background(), s, ProfileOptions{}); err != nil {
-						b.Fatal(err)
-					}
-				}
+				benchmarkDrag(b, NewRunner(4), s, func(s *Settings, i int) { s.Gain = benchGains[i%len(benchGains)] })
 			})
 		}
 	}
@@ -133,6 +121,12 @@ func benchmarkThresholdChange(b *testing.B, cell Cell, clip ClipMode, kept bool)
 	}
 	s := Defaults()
 	s.Cell, s.T, s.H, s.Clip = cell, 1000, 128, clip
+	benchmarkDrag(b, r, s, func(s *Settings, i int) { s.Threshold = 0.5 + float64(i%20)/10 })
+}
+
+// benchmarkDrag profiles s once, then times the profiles r makes while
+// change moves one setting at every iteration i, as a slider drag does.
+func benchmarkDrag(b *testing.B, r *Runner, s Settings, change func(s *Settings, i int)) {
 	if _, err := r.ProfileWith(context.Background(), s, ProfileOptions{}); err != nil {
 		b.Fatal(err)
 	}
@@ -140,7 +134,7 @@ func benchmarkThresholdChange(b *testing.B, cell Cell, clip ClipMode, kept bool)
 	i := 0
 	for b.Loop() {
 		i++
-		s.Threshold = 0.5 + float64(i%20)/10
+		change(&s, i)
 		if _, err := r.ProfileWith(context.Background(), s, ProfileOptions{}); err != nil {
 			b.Fatal(err)
 		}
