@@ -71,7 +71,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.IntVar(&cfg.MessageBurst, "message-burst", env.int("MESSAGE_BURST", cfg.MessageBurst), "websocket messages one client may send at once (env MESSAGE_BURST)")
 	fs.IntVar(&cfg.Workers, "workers", env.int("WORKERS", cfg.Workers), "runs computed at once across all clients, one core each; default the number of CPUs (env WORKERS)")
 	fs.Int64Var(&cfg.MemoryBudget, "memory-budget", env.int64("MEMORY_BUDGET", cfg.MemoryBudget), "bytes of estimated working memory the runs admitted at once may reserve; others wait (env MEMORY_BUDGET)")
-	fs.Int64Var(&cfg.PassCache, "pass-cache", env.int64("PASS_CACHE", cfg.PassCache), "bytes of recent profiles' forward and unclipped backward passes kept, so that a Clipping or Threshold change, or a return to a model seen before, skips them; 0 keeps none (env PASS_CACHE)")
+	fs.Int64Var(&cfg.PassCache, "pass-cache", env.int64("PASS_CACHE", cfg.PassCache), "bytes of recent profiles' forward and unclipped backward passes kept, so that a Clipping or Threshold change, or a return to a model seen before, skips them; apart from -memory-budget; 0 keeps none (env PASS_CACHE)")
 	fs.DurationVar(&cfg.TrainCPU, "max-train-cpu", env.duration("MAX_TRAIN_CPU", cfg.TrainCPU), "CPU time one training run may use, its models together (env MAX_TRAIN_CPU)")
 	origins := env.origins("ALLOW_ORIGIN")
 	fs.Var(&origins, "allow-origin", "an origin such as https://class.example.org that may open the websocket besides the server's own; repeat or separate with commas (env ALLOW_ORIGIN)")

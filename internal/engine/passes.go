@@ -47,6 +47,12 @@ func passesKeyOf(s Settings) Settings {
 	return s
 }
 
+// sameKey reports whether two keys name the same passes. Settings'
+// == holds −0 and +0 equal, but a gain of −0 makes weights of −0.
+func sameKey(a, b Settings) bool {
+	return a == b && math.Signbit(a.Gain) == math.Signbit(b.Gain) && math.Signbit(a.ForgetBias) == math.Signbit(b.ForgetBias)
+}
+
 // recordForward takes what a Result reads of the forward pass tp.
 func (ps *passes) recordForward(tp *tape) {
 	T, H := tp.batch.T, tp.p.H
@@ -70,9 +76,10 @@ func (ps *passes) recordRaw(gradNorm float64, raw *backwardOptions) {
 	ps.overflow.Backward = raw.overflowStep
 }
 
-// result starts the Result of s with what the forward pass decides.
+// result starts the Result of s with what the forward pass decides. It
+// has copies of everything, so that no caller can change kept passes.
 func (ps *passes) result(s Settings) *Result {
-	res := &Result{Settings: s, Params: ps.p, Inputs: ps.inputs, Targets: ps.targets, Loss: ps.loss}
+	res := &Result{Settings: s, Params: ps.p.Clone(), Inputs: slices.Clone(ps.inputs), Targets: slices.Clone(ps.targets), Loss: ps.loss}
 	res.Profile.StateNorm = slices.Clone(ps.stateNorm)
 	res.Profile.CellPath = slices.Clone(ps.cellPath)
 	res.Profile.ForgetPrediction = slices.Clone(ps.forgetPre)
@@ -87,6 +94,12 @@ func (ps *passes) rawInto(res *Result) {
 	res.Profile.DEdcRaw = slices.Clone(ps.dEdcRaw)
 	res.Profile.DEdsRevRaw = slices.Clone(ps.dEdsRevRaw)
 	res.Overflow.Backward = ps.overflow.Backward
+}
+
+// seriesBytes is the memory of the series ps keeps.
+func (ps *passes) seriesBytes() int64 {
+	n := len(ps.stateNorm) + len(ps.cellPath) + len(ps.forgetPre) + len(ps.dEdsRaw) + len(ps.dEdcRaw) + len(ps.dEdsRevRaw)
+	return 8 * int64(n)
 }
 
 // recordBytes is the memory of tp's forward record.
@@ -127,7 +140,7 @@ func (r *Runner) keptPasses(key Settings) *passes {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for i, ps := range r.passes {
-		if ps.key == key {
+		if sameKey(ps.key, key) {
 			r.passes = append(slices.Delete(r.passes, i, i+1), ps)
 			return ps
 		}
@@ -143,7 +156,7 @@ func (r *Runner) keepPasses(ps *passes) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if i := slices.IndexFunc(r.passes, func(q *passes) bool { return q.key == ps.key }); i >= 0 {
+	if i := slices.IndexFunc(r.passes, func(q *passes) bool { return sameKey(q.key, ps.key) }); i >= 0 {
 		// Another profile of the same settings was first.
 		r.passTotal -= r.passes[i].bytes
 		r.passes = slices.Delete(r.passes, i, i+1)

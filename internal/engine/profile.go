@@ -463,7 +463,7 @@ func profileOf(ctx context.Context, s Settings, ps *passes, th *theorySource) (*
 		// Kept without the backward scratch, which is as large as the
 		// record and which every later profile brings its own of.
 		ps.tp = tp.forBackward()
-		ps.bytes = ps.tp.recordBytes() + 8*int64(len(p.Data)+len(ps.inputs)+len(ps.targets))
+		ps.bytes = ps.tp.recordBytes() + ps.seriesBytes() + 8*int64(len(p.Data)+len(ps.inputs)+len(ps.targets)) + int64(len(tp.batch.mask))
 	}
 	return res, nil
 }

@@ -342,3 +342,21 @@ func TestKeptPassesShared(t *testing.T) {
 		}
 	}
 }
+
+// TestKeptPassesSignedZero profiles gain +0 and then −0 on a Runner that
+// keeps passes: −0 makes weights of −0, so it must not be served +0's.
+func TestKeptPassesSignedZero(t *testing.T) {
+	r := NewRunner(4).KeepPasses(64 << 20)
+	s := Defaults()
+	s.T, s.H = 20, 4
+	for _, g := range []float64{0, math.Copysign(0, -1)} {
+		s.Gain = g
+		got, err := r.Profile(context.Background(), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sameResult(got, mustProfile(t, s)); err != nil {
+			t.Errorf("gain %v: kept passes against a fresh run: %v", g, err)
+		}
+	}
+}
