@@ -300,13 +300,14 @@ export class Plot {
     this.T = T;
     // A new label alone (a threshold's) is written into the legend; any
     // other change of the series makes a new plot.
-    const key = JSON.stringify([series.map(({ label, ...rest }) => rest), view.x, view.large, t('axis.y'), t('axis.x.step')]);
+    const key = JSON.stringify([series.map(({ label, ...rest }) => rest), view.x, view.large, lang()]);
     this.back = back;
     if (key !== this.key || !this.u) {
       this.key = key;
       this.create(series, data, view);
     } else {
-      this.relabel(series.map((s) => s.label));
+      // A longer label may take another legend row: measure again.
+      if (this.relabel(series.map((s) => s.label))) this.resize();
       this.u.setData(data);
     }
     this.renderJac(state, x, n, back);
@@ -359,16 +360,20 @@ export class Plot {
     this.resize();
   }
 
-  // relabel sets the labels of the plot's series (after x) in place.
+  // relabel sets the labels of the plot's series (after x) in place and
+  // reports whether any changed.
   relabel(labels) {
     const rows = this.legend.querySelectorAll('.u-series');
+    let changed = false;
     labels.forEach((label, i) => {
       const s = this.u.series[i + 1];
       if (s.label === label) return;
+      changed = true;
       s.label = label;
       const el = rows[i + 1]?.querySelector('.u-label');
       if (el) el.textContent = label;
     });
+    return changed;
   }
 
   // onKey moves the keyboard cursor: ← and → a step, Home and End to the
