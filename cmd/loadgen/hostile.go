@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -190,15 +192,24 @@ func heavyImages(ctx context.Context, t *target, counts *heavyCounts) error {
 // hostileFrom is the address the hostile clients connect from when the
 // target is on 127.0.0.0/8: to the server's per-address limits another
 // machine of the room, so that refusing them does not refuse the
-// measured clients, who connect from 127.0.0.1.
+// measured clients, who connect from 127.0.0.1. Where it cannot be
+// bound (some systems have 127.0.0.1 alone) or the target is ::1, the
+// hostile clients connect from the measured clients' address, and
+// sharedAddress is set for the report to say so.
 var hostileFrom = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}
 
+var sharedAddress atomic.Bool
+
 func dialHostile(ctx context.Context, network string, t *target) (net.Conn, error) {
-	d := net.Dialer{}
 	if host, _, err := net.SplitHostPort(t.dial); err == nil {
 		if ip := net.ParseIP(host); ip != nil && ip.To4() != nil {
-			d.LocalAddr = hostileFrom
+			d := net.Dialer{LocalAddr: hostileFrom}
+			conn, err := d.DialContext(ctx, network, t.dial)
+			if !errors.Is(err, syscall.EADDRNOTAVAIL) {
+				return conn, err
+			}
 		}
 	}
-	return d.DialContext(ctx, network, t.dial)
+	sharedAddress.Store(true)
+	return (&net.Dialer{}).DialContext(ctx, network, t.dial)
 }

@@ -200,7 +200,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sum := summarize(all)
 	sum.print(stdout, took)
 	if *heavy > 0 {
-		fmt.Fprintf(stdout, "heavy clients    %d (%d each of %v): %s\n", *heavy, (*heavy+len(heavyKinds)-1)/len(heavyKinds), heavyKinds, &counts)
+		each := strconv.Itoa(*heavy / len(heavyKinds))
+		if *heavy%len(heavyKinds) != 0 {
+			each += "–" + strconv.Itoa(*heavy/len(heavyKinds)+1)
+		}
+		fmt.Fprintf(stdout, "heavy clients    %d (%s each of %v): %s\n", *heavy, each, heavyKinds, &counts)
+		if sharedAddress.Load() {
+			fmt.Fprintf(stdout, "                 from the measured clients' address (%s could not be bound, or the target is IPv6): the server's per-address limits counted them together\n", hostileFrom.IP)
+		}
 	}
 	if m, err := fetchMetrics(tgt.metricsURL()); err == nil {
 		fmt.Fprintf(stdout, "server runs      %d completed, %d cancelled (%d mid-run, %.1f s of work discarded), %d failed; run p50 %.1f ms, p99 %.1f ms; queue wait p99 %.1f ms; errors %v\n",
