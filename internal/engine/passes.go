@@ -12,8 +12,8 @@ import (
 // one, so a Runner that keeps the passes answers a change of Clipping or
 // Threshold with one backward pass (a step mode) or none (the others).
 //
-// Once kept, passes are read only: every profile clones the series it
-// returns and runs its backward passes on scratch of its own.
+// Once kept, passes are read only: every profile returns copies of what
+// it reads of them and runs its backward passes on scratch of its own.
 type passes struct {
 	key     Settings // the settings, Clip and Threshold zeroed
 	p       *Params
